@@ -1,0 +1,1 @@
+console.log('usage: mfsmount-ts.js [-c CFG] [-f] start|stop|restart|reload');

@@ -1,0 +1,1 @@
+console.log('usage: mfsmaster-ts.js [-c CFG] [-f] start|stop|restart|reload');
