@@ -1,1 +1,4 @@
-export {};
+export * from './cfg.js';
+export * from './logger.js';
+export * from './lockfile.js';
+export * from './daemon.js';
