@@ -1,0 +1,271 @@
+// MooseFS changelog records: `<version>: <ts>|OP(arg,arg,...)[:result]`, one per line.
+// Formats: the changelog(...) calls in mfsmaster/filesystem.c, chunks.c, sessions.c, openfiles.c;
+// name escaping: changelog_escape_name (mfsmaster/changelog.c) -- bytes < 32, >= 127 and , % ( ) become
+// %XX (upper-case hex); gid lists: changelog_generate_gids ("[g1,g2,...]"); parsers: mfsmaster/restore.c.
+
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+/**
+ * One argument: an unsigned number (bigint when above 2^53), a name (bytes, escaped on output),
+ * a gid list, or a raw token kept as written (`#123`, `0755`, `0x0000001F`, `R`, `W2`).
+ */
+export type ClArg = number | bigint | Buffer | number[] | string;
+
+export interface ChangelogRecord {
+  ts: number;
+  op: string;
+  args: ClArg[];
+  /** Numbers after ':' (an inode, chunk id, or the counters of recursive ops); absent: no ':'. */
+  result?: Array<number | bigint>;
+}
+
+export interface VersionedRecord {
+  version: bigint;
+  rec: ChangelogRecord;
+}
+
+/** Argument positions that are escaped names, per op (everything else is numeric or raw). */
+const NAME_ARGS: Record<string, readonly number[]> = {
+  CREATE: [1],
+  SYMLINK: [1, 2],
+  UNLINK: [1],
+  MOVE: [1, 3],
+  LINK: [2],
+  SNAPSHOT: [2],
+  SETXATTR: [1, 2],
+  SETACL: [10],
+  SETPATH: [1],
+  SESADD: [14],
+  SESCHANGED: [15],
+  SCSET: [0],
+  SCDEL: [0],
+  SCDUP: [0, 1],
+  SCREN: [0, 1],
+};
+
+const HEX = '0123456789ABCDEF';
+
+export function escapeName(name: Buffer): string {
+  let out = '';
+  for (const c of name) {
+    if (c < 32 || c >= 127 || c === 0x2c || c === 0x25 || c === 0x28 || c === 0x29) {
+      out += '%' + HEX[(c >> 4) & 15] + HEX[c & 15];
+    } else {
+      out += String.fromCharCode(c);
+    }
+  }
+  return out;
+}
+
+/** Inverse of escapeName; undefined on a malformed escape (restore.c GETNAME: upper-case hex only). */
+export function unescapeName(s: string): Buffer | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25) {
+      const h1 = HEX.indexOf(s[i + 1] ?? 'x');
+      const h2 = HEX.indexOf(s[i + 2] ?? 'x');
+      if (h1 < 0 || h2 < 0) return undefined;
+      out.push(h1 * 16 + h2);
+      i += 2;
+    } else {
+      if (c > 0xff) return undefined;
+      out.push(c);
+    }
+  }
+  return Buffer.from(out);
+}
+
+function formatArg(a: ClArg): string {
+  if (typeof a === 'number' || typeof a === 'bigint') return a.toString();
+  if (typeof a === 'string') return a;
+  if (Buffer.isBuffer(a)) return escapeName(a);
+  return '[' + a.join(',') + ']';
+}
+
+/** `ts|OP(args)[:result]` (without the version prefix). */
+export function formatRecord(rec: ChangelogRecord): string {
+  let s = `${rec.ts}|${rec.op}(${rec.args.map(formatArg).join(',')})`;
+  if (rec.result !== undefined) s += ':' + rec.result.map((r) => r.toString()).join(',');
+  return s;
+}
+
+/** `version: ts|OP(args)[:result]` as in changelog.N.mfs. */
+export function formatLine(version: bigint, rec: ChangelogRecord): string {
+  return `${version}: ${formatRecord(rec)}`;
+}
+
+function parseNum(tok: string): number | bigint | undefined {
+  if (!/^[0-9]+$/.test(tok)) return undefined;
+  const n = Number(tok);
+  return Number.isSafeInteger(n) ? n : BigInt(tok);
+}
+
+/** Splits the argument text at top-level commas (commas inside `[...]` belong to a gid list). */
+function splitArgs(s: string): string[] {
+  if (s.length === 0) return [];
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Parses `ts|OP(args)[:result]`. */
+export function parseRecord(text: string): ParseResult<ChangelogRecord> {
+  const bar = text.indexOf('|');
+  if (bar <= 0) return { ok: false, error: "'|' expected" };
+  const ts = parseNum(text.slice(0, bar));
+  if (typeof ts !== 'number') return { ok: false, error: 'bad timestamp' };
+  const open = text.indexOf('(', bar);
+  if (open < 0) return { ok: false, error: "'(' expected" };
+  const op = text.slice(bar + 1, open);
+  if (!/^[A-Z]+$/.test(op)) return { ok: false, error: 'bad op name' };
+  const close = text.indexOf(')', open);
+  if (close < 0) return { ok: false, error: "')' expected" };
+  const names = NAME_ARGS[op] ?? [];
+  const args: ClArg[] = [];
+  const toks = splitArgs(text.slice(open + 1, close));
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (names.includes(i)) {
+      const b = unescapeName(t);
+      if (b === undefined) return { ok: false, error: `bad escaped name in arg ${i}` };
+      args.push(b);
+    } else if (t.startsWith('[')) {
+      if (!t.endsWith(']')) return { ok: false, error: "']' expected" };
+      const inner = t.slice(1, -1);
+      const gids: number[] = [];
+      if (inner.length > 0) {
+        for (const g of inner.split(',')) {
+          const n = parseNum(g);
+          if (typeof n !== 'number') return { ok: false, error: 'bad gid' };
+          gids.push(n);
+        }
+      }
+      args.push(gids);
+    } else {
+      const n = parseNum(t);
+      args.push(n === undefined ? t : n);
+    }
+  }
+  const rest = text.slice(close + 1);
+  let result: Array<number | bigint> | undefined;
+  if (rest.length > 0) {
+    if (rest[0] !== ':') return { ok: false, error: "':' or end expected" };
+    result = [];
+    for (const t of rest.slice(1).split(',')) {
+      const n = parseNum(t);
+      if (n === undefined) return { ok: false, error: 'bad result' };
+      result.push(n);
+    }
+  }
+  const rec: ChangelogRecord = { ts, op, args };
+  if (result !== undefined) rec.result = result;
+  return { ok: true, value: rec };
+}
+
+/** Parses `version: ts|OP(...)...`. */
+export function parseLine(line: string): ParseResult<VersionedRecord> {
+  const m = /^([0-9]+): (.*)$/s.exec(line.replace(/\r?\n$/, ''));
+  if (m === null) return { ok: false, error: "'<version>: ' expected" };
+  const r = parseRecord(m[2]!);
+  if (!r.ok) return r;
+  return { ok: true, value: { version: BigInt(m[1]!), rec: r.value } };
+}
+
+export type FsyncPolicy = 'never' | 'always' | { everyRecords: number };
+
+/**
+ * Appends records to a changelog file (changelog.0.mfs), one line each, with consecutive versions.
+ * Writes synchronously (a record is on its way to the kernel before the reply is sent, as the C
+ * master's fprintf+fflush does); `fsync` decides when it is also forced to disk.
+ */
+export class ChangelogWriter {
+  private fd: number;
+  private sinceSync = 0;
+  private nextVersion: bigint;
+
+  constructor(
+    readonly path: string,
+    firstVersion: bigint,
+    private readonly fsync: FsyncPolicy = 'never',
+  ) {
+    this.fd = openSync(path, 'a');
+    this.nextVersion = firstVersion;
+  }
+
+  /** The version the next appended record gets. */
+  get version(): bigint {
+    return this.nextVersion;
+  }
+
+  /** Appends one record and returns its version. */
+  append(rec: ChangelogRecord): bigint {
+    return this.appendText(formatRecord(rec));
+  }
+
+  /** Appends a pre-formatted `ts|OP(...)` record (sessions, chunk and cs records from other modules). */
+  appendText(text: string): bigint {
+    const v = this.nextVersion;
+    writeSync(this.fd, `${v}: ${text}\n`);
+    this.nextVersion = v + 1n;
+    this.sinceSync++;
+    if (this.fsync === 'always' || (typeof this.fsync === 'object' && this.sinceSync >= this.fsync.everyRecords)) {
+      this.sync();
+    }
+    return v;
+  }
+
+  sync(): void {
+    if (this.fd >= 0 && this.sinceSync > 0) {
+      fsyncSync(this.fd);
+      this.sinceSync = 0;
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    this.sync();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+export interface ReadIssue {
+  lineNo: number;
+  line: string;
+  error: string;
+}
+
+/** Reads a whole changelog file: records in order, and the lines that did not parse. */
+export class ChangelogReader {
+  static readFile(path: string): { records: VersionedRecord[]; issues: ReadIssue[] } {
+    return ChangelogReader.parseText(readFileSync(path, 'latin1'));
+  }
+
+  static parseText(text: string): { records: VersionedRecord[]; issues: ReadIssue[] } {
+    const records: VersionedRecord[] = [];
+    const issues: ReadIssue[] = [];
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.length === 0) continue;
+      const r = parseLine(line);
+      if (r.ok) records.push(r.value);
+      else issues.push({ lineNo: i + 1, line, error: r.error });
+    }
+    return { records, issues };
+  }
+}
