@@ -7,3 +7,8 @@ export * from './framer.js';
 export * from './ids.js';
 export * from './status.js';
 export * from './limits.js';
+export * from './attr.js';
+export * from './version.js';
+export * from './auth.js';
+export * from './hotpath.js';
+export * from './messages/index.js';

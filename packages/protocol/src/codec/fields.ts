@@ -23,7 +23,7 @@ export interface BigField extends Field<bigint> {
   readonly kind: 'u64';
 }
 export interface BytesField extends Field<Buffer> {
-  readonly kind: 'bytes' | 'rest' | 'name' | 'blob32' | 'cstr32';
+  readonly kind: 'bytes' | 'rest' | 'name' | 'blob16' | 'blob32' | 'cstr32';
   readonly size?: number;
 }
 export interface ListField<T> extends Field<T[]> {
@@ -39,6 +39,31 @@ export interface OptionalField<T> extends Field<T | undefined> {
   readonly kind: 'optional';
   readonly of: Field<T>;
 }
+/** A field whose value is fixed by the layout (a stage byte, a magic blob); any other value is an error. */
+export interface ConstField<T> extends Field<T> {
+  readonly kind: 'const';
+  readonly of: Field<T>;
+  readonly value: T;
+}
+/** Exactly `size` elements, no count on the wire. */
+export interface ArrayField<T> extends Field<T[]> {
+  readonly kind: 'array';
+  readonly of: Field<T>;
+  readonly size: number;
+}
+/** n lists whose counts all come first: `c1:C ... cn:C c1*[E] ... cn*[E]` (e.g. files then directories). */
+export interface ListsField<T> extends Field<T[][]> {
+  readonly kind: 'lists';
+  readonly count: 'u8' | 'u16' | 'u32';
+  readonly n: number;
+  readonly of: Field<T>;
+}
+/** A leading tag byte selects the rest of the layout; `cases[tag]` or, for any other tag, `cases.other`. */
+export interface TaggedField extends Field<TaggedValue> {
+  readonly kind: 'tagged';
+  readonly cases: Readonly<Record<string, Fields>>;
+}
+export type TaggedValue = { tag: number } & Record<string, any>;
 
 function int(kind: IntField['kind']): IntField {
   switch (kind) {
@@ -90,6 +115,16 @@ export const name: BytesField = {
   },
 };
 
+/** `len:16 bytes` (chunkserver disk list entries). */
+export const blob16: BytesField = {
+  kind: 'blob16',
+  read: (r) => r.bytes(r.u16()),
+  write: (w, v) => {
+    if (v.length > 0xffff) throw new ProtocolError('MFS_PROTO_BAD_VALUE', 'blob longer than 65535 bytes');
+    w.u16(v.length).bytes(v);
+  },
+};
+
 /** `len:32 bytes` (symlink targets, xattr values, info strings). */
 export const blob32: BytesField = {
   kind: 'blob32',
@@ -97,13 +132,17 @@ export const blob32: BytesField = {
   write: (w, v) => void w.u32(v.length).bytes(v),
 };
 
-/** `len:32 bytes` where the bytes end in a NUL that `len` counts; the value excludes the NUL. */
+/**
+ * `len:32 bytes` where the bytes end in a NUL that `len` counts; the value excludes the NUL. A length of
+ * 0 or a missing NUL is an error (it could not be re-encoded byte for byte).
+ */
 export const cstr32: BytesField = {
   kind: 'cstr32',
   read: (r) => {
     const n = r.u32();
-    if (n === 0) return r.bytes(0);
+    if (n === 0) throw new ProtocolError('MFS_PROTO_BAD_VALUE', 'NUL-terminated string of length 0');
     const b = r.bytes(n);
+    if (b[n - 1] !== 0) throw new ProtocolError('MFS_PROTO_BAD_VALUE', 'string without terminating NUL');
     return b.subarray(0, n - 1);
   },
   write: (w, v) => void w.u32(v.length + 1).bytes(v).u8(0),
@@ -117,7 +156,11 @@ export function list<T>(of: Field<T>, count: ListField<T>['count']): ListField<T
     read: (r) => {
       const out: T[] = [];
       if (count === 'rest') {
-        while (r.remaining > 0) out.push(of.read(r));
+        while (r.remaining > 0) {
+          const before = r.pos;
+          out.push(of.read(r));
+          if (r.pos === before) throw new ProtocolError('MFS_PROTO_BAD_VALUE', 'empty list element');
+        }
         return out;
       }
       const n = count === 'u8' ? r.u8() : count === 'u16' ? r.u16() : r.u32();
@@ -167,3 +210,104 @@ export function optional<T>(of: Field<T>): OptionalField<T> {
 
 /** G: `uid:32 gcnt:32 gcnt*gid:32` is written as uid + this. */
 export const gids = list(u32, 'u32');
+
+function same(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
+}
+
+export function constant<T>(of: Field<T>, value: T): ConstField<T> {
+  return {
+    kind: 'const',
+    of,
+    value,
+    read: (r) => {
+      const v = of.read(r);
+      if (!same(v, value)) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `expected constant ${String(value)}, got ${String(v)}`);
+      return v;
+    },
+    write: (w, v) => {
+      if (v !== undefined && !same(v, value)) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `constant field must be ${String(value)}`);
+      of.write(w, value);
+    },
+  };
+}
+/** A constant u8 (stage / record-kind bytes). */
+export const c8 = (v: number) => constant(u8, v);
+
+export function array<T>(of: Field<T>, size: number): ArrayField<T> {
+  return {
+    kind: 'array',
+    of,
+    size,
+    read: (r) => {
+      const out: T[] = new Array(size);
+      for (let i = 0; i < size; i++) out[i] = of.read(r);
+      return out;
+    },
+    write: (w, v) => {
+      if (v.length !== size) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `expected ${size} elements, got ${v.length}`);
+      for (const e of v) of.write(w, e);
+    },
+  };
+}
+
+export function lists<T>(of: Field<T>, count: 'u8' | 'u16' | 'u32', n: number): ListsField<T> {
+  const rc = (r: Reader) => (count === 'u8' ? r.u8() : count === 'u16' ? r.u16() : r.u32());
+  return {
+    kind: 'lists',
+    of,
+    count,
+    n,
+    read: (r) => {
+      const counts: number[] = [];
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const c = rc(r);
+        counts.push(c);
+        total += c;
+      }
+      if (total > r.remaining) throw new ProtocolError('MFS_PROTO_TRUNCATED', `lists of ${total} elements with ${r.remaining} bytes left`);
+      return counts.map((c) => {
+        const out: T[] = [];
+        for (let i = 0; i < c; i++) out.push(of.read(r));
+        return out;
+      });
+    },
+    write: (w, v) => {
+      if (v.length !== n) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `expected ${n} lists, got ${v.length}`);
+      for (const l of v) {
+        if (count === 'u8') w.u8(l.length);
+        else if (count === 'u16') w.u16(l.length);
+        else w.u32(l.length);
+      }
+      for (const l of v) for (const e of l) of.write(w, e);
+    },
+  };
+}
+
+/**
+ * A record whose first byte selects its layout: `cases` maps tag values (as strings) to the fields
+ * after the tag; `other` (if present) covers every tag not listed.
+ */
+export function tagged(cases: Record<string, Fields>): TaggedField {
+  const compiled = new Map<string, StructField<any>>();
+  for (const [k, f] of Object.entries(cases)) compiled.set(k, struct(f));
+  const other = compiled.get('other');
+  return {
+    kind: 'tagged',
+    cases,
+    read: (r) => {
+      const tag = r.u8();
+      const s = compiled.get(String(tag)) ?? other;
+      if (!s) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `unknown record tag ${tag}`);
+      return { tag, ...s.read(r) } as TaggedValue;
+    },
+    write: (w, v) => {
+      const s = compiled.get(String(v.tag)) ?? other;
+      if (!s) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `unknown record tag ${v.tag}`);
+      w.u8(v.tag);
+      s.write(w, v);
+    },
+  };
+}

@@ -15,7 +15,7 @@ export type Link =
   | 'ANTOCS' | 'CSTOAN' // tools (mfscli) <-> chunkserver
   | 'CLTOAN' | 'ANTOCL'; // tools -> client proxy
 
-type Variants = Record<string, { fields: Fields; match?: (payload: Buffer) => boolean }>;
+export type Variants = Record<string, { fields: Fields; match?: (payload: Buffer) => boolean }>;
 
 export type VariantValue<V extends Variants> = {
   [K in keyof V]: { $v: K } & InferFields<V[K]['fields']>;
