@@ -1,0 +1,376 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { constants as FS } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import {
+  MFS_ERROR_NOCHUNK,
+  MFS_ERROR_BNUMTOOBIG,
+  MFS_ERROR_CRC,
+  MFS_ERROR_IO,
+  MFS_ERROR_NOSPACE,
+  MFS_ERROR_WRONGOFFSET,
+  MFS_ERROR_WRONGSIZE,
+  MFS_ERROR_WRONGVERSION,
+  MFS_STATUS_OK,
+} from '@mfs-ts/protocol';
+import type { BufferPool } from './bufpool.js';
+import {
+  CHUNKCRCSIZE,
+  EMPTY_BLOCK_CRC,
+  HDR_USED,
+  MFSBLOCKSINCHUNK,
+  MFSBLOCKSIZE,
+  NEWHDRSIZE,
+  chunkPath,
+  crcOfZeros,
+  dataOffset,
+  parseHeader,
+} from './layout.js';
+
+/** What a chunk needs from its disk and from the space manager. */
+export interface ChunkOwner {
+  /** The disk directory, ending in '/'. */
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** An I/O or CRC problem with this chunk: counted against the disk; `damaged` also tells the master. */
+  chunkError(c: ChunkFile, damaged: boolean, err?: unknown): void;
+  /** The disk's usage changed (new blocks, removed chunk). */
+  touched(): void;
+}
+
+export interface ChunkEnv {
+  readonly blocks: BufferPool;
+  fsyncBeforeClose(): boolean;
+}
+
+/** The CRC table and file handle stay open this long after the last user, as MooseFS's OPEN_DELAY. */
+const OPEN_DELAY_MS = 500;
+
+type Mode = 'existing' | 'new' | 'ignvers';
+
+/**
+ * One chunk on one disk: its identity and version (which name the file), its block count, and while
+ * in use an open file handle with the CRC table in memory. Every operation on the file runs inside
+ * `exclusive`, one at a time, so a reader never sees a block and its CRC out of step.
+ */
+export class ChunkFile {
+  blocks = 0;
+  hdrSize = NEWHDRSIZE;
+  /** blocks/hdrSize come from the file's size; false when the file could not be examined. */
+  validAttr = true;
+  /** 'busy' while being created by replication (invisible to clients and the master). */
+  state: 'avail' | 'busy' | 'deleted' = 'avail';
+  damaged = false;
+  /** Set while the data lives under a temporary name (replication in progress). */
+  tmpName: string | undefined;
+
+  private fh: FileHandle | undefined;
+  refs = 0;
+  private crc: Buffer | undefined;
+  private crcChanged = false;
+  private fsyncNeeded = false;
+  private block: Buffer | undefined;
+  private blockNo = -1;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly id: number,
+    public version: number,
+    public owner: ChunkOwner,
+    public pathId: number,
+    private readonly env: ChunkEnv,
+  ) {}
+
+  get path(): string {
+    return this.tmpName ?? chunkPath(this.owner.path, this.pathId, this.id, this.version);
+  }
+
+  pathFor(version: number): string {
+    return chunkPath(this.owner.path, this.pathId, this.id, version);
+  }
+
+  /** Bytes the file takes on disk (header, CRC table, blocks). */
+  get fileSize(): number {
+    return dataOffset(this.hdrSize, this.blocks);
+  }
+
+  get isOpen(): boolean {
+    return this.fh !== undefined;
+  }
+
+  /** Runs `fn` after every operation queued before it; failures do not break the queue. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** hdd_io_begin: opens the file and loads the CRC table (checks the header). Call inside exclusive. */
+  async ioBegin(mode: Mode = 'existing'): Promise<number> {
+    if (this.closeTimer) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = undefined;
+    }
+    if (this.refs === 0 || !this.fh) {
+      if (!this.validAttr && mode !== 'new') return MFS_ERROR_IO;
+      if (!this.fh) {
+        try {
+          const flags = mode === 'new' ? FS.O_RDWR | FS.O_CREAT | FS.O_EXCL : this.owner.readOnly ? FS.O_RDONLY : FS.O_RDWR;
+          this.fh = await open(this.path, flags, 0o666);
+          this.fsyncNeeded = false;
+        } catch (e) {
+          this.owner.chunkError(this, false, e);
+          return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
+        }
+      }
+      if (!this.crc) {
+        if (mode === 'new') {
+          this.crc = Buffer.allocUnsafe(CHUNKCRCSIZE);
+          for (let i = 0; i < CHUNKCRCSIZE; i += 4) this.crc.writeUInt32BE(EMPTY_BLOCK_CRC, i);
+        } else {
+          const st = await this.readCrc(mode);
+          if (st !== MFS_STATUS_OK) {
+            if (this.refs === 0) await this.closeNow();
+            return st;
+          }
+        }
+        this.crcChanged = false;
+      }
+    }
+    this.refs++;
+    return MFS_STATUS_OK;
+  }
+
+  private async readCrc(mode: Mode): Promise<number> {
+    const fh = this.fh!;
+    const hdr = Buffer.allocUnsafe(HDR_USED);
+    try {
+      const r = await fh.read(hdr, 0, HDR_USED, 0);
+      if (r.bytesRead !== HDR_USED) throw new Error('short header read');
+      const h = parseHeader(hdr);
+      if (!h.ok) throw new Error(h.reason);
+      if (h.chunkId !== this.id || (mode !== 'ignvers' && h.version !== this.version)) {
+        throw new Error(`wrong id/version in header (${h.chunkId.toString(16)}_${h.version.toString(16)})`);
+      }
+      const crc = Buffer.allocUnsafe(CHUNKCRCSIZE);
+      const c = await fh.read(crc, 0, CHUNKCRCSIZE, this.hdrSize);
+      if (c.bytesRead !== CHUNKCRCSIZE) throw new Error('short CRC table read');
+      this.crc = crc;
+      return MFS_STATUS_OK;
+    } catch (e) {
+      this.owner.chunkError(this, true, e);
+      return MFS_ERROR_IO;
+    }
+  }
+
+  /** hdd_io_end: writes the CRC table if it changed; the file closes a moment after the last user. */
+  async ioEnd(): Promise<number> {
+    let status = MFS_STATUS_OK;
+    if (this.crcChanged && this.fh && this.crc) {
+      try {
+        await this.fh.write(this.crc, 0, CHUNKCRCSIZE, this.hdrSize);
+        this.fsyncNeeded = true;
+      } catch (e) {
+        this.owner.chunkError(this, true, e);
+        status = MFS_ERROR_IO;
+      }
+      this.crcChanged = false;
+      this.owner.touched();
+    }
+    if (this.refs > 0) this.refs--;
+    if (this.refs === 0 && this.fh) {
+      this.closeTimer = setTimeout(() => {
+        this.closeTimer = undefined;
+        void this.exclusive(async () => {
+          if (this.refs === 0) await this.closeNow();
+        });
+      }, OPEN_DELAY_MS);
+      this.closeTimer.unref();
+    }
+    return status;
+  }
+
+  /** Closes the file at once (fsync first when HDD_FSYNC_BEFORE_CLOSE). Call inside exclusive. */
+  async closeNow(): Promise<void> {
+    if (this.closeTimer) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = undefined;
+    }
+    const fh = this.fh;
+    this.fh = undefined;
+    if (fh) {
+      try {
+        if (this.crcChanged && this.crc) await fh.write(this.crc, 0, CHUNKCRCSIZE, this.hdrSize);
+        if (this.fsyncNeeded && this.env.fsyncBeforeClose()) await fh.sync();
+      } catch (e) {
+        this.owner.chunkError(this, true, e);
+      }
+      await fh.close().catch(() => undefined);
+    }
+    this.crcChanged = false;
+    this.fsyncNeeded = false;
+    this.crc = undefined;
+    this.refs = 0;
+    if (this.block) {
+      this.env.blocks.give(this.block);
+      this.block = undefined;
+    }
+    this.blockNo = -1;
+  }
+
+  /** The in-memory CRC of a block (the chunk must be open). */
+  blockCrc(block: number): number {
+    return this.crc!.readUInt32BE(block * 4);
+  }
+
+  /** The CRC table as stored (4096 bytes); the chunk must be open. */
+  crcTable(): Buffer {
+    return this.crc!;
+  }
+
+  setCrcTable(src: Buffer): void {
+    src.copy(this.crc!, 0, 0, CHUNKCRCSIZE);
+    this.crcChanged = true;
+  }
+
+  setBlockCrc(block: number, crc: number): void {
+    this.crc!.writeUInt32BE(crc >>> 0, block * 4);
+    this.crcChanged = true;
+  }
+
+  get handle(): FileHandle {
+    return this.fh!;
+  }
+
+  invalidateBlock(fromBlock = 0): void {
+    if (this.blockNo >= fromBlock) this.blockNo = -1;
+  }
+
+  private checkArgs(version: number, block: number, offset: number, size: number): number {
+    if (!this.fh || this.state === 'deleted') return MFS_ERROR_NOCHUNK;
+    if (this.version !== version && version > 0) return MFS_ERROR_WRONGVERSION;
+    if (block >= MFSBLOCKSINCHUNK) return MFS_ERROR_BNUMTOOBIG;
+    if (size > MFSBLOCKSIZE) return MFS_ERROR_WRONGSIZE;
+    if (offset >= MFSBLOCKSIZE || offset + size > MFSBLOCKSIZE) return MFS_ERROR_WRONGOFFSET;
+    return MFS_STATUS_OK;
+  }
+
+  /** Loads block `block` into the preserved block buffer and checks it against the CRC table. */
+  private async loadBlock(block: number): Promise<number> {
+    if (!this.block) this.block = this.env.blocks.take();
+    if (this.blockNo === block) return MFS_STATUS_OK;
+    this.blockNo = -1;
+    let n: number;
+    try {
+      n = (await this.fh!.read(this.block, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+    } catch (e) {
+      this.owner.chunkError(this, true, e);
+      return MFS_ERROR_IO;
+    }
+    if (n !== MFSBLOCKSIZE) {
+      // A short file: the block cannot match its CRC, and must not be served.
+      this.owner.chunkError(this, true, new Error(`block ${block}: short read (${n})`));
+      return MFS_ERROR_IO;
+    }
+    if (crc32(this.block) !== this.blockCrc(block)) {
+      this.owner.chunkError(this, true, new Error(`block ${block}: crc error`));
+      return MFS_ERROR_CRC;
+    }
+    this.blockNo = block;
+    return MFS_STATUS_OK;
+  }
+
+  /**
+   * hdd_read: `size` bytes at `offset` of block `block` into dst[dataOff..], and the crc32 of those
+   * bytes at dst[crcOff] (big-endian). The whole block is checked against the CRC table first; on a
+   * mismatch the data is not returned, the status is MFS_ERROR_CRC and the chunk is reported damaged.
+   * The chunk must be open (ioBegin).
+   */
+  async read(version: number, block: number, offset: number, size: number, dst: Buffer, dataOff: number, crcOff: number): Promise<number> {
+    const st = this.checkArgs(version, block, offset, size);
+    if (st !== MFS_STATUS_OK) return st;
+    if (block >= this.blocks) {
+      dst.fill(0, dataOff, dataOff + size);
+      dst.writeUInt32BE(crcOfZeros(size), crcOff);
+      return MFS_STATUS_OK;
+    }
+    if (offset === 0 && size === MFSBLOCKSIZE && this.blockNo !== block) {
+      let n: number;
+      try {
+        n = (await this.fh!.read(dst, dataOff, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+      } catch (e) {
+        this.owner.chunkError(this, true, e);
+        return MFS_ERROR_IO;
+      }
+      const crc = crc32(dst.subarray(dataOff, dataOff + MFSBLOCKSIZE));
+      if (n !== MFSBLOCKSIZE) {
+        this.owner.chunkError(this, true, new Error(`block ${block}: short read (${n})`));
+        return MFS_ERROR_IO;
+      }
+      if (crc !== this.blockCrc(block)) {
+        this.owner.chunkError(this, true, new Error(`block ${block}: crc error (data ${crc.toString(16)}, table ${this.blockCrc(block).toString(16)})`));
+        return MFS_ERROR_CRC;
+      }
+      dst.writeUInt32BE(crc, crcOff);
+      return MFS_STATUS_OK;
+    }
+    const ls = await this.loadBlock(block);
+    if (ls !== MFS_STATUS_OK) return ls;
+    this.block!.copy(dst, dataOff, offset, offset + size);
+    dst.writeUInt32BE(size === MFSBLOCKSIZE ? this.blockCrc(block) : crc32(this.block!.subarray(offset, offset + size)), crcOff);
+    return MFS_STATUS_OK;
+  }
+
+  /**
+   * hdd_write: `size` bytes of data[dataOff..] at `offset` of block `block`, whose crc32 the sender
+   * gave as `crc`. Data whose CRC does not match is refused (MFS_ERROR_CRC) and nothing is written.
+   * A partial write into an existing block checks that block against the table first. Blocks past
+   * the end are added (a gap becomes zero blocks). The chunk must be open.
+   */
+  async write(version: number, block: number, offset: number, size: number, data: Buffer, dataOff: number, crc: number): Promise<number> {
+    const st = this.checkArgs(version, block, offset, size);
+    if (st !== MFS_STATUS_OK) return st;
+    const piece = data.subarray(dataOff, dataOff + size);
+    if (crc32(piece) !== crc >>> 0) return MFS_ERROR_CRC;
+    const fh = this.fh!;
+    const grew = block >= this.blocks;
+    try {
+      if (offset === 0 && size === MFSBLOCKSIZE) {
+        if (grew) this.extendTo(block);
+        this.invalidateBlock();
+        await fh.write(piece, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block));
+        this.setBlockCrc(block, crc);
+      } else {
+        let truncNeeded = false;
+        if (!grew) {
+          const ls = await this.loadBlock(block);
+          if (ls !== MFS_STATUS_OK) return ls;
+        } else {
+          if (!this.block) this.block = this.env.blocks.take();
+          this.extendTo(block);
+          this.block.fill(0);
+          this.blockNo = block;
+          truncNeeded = offset + size < MFSBLOCKSIZE;
+        }
+        const b = this.block!;
+        piece.copy(b, offset);
+        if (size > 0) await fh.write(b, offset, size, dataOffset(this.hdrSize, block) + offset);
+        this.setBlockCrc(block, crc32(b));
+        if (truncNeeded) await fh.truncate(dataOffset(this.hdrSize, block + 1));
+      }
+    } catch (e) {
+      this.invalidateBlock();
+      this.owner.chunkError(this, true, e);
+      return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
+    }
+    if (grew) this.owner.touched();
+    return MFS_STATUS_OK;
+  }
+
+  /** Blocks [this.blocks, block) become empty blocks and `block` the last one. */
+  private extendTo(block: number): void {
+    for (let i = this.blocks; i < block; i++) this.crc!.writeUInt32BE(EMPTY_BLOCK_CRC, i * 4);
+    this.crcChanged = true;
+    this.blocks = block + 1;
+  }
+}

@@ -1,0 +1,292 @@
+import { readFile, stat } from 'node:fs/promises';
+import { MFSBLOCKSIZE } from '@mfs-ts/protocol';
+import type { Logger } from '@mfs-ts/common';
+import { BufferPool } from './bufpool.js';
+import { ChunkFile, type ChunkEnv } from './chunkfile.js';
+import { Folder } from './folder.js';
+import { parseHddCfg } from './hddcfg.js';
+import { chunkPath, layoutFromSize } from './layout.js';
+
+export { ChunkFile } from './chunkfile.js';
+export { Folder, encodeChunkDb, parseChunkDb } from './folder.js';
+export { parseHddCfg, parseMfsSize, type HddLine, type HddCfg } from './hddcfg.js';
+export * from './layout.js';
+export { BufferPool } from './bufpool.js';
+
+export interface HddOptions {
+  /** HDD_CONF_FILENAME */
+  hddConfFile: string;
+  /** HDD_LEAVE_SPACE_DEFAULT in bytes */
+  leaveSpaceDefault: number;
+  fsyncBeforeClose: boolean;
+  /** HDD_RR_CHUNK_COUNT */
+  rrChunkCount: number;
+  /** The metaid this chunkserver already belongs to (chunkserverid.mfs), 0n if none. */
+  knownMetaId: bigint;
+  log: Logger;
+}
+
+export class HddError extends Error {
+  readonly code = 'MFS_CS_HDD';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HddError';
+  }
+}
+
+export interface SpaceInfo {
+  used: number;
+  total: number;
+  chunks: number;
+  tdUsed: number;
+  tdTotal: number;
+  tdChunks: number;
+}
+
+/**
+ * The disk registry and chunk map (mfschunkserver/hddspacemgr.c): which disks there are, which
+ * chunks live where, free space, and the reports waiting for the master (damaged, lost and new
+ * chunks, error count, space changes).
+ */
+export class HddSpaceMgr implements ChunkEnv {
+  readonly blocks = new BufferPool(MFSBLOCKSIZE, 256);
+  readonly folders: Folder[] = [];
+  private readonly chunks = new Map<number, ChunkFile>();
+  private readonly log: Logger;
+  /** The metaid found in the disks' `.metaid` files when the master has not confirmed one yet. */
+  hddMetaId = 0n;
+
+  // Reports for the master (drained by masterconn).
+  damaged: number[] = [];
+  lost: number[] = [];
+  newChunks: Array<{ id: number; version: number }> = [];
+  errorCount = 0;
+  spaceChanged = true;
+  /** Called when a report is queued, so the master link can send it without polling. */
+  onReport: (() => void) | undefined;
+
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private fsync: boolean;
+
+  constructor(private readonly opts: HddOptions) {
+    this.log = opts.log;
+    this.fsync = opts.fsyncBeforeClose;
+  }
+
+  fsyncBeforeClose(): boolean {
+    return this.fsync;
+  }
+
+  setFsyncBeforeClose(v: boolean): void {
+    this.fsync = v;
+  }
+
+  /** Reads mfshdd.cfg, checks and scans every disk. Rejects when the file is missing or no disk is usable. */
+  async init(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.opts.hddConfFile, 'utf8');
+    } catch (e) {
+      throw new HddError(`hdd space configuration file (${this.opts.hddConfFile}) not found: ${(e as Error).message}`);
+    }
+    const cfg = parseHddCfg(text);
+    for (const w of cfg.warnings) this.log.warn(w);
+    // MooseFS prepends each line to its list, so disks appear in reverse file order (HDD_LIST too).
+    const hooks = {
+      chunkError: (f: Folder, c: ChunkFile, damaged: boolean, err?: unknown) => this.chunkError(f, c, damaged, err),
+      touched: () => {
+        this.spaceChanged = true;
+      },
+    };
+    const seen = new Set<string>();
+    for (const line of [...cfg.disks].reverse()) {
+      if (seen.has(line.path)) continue;
+      seen.add(line.path);
+      const f = new Folder(line, this.opts.leaveSpaceDefault, hooks, this.log);
+      const fileMetaId = await f.readMetaId();
+      const expected = this.opts.knownMetaId || this.hddMetaId;
+      if (fileMetaId > 0n && expected > 0n && fileMetaId !== expected) {
+        this.log.error(
+          { disk: f.path },
+          `hdd space manager: wrong meta id (mfs instance id) in file '${f.path}.metaid' (0x${fileMetaId.toString(16).toUpperCase()},expected:0x${expected.toString(16).toUpperCase()}) - likely this is drive from different mfs instance (drive ignored, remove this file to skip this test)`,
+        );
+        continue;
+      }
+      if (this.opts.knownMetaId === 0n && fileMetaId > 0n) this.hddMetaId = fileMetaId;
+      try {
+        await f.touchLock();
+      } catch (e) {
+        this.log.error({ disk: f.path, err: e }, `hdd space manager: can't create lock file '${f.path}.lock'`);
+        continue;
+      }
+      if (this.opts.knownMetaId > 0n && fileMetaId === 0n) await f.writeMetaId(this.opts.knownMetaId);
+      this.folders.push(f);
+    }
+    if (this.folders.length === 0) throw new HddError(`hdd space manager: no hdd space defined in ${this.opts.hddConfFile} file`);
+    for (const f of this.folders) {
+      this.log.info({ disk: f.path }, `hdd space manager: folder ${f.path} will be scanned`);
+      await f.refreshUsage();
+      const found = await f.scan();
+      for (const fc of found) {
+        let layout = fc.layout;
+        if (!layout) {
+          try {
+            const st = await stat(chunkPath(f.path, fc.pathId, fc.chunkId, fc.version));
+            layout = layoutFromSize(st.size);
+          } catch {
+            layout = undefined;
+          }
+        }
+        this.addFound(f, fc.chunkId, fc.version, fc.pathId, layout);
+      }
+      await f.refreshUsage();
+    }
+    this.spaceChanged = true;
+    this.refreshTimer = setInterval(() => void this.refreshAll(), 1000);
+    this.refreshTimer.unref();
+  }
+
+  private addFound(f: Folder, id: number, version: number, pathId: number, layout: { hdrSize: number; blocks: number } | undefined): void {
+    const old = this.chunks.get(id);
+    if (old) {
+      // Two copies of one chunk: keep the newer version (hdd_add_chunk); the other stays on disk.
+      if (version <= old.version) {
+        this.log.warn({ chunk: id, version }, `duplicate chunk ${id.toString(16)}: keeping version ${old.version}`);
+        return;
+      }
+      if (old.owner instanceof Folder) old.owner.removeChunk(old);
+    }
+    const c = new ChunkFile(id, version, f, pathId, this);
+    if (layout) {
+      c.hdrSize = layout.hdrSize;
+      c.blocks = layout.blocks;
+    } else c.validAttr = false;
+    this.chunks.set(id, c);
+    f.addChunk(c);
+  }
+
+  private async refreshAll(): Promise<void> {
+    for (const f of this.folders) if (await f.refreshUsage()) this.spaceChanged = true;
+  }
+
+  private chunkError(f: Folder, c: ChunkFile, damaged: boolean, err?: unknown): void {
+    this.log.warn({ chunk: c.id.toString(16), file: c.path, disk: f.path, err }, `chunk ${c.path}: ${err instanceof Error ? err.message : 'error'}`);
+    this.errorCount++;
+    if (damaged && !c.damaged && c.state === 'avail') {
+      c.damaged = true;
+      this.damaged.push(c.id);
+    }
+    this.onReport?.();
+  }
+
+  /** A chunk clients and the master may use. */
+  get(id: number): ChunkFile | undefined {
+    const c = this.chunks.get(id);
+    return c && c.state === 'avail' ? c : undefined;
+  }
+
+  /** Any chunk with this id, including one being replicated. */
+  getAny(id: number): ChunkFile | undefined {
+    return this.chunks.get(id);
+  }
+
+  get chunkCount(): number {
+    return this.chunks.size;
+  }
+
+  allChunks(): IterableIterator<ChunkFile> {
+    return this.chunks.values();
+  }
+
+  /** Picks the disk for a new chunk, in proportion to the disks' total space (hdd_getfolder). */
+  chooseFolder(): Folder | undefined {
+    let best: Folder | undefined;
+    let bestScore = Infinity;
+    const ok = this.folders.filter((f) => f.writable);
+    const notFull = ok.filter((f) => f.avail * 1000 >= f.total);
+    for (const f of notFull.length > 0 ? notFull : ok) {
+      const score = (f.placed + 1) / f.total;
+      if (score < bestScore) {
+        bestScore = score;
+        best = f;
+      }
+    }
+    if (best) best.placed++;
+    return best;
+  }
+
+  /** A new registry entry (the file does not exist yet); undefined if the id is taken. */
+  newChunk(f: Folder, id: number, version: number): ChunkFile | undefined {
+    if (this.chunks.has(id)) return undefined;
+    const c = new ChunkFile(id, version, f, f.nextPathId(this.opts.rrChunkCount), this);
+    this.chunks.set(id, c);
+    f.addChunk(c);
+    this.spaceChanged = true;
+    return c;
+  }
+
+  /** Drops a chunk from the registry (its file is gone). */
+  forget(c: ChunkFile): void {
+    c.state = 'deleted';
+    if (this.chunks.get(c.id) === c) this.chunks.delete(c.id);
+    if (c.owner instanceof Folder) c.owner.removeChunk(c);
+    this.spaceChanged = true;
+  }
+
+  /** Chunks to announce at registration: `id, version` with bit 31 set for disks marked for removal. */
+  chunkList(): Array<{ id: number; version: number }> {
+    const out: Array<{ id: number; version: number }> = [];
+    for (const c of this.chunks.values()) {
+      if (c.state !== 'avail') continue;
+      const mfr = c.owner instanceof Folder && c.owner.markedForRemoval;
+      out.push({ id: c.id, version: (c.version | (mfr ? 0x80000000 : 0)) >>> 0 });
+    }
+    return out;
+  }
+
+  space(): SpaceInfo {
+    const s: SpaceInfo = { used: 0, total: 0, chunks: 0, tdUsed: 0, tdTotal: 0, tdChunks: 0 };
+    for (const f of this.folders) {
+      if (f.damaged) continue;
+      let n = 0;
+      for (const c of f.chunks) if (c.state === 'avail') n++;
+      if (!f.markedForRemoval) {
+        if (!f.scanning) {
+          s.used += f.total - f.avail;
+          s.total += f.total;
+        }
+        s.chunks += n;
+      } else {
+        if (!f.scanning) {
+          s.tdUsed += f.total - f.avail;
+          s.tdTotal += f.total;
+        }
+        s.tdChunks += n;
+      }
+    }
+    return s;
+  }
+
+  /** The master confirmed our metaid: record it in every disk (hdd_setmetaid). */
+  async setMetaId(metaId: bigint): Promise<void> {
+    for (const f of this.folders) await f.writeMetaId(metaId);
+  }
+
+  reportNew(id: number, version: number): void {
+    this.newChunks.push({ id, version });
+    this.onReport?.();
+  }
+
+  reportLost(id: number): void {
+    this.lost.push(id);
+    this.onReport?.();
+  }
+
+  /** Closes every open chunk and writes each disk's `.chunkdb`. */
+  async stop(): Promise<void> {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    await Promise.all([...this.chunks.values()].map((c) => c.exclusive(() => c.closeNow())));
+    for (const f of this.folders) await f.dumpChunkDb();
+  }
+}

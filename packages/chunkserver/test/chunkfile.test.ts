@@ -1,0 +1,282 @@
+import { readFile, stat, writeFile, readdir, open } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MFS_ERROR_CHUNKEXIST,
+  MFS_ERROR_CRC,
+  MFS_ERROR_NOCHUNK,
+  MFS_ERROR_WRONGVERSION,
+  MFS_STATUS_OK,
+} from '@mfs-ts/protocol';
+import {
+  chunkOp,
+  createChunk,
+  deleteChunk,
+  duplicateChunk,
+  getChunkBlocks,
+  getChunkChecksum,
+  setChunkVersion,
+  testChunk,
+  truncateChunk,
+} from '../src/hddspacemgr/chunkops.js';
+import type { HddSpaceMgr } from '../src/hddspacemgr/index.js';
+import { openHdd, pattern, tmpDisks, type TmpDisks } from './helpers.js';
+
+// An independent bitwise CRC-32 (reflected 0xEDB88320), so expectations do not come from zlib.
+function refCrc(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) {
+    c ^= b[i]!;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const B = 65536;
+let env: TmpDisks | undefined;
+let hdd: HddSpaceMgr | undefined;
+
+afterEach(async () => {
+  await hdd?.stop();
+  hdd = undefined;
+  await env?.cleanup();
+  env = undefined;
+});
+
+async function setup(n = 1): Promise<{ h: HddSpaceMgr; e: TmpDisks }> {
+  env = await tmpDisks(n);
+  hdd = await openHdd(env.hddCfg);
+  return { h: hdd, e: env };
+}
+
+/** Writes through the ChunkFile API the way a data connection does: open, write pieces, close. */
+async function writePieces(h: HddSpaceMgr, id: number, version: number, pieces: Array<{ block: number; offset: number; data: Buffer; crc?: number }>): Promise<number[]> {
+  const c = h.get(id)!;
+  const out: number[] = [];
+  expect(await c.exclusive(() => c.ioBegin())).toBe(MFS_STATUS_OK);
+  for (const p of pieces) out.push(await c.exclusive(() => c.write(version, p.block, p.offset, p.data.length, p.data, 0, p.crc ?? refCrc(p.data))));
+  await c.exclusive(() => c.ioEnd());
+  return out;
+}
+
+async function readPiece(h: HddSpaceMgr, id: number, version: number, block: number, offset: number, size: number): Promise<{ status: number; data: Buffer; crc: number }> {
+  const c = h.get(id)!;
+  const dst = Buffer.alloc(size + 4);
+  expect(await c.exclusive(() => c.ioBegin())).toBe(MFS_STATUS_OK);
+  const status = await c.exclusive(() => c.read(version, block, offset, size, dst, 4, 0));
+  await c.exclusive(() => c.ioEnd());
+  return { status, data: dst.subarray(4), crc: dst.readUInt32BE(0) };
+}
+
+describe('chunk file format (hddspacemgr.c layout)', () => {
+  it('a new chunk is "MFSC 1.0" id:64 version:32, zero header to 4096, zero CRC table to 8192', async () => {
+    const { h, e } = await setup();
+    expect(await createChunk(h, 0x123456789abc, 0x0a0b0c0d)).toBe(MFS_STATUS_OK);
+    const file = `${e.disks[0]}00/chunk_0000123456789ABC_0A0B0C0D.mfs`;
+    const bytes = await readFile(file);
+    const expected = Buffer.alloc(8192);
+    expected.write('MFSC 1.0', 0, 'latin1');
+    Buffer.from([0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x0a, 0x0b, 0x0c, 0x0d]).copy(expected, 8);
+    expect(bytes.equals(expected)).toBe(true);
+    expect((await readdir(`${e.disks[0]}00`)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(await createChunk(h, 0x123456789abc, 1)).toBe(MFS_ERROR_CHUNKEXIST);
+  });
+
+  it('blocks live at 8192 + b*64KiB with their crc32 in the table at 4096; gaps are zero blocks', async () => {
+    const { h, e } = await setup();
+    expect(await createChunk(h, 5, 1)).toBe(MFS_STATUS_OK);
+    const b0 = pattern(B, 7);
+    const part = pattern(1000, 9);
+    expect(await writePieces(h, 5, 1, [{ block: 0, offset: 0, data: b0 }, { block: 2, offset: 300, data: part }])).toEqual([0, 0]);
+    await h.get(5)!.exclusive(() => h.get(5)!.closeNow());
+    const bytes = await readFile(`${e.disks[0]}00/chunk_0000000000000005_00000001.mfs`);
+    expect(bytes.length).toBe(8192 + 3 * B);
+    const block2 = Buffer.alloc(B);
+    part.copy(block2, 300);
+    expect(bytes.readUInt32BE(4096)).toBe(refCrc(b0));
+    expect(bytes.readUInt32BE(4100)).toBe(refCrc(Buffer.alloc(B)));
+    expect(bytes.readUInt32BE(4100)).toBe(0xd7978eeb);
+    expect(bytes.readUInt32BE(4104)).toBe(refCrc(block2));
+    expect(bytes.subarray(8192, 8192 + B).equals(b0)).toBe(true);
+    expect(bytes.subarray(8192 + B, 8192 + 2 * B).equals(Buffer.alloc(B))).toBe(true);
+    expect(bytes.subarray(8192 + 2 * B).equals(block2)).toBe(true);
+    expect((await getChunkBlocks(h, 5, 1)).blocks).toBe(3);
+  });
+
+  it('reads return the data and the crc32 of exactly the piece read', async () => {
+    const { h } = await setup();
+    await createChunk(h, 9, 3);
+    const b0 = pattern(B, 3);
+    await writePieces(h, 9, 3, [{ block: 0, offset: 0, data: b0 }]);
+    const whole = await readPiece(h, 9, 3, 0, 0, B);
+    expect(whole.status).toBe(MFS_STATUS_OK);
+    expect(whole.data.equals(b0)).toBe(true);
+    expect(whole.crc).toBe(refCrc(b0));
+    const piece = await readPiece(h, 9, 3, 0, 1234, 5000);
+    expect(piece.data.equals(b0.subarray(1234, 6234))).toBe(true);
+    expect(piece.crc).toBe(refCrc(b0.subarray(1234, 6234)));
+    const hole = await readPiece(h, 9, 3, 7, 10, 100);
+    expect(hole.status).toBe(MFS_STATUS_OK);
+    expect(hole.data.equals(Buffer.alloc(100))).toBe(true);
+    expect(hole.crc).toBe(refCrc(Buffer.alloc(100)));
+    expect((await readPiece(h, 9, 4, 0, 0, 10)).status).toBe(MFS_ERROR_WRONGVERSION);
+  });
+
+  it('a partial write into an existing block keeps the rest of the block and updates its CRC', async () => {
+    const { h } = await setup();
+    await createChunk(h, 11, 1);
+    const b0 = pattern(B, 5);
+    const patch = pattern(333, 6);
+    await writePieces(h, 11, 1, [{ block: 0, offset: 0, data: b0 }, { block: 0, offset: 100, data: patch }]);
+    const want = Buffer.from(b0);
+    patch.copy(want, 100);
+    const r = await readPiece(h, 11, 1, 0, 0, B);
+    expect(r.data.equals(want)).toBe(true);
+    expect(r.crc).toBe(refCrc(want));
+    expect(await testChunk(h, 11, 1)).toBe(MFS_STATUS_OK);
+  });
+});
+
+describe('CRC checks', () => {
+  it('refuses data whose CRC does not match and leaves the chunk as it was', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 21, 1);
+    const data = pattern(B, 1);
+    expect(await writePieces(h, 21, 1, [{ block: 0, offset: 0, data, crc: refCrc(data) ^ 1 }])).toEqual([MFS_ERROR_CRC]);
+    expect((await stat(`${e.disks[0]}00/chunk_0000000000000015_00000001.mfs`)).size).toBe(8192);
+    expect(h.damaged).toEqual([]);
+  });
+
+  it('a block corrupted on disk is never returned: CRC error, chunk reported damaged, error counted', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 22, 1);
+    await writePieces(h, 22, 1, [{ block: 0, offset: 0, data: pattern(B, 2) }, { block: 1, offset: 0, data: pattern(B, 3) }]);
+    await h.get(22)!.exclusive(() => h.get(22)!.closeNow());
+    const fh = await open(`${e.disks[0]}00/chunk_0000000000000016_00000001.mfs`, 'r+');
+    await fh.write(Buffer.from([0x55]), 0, 1, 8192 + B + 777);
+    await fh.close();
+    expect((await readPiece(h, 22, 1, 0, 0, B)).status).toBe(MFS_STATUS_OK);
+    const bad = await readPiece(h, 22, 1, 1, 0, B);
+    expect(bad.status).toBe(MFS_ERROR_CRC);
+    expect((await readPiece(h, 22, 1, 1, 700, 10)).status).toBe(MFS_ERROR_CRC);
+    expect(h.damaged).toEqual([22]);
+    expect(h.errorCount).toBeGreaterThanOrEqual(1);
+    expect(await testChunk(h, 22, 1)).toBe(MFS_ERROR_CRC);
+    // A partial write into the damaged block must not "repair" it with a fresh CRC.
+    expect(await writePieces(h, 22, 1, [{ block: 1, offset: 0, data: pattern(10, 4) }])).toEqual([MFS_ERROR_CRC]);
+  });
+
+  it('a file with a wrong header is an I/O error, reported damaged', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 23, 1);
+    const p = `${e.disks[0]}00/chunk_0000000000000017_00000001.mfs`;
+    const b = await readFile(p);
+    b.write('XXXX', 0, 'latin1');
+    await writeFile(p, b);
+    const c = h.get(23)!;
+    expect(await c.exclusive(() => c.ioBegin())).not.toBe(MFS_STATUS_OK);
+    expect(h.damaged).toEqual([23]);
+  });
+});
+
+describe('chunk operations (hdd_chunkop)', () => {
+  it('set version renames the file and rewrites the version in the header', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 31, 1);
+    await writePieces(h, 31, 1, [{ block: 0, offset: 0, data: pattern(B, 8) }]);
+    expect(await setChunkVersion(h, 31, 2, 5)).toBe(MFS_ERROR_WRONGVERSION);
+    expect(await setChunkVersion(h, 31, 1, 5)).toBe(MFS_STATUS_OK);
+    const names = await readdir(`${e.disks[0]}00`);
+    expect(names).toContain('chunk_000000000000001F_00000005.mfs');
+    expect(names).not.toContain('chunk_000000000000001F_00000001.mfs');
+    const b = await readFile(`${e.disks[0]}00/chunk_000000000000001F_00000005.mfs`);
+    expect(b.readUInt32BE(16)).toBe(5);
+    expect((await readPiece(h, 31, 5, 0, 0, B)).data.equals(pattern(B, 8))).toBe(true);
+  });
+
+  it('truncate cuts to the length (zero-filling the last block) and bumps the version', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 32, 1);
+    await writePieces(h, 32, 1, [{ block: 0, offset: 0, data: pattern(B, 1) }, { block: 1, offset: 0, data: pattern(B, 2) }, { block: 2, offset: 0, data: pattern(B, 3) }]);
+    expect(await truncateChunk(h, 32, 1, 2, B + 100)).toBe(MFS_STATUS_OK);
+    const p = `${e.disks[0]}00/chunk_0000000000000020_00000002.mfs`;
+    const b = await readFile(p);
+    expect(b.length).toBe(8192 + 2 * B);
+    const last = Buffer.alloc(B);
+    pattern(B, 2).copy(last, 0, 0, 100);
+    expect(b.subarray(8192 + B).equals(last)).toBe(true);
+    expect(b.readUInt32BE(4100)).toBe(refCrc(last));
+    expect(await testChunk(h, 32, 2)).toBe(MFS_STATUS_OK);
+    // Growing adds empty blocks.
+    expect(await truncateChunk(h, 32, 2, 3, 4 * B)).toBe(MFS_STATUS_OK);
+    expect((await getChunkBlocks(h, 32, 3)).blocks).toBe(4);
+    expect(await testChunk(h, 32, 3)).toBe(MFS_STATUS_OK);
+    expect((await readPiece(h, 32, 3, 3, 0, B)).data.equals(Buffer.alloc(B))).toBe(true);
+  });
+
+  it('duplicate copies data and CRCs to a new id; duptrunc also truncates the copy', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 40, 1);
+    await writePieces(h, 40, 1, [{ block: 0, offset: 0, data: pattern(B, 4) }, { block: 1, offset: 0, data: pattern(B, 5) }]);
+    expect(await duplicateChunk(h, 40, 1, 2, 41, 7)).toBe(MFS_STATUS_OK);
+    expect(await testChunk(h, 41, 7)).toBe(MFS_STATUS_OK);
+    expect(h.get(40)!.version).toBe(2);
+    expect((await readPiece(h, 41, 7, 1, 0, B)).data.equals(pattern(B, 5))).toBe(true);
+    const copy = await readFile(`${e.disks[0]}00/chunk_0000000000000029_00000007.mfs`);
+    expect(copy.subarray(0, 20).equals(Buffer.from('4d46534320312e30000000000000002900000007', 'hex'))).toBe(true);
+    // chunkop form: newversion>0, copyid>0, length<=64MiB -> duptrunc (original keeps its version)
+    expect(await chunkOp(h, 40, 2, 3, 42, 9, 10)).toBe(MFS_STATUS_OK);
+    expect(h.get(40)!.version).toBe(2);
+    expect((await getChunkBlocks(h, 42, 9)).blocks).toBe(1);
+    const r = await readPiece(h, 42, 9, 0, 0, B);
+    const want = Buffer.alloc(B);
+    pattern(B, 4).copy(want, 0, 0, 10);
+    expect(r.data.equals(want)).toBe(true);
+    expect((await getChunkChecksum(h, 42, 9)).status).toBe(MFS_STATUS_OK);
+  });
+
+  it('delete removes the file; unknown ids and wrong versions are refused', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 50, 1);
+    expect(await deleteChunk(h, 50, 2)).toBe(MFS_ERROR_WRONGVERSION);
+    expect(await deleteChunk(h, 50, 1)).toBe(MFS_STATUS_OK);
+    expect(await readdir(`${e.disks[0]}00`)).toEqual([]);
+    expect(await deleteChunk(h, 50, 1)).toBe(MFS_ERROR_NOCHUNK);
+    expect(await chunkOp(h, 51, 1, 0, 0, 0, 1)).toBe(MFS_STATUS_OK);
+    expect(h.get(51)).toBeDefined();
+    expect(await chunkOp(h, 51, 1, 0, 0, 0, 7)).not.toBe(MFS_STATUS_OK);
+  });
+});
+
+describe('disk registry', () => {
+  it('a restart finds every chunk again, through .chunkdb and through a full scan', async () => {
+    env = await tmpDisks(2);
+    let h = await openHdd(env.hddCfg);
+    for (let i = 1; i <= 6; i++) expect(await createChunk(h, 100 + i, i)).toBe(MFS_STATUS_OK);
+    await writePieces(h, 103, 3, [{ block: 0, offset: 0, data: pattern(B, 1) }]);
+    const before = h.chunkList().sort((a, b) => a.id - b.id);
+    expect(new Set([...h.allChunks()].map((c) => c.owner.path)).size).toBe(2);
+    await h.stop();
+    for (const d of env.disks) expect((await readFile(`${d}.chunkdb`)).subarray(0, 12).toString()).toBe('MFS CHUNKDB2');
+    h = await openHdd(env.hddCfg);
+    expect(h.chunkList().sort((a, b) => a.id - b.id)).toEqual(before);
+    expect(h.get(103)!.blocks).toBe(1);
+    for (const d of env.disks) await expect(stat(`${d}.chunkdb`)).rejects.toThrow();
+    await h.stop();
+    for (const d of env.disks) await (await import('node:fs/promises')).unlink(`${d}.chunkdb`);
+    hdd = await openHdd(env.hddCfg);
+    expect(hdd.chunkList().sort((a, b) => a.id - b.id)).toEqual(before);
+    expect(hdd.get(103)!.blocks).toBe(1);
+    expect(hdd.space().chunks).toBe(6);
+    expect(hdd.space().total).toBeGreaterThan(0);
+  });
+
+  it('ignores a disk whose .metaid belongs to another instance', async () => {
+    env = await tmpDisks(2);
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(0x1111n);
+    await writeFile(`${env.disks[1]}.metaid`, b);
+    hdd = await openHdd(env.hddCfg, { knownMetaId: 0x2222n });
+    expect(hdd.folders.map((f) => f.path)).toEqual([env.disks[0]]);
+    expect((await readFile(`${env.disks[0]}.metaid`)).readBigUInt64BE(0)).toBe(0x2222n);
+  });
+});
