@@ -9,7 +9,7 @@
 // and a few distinct samples of every (direction, message) kept.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, readPcapTcp, reassemble, REPO_ROOT, waitFor, type Host, type Lab, type Master, type Mount, type Proc, type TcpConnection } from '@mfs-ts/lab';
+import { Chunkserver, createLab, readPcapTcp, reassemble, REPO_ROOT, waitFor, type Host, type Lab, type Master, type Mount, type Proc, type TcpConnection } from '@mfs-ts/lab';
 // The framer and the id table straight from their files: they depend on nothing else in the protocol
 // package, so a capture works even while other parts of it are being rewritten.
 import { PacketFramer } from '../packages/protocol/src/framer.js';
@@ -466,7 +466,7 @@ async function main(): Promise<void> {
     const topo: Topology = {
       master: c.master.host.ip,
       csIps: new Set(c.csHosts.map((h) => h.ip)),
-      csPorts: new Set((c.lab.daemons.filter((d) => d.role === 'chunkserver') as { port: number }[]).map((d) => d.port)),
+      csPorts: new Set(c.lab.daemons.filter((d): d is Chunkserver => d instanceof Chunkserver).map((d) => d.port)),
     };
     const segs = c.captures.flatMap((cap) => readPcapTcp(cap.file));
     const conns = reassemble(segs);

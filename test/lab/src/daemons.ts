@@ -422,7 +422,7 @@ export class Mount {
       if (!this.mounted) break;
     }
     if (this.proc) {
-      const done = await Promise.race([this.proc.exited, new Promise<undefined>((r) => setTimeout(r, timeoutMs).unref())]);
+      const done = await Promise.race([this.proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref())]);
       if (!done) await this.proc.stop(2_000, 'SIGKILL');
     }
     if (this.mounted) await run(['umount', '-l', this.dir], { allowFail: true });

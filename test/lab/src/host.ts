@@ -74,7 +74,7 @@ export class Proc {
   async stop(timeoutMs = 20_000, sig: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
     if (this.exit !== undefined) return this.exit;
     this.signal(sig, false);
-    const done = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(r, timeoutMs).unref())]);
+    const done = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref())]);
     if (done) {
       killGroup(this.pid, 'SIGKILL'); // stray children of the group, if any
       return done;

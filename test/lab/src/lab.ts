@@ -142,14 +142,14 @@ export class Lab implements HostOwner, DaemonOwner {
   }
 
   /** Writes mfsmaster.cfg + mfsexports.cfg (+ empty metadata) and starts a master; resolves when it answers mfscli. */
-  async startMaster(opts: Partial<MasterOptions> & { host?: Host | string | number } = {}): Promise<Master> {
+  async startMaster(opts: Partial<Omit<MasterOptions, 'host'>> & { host?: Host | string | number } = {}): Promise<Master> {
     this.assertLive();
     const m = new Master(this, { impl: this.defaultImpl, ...opts, host: this.hostOf(opts.host) });
     return m.start();
   }
 
   /** Starts a chunkserver; resolves when the master lists it with space. */
-  async startChunkserver(opts: Partial<ChunkserverOptions> & { master: Master; host?: Host | string | number }): Promise<Chunkserver> {
+  async startChunkserver(opts: Partial<Omit<ChunkserverOptions, 'host'>> & { master: Master; host?: Host | string | number }): Promise<Chunkserver> {
     this.assertLive();
     const host = this.hostOf(opts.host);
     const port = opts.port ?? this.nextPort(host);
@@ -158,14 +158,14 @@ export class Lab implements HostOwner, DaemonOwner {
   }
 
   /** Starts a metalogger; resolves when the master lists it in -SMB. */
-  async startMetalogger(opts: Partial<MetaloggerOptions> & { master: Master; host?: Host | string | number }): Promise<Metalogger> {
+  async startMetalogger(opts: Partial<Omit<MetaloggerOptions, 'host'>> & { master: Master; host?: Host | string | number }): Promise<Metalogger> {
     this.assertLive();
     const ml = new Metalogger(this, { impl: this.defaultImpl, ...opts, host: this.hostOf(opts.host) });
     return ml.start();
   }
 
   /** Mounts (FUSE); resolves when the mount point answers statfs. */
-  async mount(opts: Partial<MountOptions> & { master: Master; host?: Host | string | number }): Promise<Mount> {
+  async mount(opts: Partial<Omit<MountOptions, 'host'>> & { master: Master; host?: Host | string | number }): Promise<Mount> {
     this.assertLive();
     const m = new Mount(this, { impl: this.defaultImpl, ...opts, host: this.hostOf(opts.host) }, (x) => this.mounts.push(x));
     return m.start();
