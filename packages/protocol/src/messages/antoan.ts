@@ -25,10 +25,10 @@ const digit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x
 /**
  * `[msgid:32] version:32 vstring` (vstring = "3.0.117-1", no NUL). The msgid is there when the request
  * had one; the forms are told apart by the byte after the first word: a digit starts the string,
- * a version word starts with 0x00.
+ * a version word starts with 0x00 (shorter than 8 bytes: no room for a msgid).
  */
 export const AntoanVersion = vmsg('ANTOAN_VERSION', {
-  bare: { match: (p) => p.length === 4 || (p.length > 4 && digit(p[4])), fields: { version: u32, vstring: rest } },
+  bare: { match: (p) => p.length < 8 || digit(p[4]), fields: { version: u32, vstring: rest } },
   msgid: { fields: { msgid: u32, version: u32, vstring: rest } },
 });
 /** `msgid:32 nleng:8 name` -> `msgid:32 vleng:8 value` (value cut at 255 bytes). */
