@@ -1,1 +1,6 @@
-export {};
+export { MfsClient, MfsFileHandle, MfsStats, type MfsDirent } from './api.js';
+export { MfsClientError, statusToErrno, errnoNumber, type ErrnoCode } from './errors.js';
+export { RegisterError, MasterLinkError, MasterConn, retryDelayMs, type SessionParams } from './mastercomm.js';
+export { MfsCore } from './core.js';
+export { FsOps } from './fsops.js';
+export { parseMountArgs, clientOptions, DEFAULT_OPTIONS, OptionError, type ClientOptions, type ConnectOptions, type MountArgs } from './options.js';

@@ -1,0 +1,224 @@
+import type { Logger } from '@mfs-ts/common';
+import { silentLogger } from '@mfs-ts/common';
+import { MFS_ERROR_ENOTDIR, MFS_ERROR_EINVAL, MFS_ROOT_ID, TYPE_DIRECTORY, TYPE_SYMLINK, type Attr } from './proto.js';
+import { MfsClientError, StatusError, errnoError, statusError } from './errors.js';
+import { FsOps, ROOT_CREDS, TRUNCATE_FLAG_OPENED, type Creds } from './fsops.js';
+import { MasterConn } from './mastercomm.js';
+import type { ClientOptions } from './options.js';
+import { CsPool } from './csconn.js';
+import { ChunkReader, ReadAhead } from './readdata.js';
+import { WriteCache } from './writedata.js';
+
+/**
+ * The client core both front ends share (the Node API and mfsmount-ts): the master link, the
+ * namespace operations, path resolution with a short-lived entry cache, and file data through the
+ * read-ahead and write-back layers. Paths are resolved component by component from the session root
+ * (the master maps inode 1 to the mounted subfolder).
+ */
+
+const MAX_SYMLINK_DEPTH = 40;
+
+interface CachedEntry {
+  inode: number;
+  attr: Attr;
+  at: number;
+}
+
+export class MfsCore {
+  readonly fs: FsOps;
+  readonly pool = new CsPool();
+  readonly reader: ChunkReader;
+  readonly writes: WriteCache;
+  private readAheads = new Map<number, ReadAhead>();
+  private opens = new Map<number, number>();
+  private entries = new Map<string, CachedEntry>();
+  private readonly entryTtlMs: number;
+  creds: Creds = ROOT_CREDS;
+
+  private constructor(
+    readonly master: MasterConn,
+    readonly opts: ClientOptions,
+    readonly log: Logger,
+  ) {
+    this.fs = new FsOps(master);
+    this.reader = new ChunkReader(this.fs, this.pool, opts.ioRetries, log);
+    this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log);
+    this.entryTtlMs = Math.max(0, opts.dirEntryCacheTo) * 1000;
+    master.sustainedInodes = () => this.opens.keys();
+    master.on('chunkChanged', (inode, indx) => {
+      this.reader.invalidate(inode, indx);
+      this.readAheads.get(inode)?.drop();
+    });
+    master.on('flengChanged', (inode) => {
+      this.reader.invalidate(inode);
+      this.readAheads.get(inode)?.drop();
+    });
+    master.on('invalidateChunkCache', () => {
+      this.reader.invalidateAll();
+      for (const r of this.readAheads.values()) r.drop();
+    });
+    master.on('connected', () => this.entries.clear());
+  }
+
+  static async connect(opts: ClientOptions, log: Logger = silentLogger()): Promise<MfsCore> {
+    const m = await MasterConn.connect(opts, log);
+    return new MfsCore(m, opts, log);
+  }
+
+  // ---- paths ----
+
+  static split(path: string): Buffer[] {
+    return path
+      .split('/')
+      .filter((c) => c !== '' && c !== '.')
+      .map((c) => Buffer.from(c, 'utf8'));
+  }
+
+  private invalidatePaths(prefix?: string): void {
+    if (prefix === undefined) {
+      this.entries.clear();
+      return;
+    }
+    for (const k of this.entries.keys()) if (k === prefix || k.startsWith(`${prefix}/`)) this.entries.delete(k);
+  }
+
+  /** Forgets cached names at and below `path` (after rename/unlink/rmdir). */
+  forgetPath(path: string): void {
+    this.invalidatePaths(`/${MfsCore.split(path).map((b) => b.toString('utf8')).join('/')}`);
+  }
+
+  async lookupIn(parent: number, name: Buffer): Promise<{ inode: number; attr: Attr }> {
+    return this.fs.lookup(parent, name, this.creds);
+  }
+
+  /**
+   * The inode and attributes `path` names. Symlinks in the middle are followed, the last one only if
+   * `follow`. Throws StatusError.
+   */
+  async resolve(path: string, follow = true, depth = 0): Promise<{ inode: number; attr: Attr }> {
+    const parts = MfsCore.split(path);
+    let cur = { inode: MFS_ROOT_ID, attr: undefined as Attr | undefined };
+    let curPath = '';
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i]!;
+      if (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) {
+        // ".." in a path given to the API: resolve lexically (as path.resolve would).
+        return this.resolve(['', ...parts.slice(0, Math.max(0, i - 1)).map((b) => b.toString('utf8')), ...parts.slice(i + 1).map((b) => b.toString('utf8'))].join('/'), follow, depth);
+      }
+      if (cur.attr && cur.attr.type !== TYPE_DIRECTORY) throw new StatusError(MFS_ERROR_ENOTDIR, 'lookup');
+      const p = `${curPath}/${name.toString('utf8')}`;
+      const last = i === parts.length - 1;
+      let e = this.entries.get(p);
+      if (!e || Date.now() - e.at > this.entryTtlMs) {
+        const r = await this.fs.lookup(cur.inode, name, this.creds);
+        e = { inode: r.inode, attr: r.attr, at: Date.now() };
+        if (this.entryTtlMs > 0) this.entries.set(p, e);
+      } else if (last) {
+        // Cached names save the walk; the attributes of the last one are always fresh.
+        e = { inode: e.inode, attr: await this.fs.getattr(e.inode, this.creds), at: e.at };
+      }
+      if (e.attr.type === TYPE_SYMLINK && (!last || follow)) {
+        if (depth >= MAX_SYMLINK_DEPTH) throw errnoError('EINVAL', 'too many levels of symbolic links', 'resolve', path);
+        const target = (await this.fs.readlink(e.inode)).toString('utf8');
+        const rest = parts.slice(i + 1).map((b) => b.toString('utf8'));
+        const base = target.startsWith('/') ? target : `${curPath}/${target}`;
+        return this.resolve([base, ...rest].join('/'), follow, depth + 1);
+      }
+      cur = { inode: e.inode, attr: e.attr };
+      curPath = p;
+    }
+    if (!cur.attr) cur.attr = await this.fs.getattr(cur.inode, this.creds);
+    return { inode: cur.inode, attr: this.fixLength(cur.inode, cur.attr) };
+  }
+
+  /** Parent inode and last name of `path` (the parent resolved with symlinks followed). */
+  async resolveParent(path: string): Promise<{ parent: number; name: Buffer }> {
+    const parts = MfsCore.split(path);
+    const name = parts.pop();
+    if (!name) throw new StatusError(MFS_ERROR_EINVAL, 'path names the root');
+    const dir = parts.length === 0 ? { inode: MFS_ROOT_ID } : await this.resolve(`/${parts.map((b) => b.toString('utf8')).join('/')}`);
+    return { parent: dir.inode, name };
+  }
+
+  // ---- attributes and data ----
+
+  /** Attributes with the length of data still in the write-back cache (write_data_getmaxfleng). */
+  fixLength(inode: number, a: Attr): Attr {
+    const w = this.writes.maxLength(inode);
+    return w > a.length && a.type !== TYPE_DIRECTORY ? { ...a, length: w } : a;
+  }
+
+  async getattr(inode: number): Promise<Attr> {
+    return this.fixLength(inode, await this.fs.getattr(inode, this.creds, this.opens.has(inode) ? 1 : 0));
+  }
+
+  opened(inode: number): void {
+    this.opens.set(inode, (this.opens.get(inode) ?? 0) + 1);
+  }
+
+  /** Flushes and forgets what belonged to one open of the inode. */
+  async released(inode: number): Promise<void> {
+    try {
+      await this.writes.flush(inode);
+    } finally {
+      const n = (this.opens.get(inode) ?? 1) - 1;
+      if (n <= 0) {
+        this.opens.delete(inode);
+        this.readAheads.delete(inode);
+      } else this.opens.set(inode, n);
+    }
+  }
+
+  private readAhead(inode: number): ReadAhead {
+    let r = this.readAheads.get(inode);
+    if (!r) {
+      const max = this.opts.cacheMode === 'DIRECT' ? 0 : Math.min(8 * 1024 * 1024, this.opts.readAheadSize);
+      r = new ReadAhead(this.reader, inode, 256 * 1024, max);
+      this.readAheads.set(inode, r);
+    }
+    return r;
+  }
+
+  async read(inode: number, offset: number, size: number): Promise<Buffer> {
+    if (size <= 0) return Buffer.alloc(0);
+    if (this.writes.hasDirty(inode)) await this.writes.flush(inode);
+    return this.readAhead(inode).read(offset, size);
+  }
+
+  async write(inode: number, offset: number, data: Uint8Array): Promise<void> {
+    this.readAheads.get(inode)?.drop();
+    this.reader.invalidate(inode);
+    await this.writes.write(inode, offset, data);
+  }
+
+  async flush(inode: number): Promise<void> {
+    await this.writes.flush(inode);
+  }
+
+  async truncate(inode: number, length: number): Promise<Attr> {
+    await this.writes.truncated(inode, length);
+    this.readAheads.get(inode)?.drop();
+    this.reader.invalidate(inode);
+    const r = await this.fs.truncate(inode, length, this.creds, this.opens.has(inode) ? TRUNCATE_FLAG_OPENED : 0);
+    this.readAheads.get(inode)?.drop();
+    this.reader.invalidate(inode);
+    return r.attr;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.writes.flushAll();
+    } finally {
+      this.pool.closeAll();
+      await this.master.close();
+    }
+  }
+}
+
+/** A core error (StatusError or other) as the MfsClientError the API rejects with. */
+export function toClientError(e: unknown, syscall: string, path?: string): MfsClientError {
+  if (MfsClientError.is(e)) return e;
+  if (e instanceof StatusError) return statusError(e.status, syscall, path);
+  return new MfsClientError('EIO', `EIO: ${syscall}${path !== undefined ? ` '${path}'` : ''}: ${(e as Error)?.message ?? String(e)}`, undefined, syscall, path);
+}
+
