@@ -1,0 +1,140 @@
+// Runs inside the lab host's network namespace (started by ../client.test.ts through nsenter): the
+// Node API against a real mfsmaster and real chunkservers. Prints one "ok <step>" line per step;
+// any failure exits non-zero with the error.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { MfsClient, MfsClientError } from '../../../src/index.js';
+
+const { host, port, password } = JSON.parse(process.argv[2]!) as { host: string; port: number; password: string };
+const step = (s: string) => process.stdout.write(`ok ${s}\n`);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function expectCode(p: Promise<unknown>, code: string, what: string): Promise<MfsClientError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(MfsClientError.is(e), `${what}: not an MfsClientError: ${String(e)}`);
+    assert.equal(e.code, code, `${what}: ${e.message}`);
+    return e;
+  }
+  assert.fail(`${what}: expected ${code}, it succeeded`);
+}
+
+// Wrong and missing passwords: MooseFS's own register errors.
+{
+  const e = await expectCode(MfsClient.connect({ host, port, password: 'not-the-password', ioRetries: 2 }), 'EACCES', 'wrong password');
+  assert.equal(e.status, 37);
+  assert.match(e.message, /Incorrect password/);
+  const e2 = await expectCode(MfsClient.connect({ host, port, ioRetries: 2 }), 'EACCES', 'no password');
+  assert.equal(e2.status, 36);
+  assert.match(e2.message, /Password is needed/);
+  step('register errors');
+}
+
+const c = await MfsClient.connect({ host, port, password, ioRetries: 5 });
+try {
+  assert.ok(c.sessionId > 0);
+  step(`connect session ${c.sessionId}`);
+
+  await c.mkdir('/d1');
+  await c.mkdir('/d1/sub/deeper', { recursive: true });
+  await expectCode(c.mkdir('/d1'), 'EEXIST', 'mkdir twice');
+  assert.deepEqual((await c.readdir('/d1')).sort(), ['sub']);
+  assert.ok((await c.stat('/d1/sub/deeper')).isDirectory());
+  step('mkdir readdir');
+
+  // Several MiB, with an odd size so the last block is partial.
+  const big = randomBytes(5 * 1024 * 1024 + 12345);
+  await c.writeFile('/d1/big.bin', big);
+  const st = await c.stat('/d1/big.bin');
+  assert.equal(st.size, big.length);
+  assert.ok(st.isFile());
+  const back = await c.readFile('/d1/big.bin');
+  assert.equal(back.length, big.length);
+  assert.equal(sha(back), sha(big));
+  step('write/read 5 MiB');
+
+  // Positional I/O on a handle: write a middle piece, read pieces back at odd offsets.
+  const h = await c.open('/d1/big.bin', 'r+');
+  const patch = randomBytes(100_000);
+  await h.write(patch, 0, patch.length, 1_000_003);
+  patch.copy(big, 1_000_003);
+  const piece = Buffer.alloc(300_000);
+  const { bytesRead } = await h.read(piece, 0, piece.length, 900_001);
+  assert.equal(bytesRead, piece.length);
+  assert.equal(sha(piece), sha(big.subarray(900_001, 1_200_001)));
+  await h.close();
+  assert.equal(sha(await c.readFile('/d1/big.bin')), sha(big));
+  step('positional write/read');
+
+  // Across the 64 MiB chunk boundary.
+  const CH = 64 * 1024 * 1024;
+  const edge = randomBytes(3 * 1024 * 1024);
+  const h2 = await c.open('/d1/edge.bin', 'w+');
+  await h2.write(edge, 0, edge.length, CH - 1024 * 1024);
+  await h2.close();
+  assert.equal((await c.stat('/d1/edge.bin')).size, CH + 2 * 1024 * 1024);
+  const h3 = await c.open('/d1/edge.bin', 'r');
+  const got = Buffer.alloc(edge.length);
+  await h3.read(got, 0, got.length, CH - 1024 * 1024);
+  assert.equal(sha(got), sha(edge));
+  const hole = Buffer.alloc(4096, 1);
+  await h3.read(hole, 0, hole.length, 10 * 1024 * 1024);
+  assert.ok(hole.every((b) => b === 0), 'hole reads as zeros');
+  await h3.close();
+  step('across chunk boundary');
+
+  await c.rename('/d1/big.bin', '/d1/sub/moved.bin');
+  await expectCode(c.stat('/d1/big.bin'), 'ENOENT', 'old name after rename');
+  assert.equal((await c.stat('/d1/sub/moved.bin')).size, big.length);
+  step('rename');
+
+  await c.symlink('sub/moved.bin', '/d1/link');
+  assert.equal(await c.readlink('/d1/link'), 'sub/moved.bin');
+  assert.ok((await c.lstat('/d1/link')).isSymbolicLink());
+  assert.equal((await c.stat('/d1/link')).size, big.length);
+  step('symlink');
+
+  await c.link('/d1/sub/moved.bin', '/d1/hard');
+  assert.equal((await c.stat('/d1/hard')).nlink, 2);
+  step('link');
+
+  await c.truncate('/d1/hard', 1000);
+  assert.equal((await c.stat('/d1/sub/moved.bin')).size, 1000);
+  assert.equal(sha(await c.readFile('/d1/sub/moved.bin')), sha(big.subarray(0, 1000)));
+  await c.truncate('/d1/hard', 70_000);
+  const grown = await c.readFile('/d1/hard');
+  assert.equal(grown.length, 70_000);
+  assert.equal(sha(grown.subarray(0, 1000)), sha(big.subarray(0, 1000)));
+  assert.ok(grown.subarray(1000).every((b) => b === 0));
+  step('truncate');
+
+  await c.setxattr('/d1/hard', 'user.color', 'blue');
+  assert.equal((await c.getxattr('/d1/hard', 'user.color')).toString(), 'blue');
+  assert.ok((await c.listxattr('/d1/hard')).includes('user.color'));
+  await c.removexattr('/d1/hard', 'user.color');
+  await expectCode(c.getxattr('/d1/hard', 'user.color'), 'ENODATA', 'removed xattr');
+  step('xattr');
+
+  await c.setGoal('/d1/hard', 2);
+  assert.equal(await c.getGoal('/d1/hard'), 2);
+  await c.setTrashTime('/d1/hard', 3600);
+  assert.equal(await c.getTrashTime('/d1/hard'), 3600);
+  step('goal trashtime');
+
+  await c.unlink('/d1/hard');
+  await c.unlink('/d1/link');
+  await c.unlink('/d1/sub/moved.bin');
+  await expectCode(c.unlink('/d1/sub/moved.bin'), 'ENOENT', 'unlink twice');
+  await expectCode(c.rmdir('/d1'), 'ENOTEMPTY', 'rmdir non-empty');
+  await c.rmdir('/d1/sub/deeper');
+  assert.deepEqual(await c.readdir('/d1/sub'), []);
+  step('unlink rmdir');
+
+  const sf = await c.statfs();
+  assert.ok(sf.totalspace > 0n);
+  step('statfs');
+} finally {
+  await c.close();
+}
+step('closed');
