@@ -1,4 +1,4 @@
-import { name, rest, u8, u16, u32, u64 } from '../codec/fields.js';
+import { list, name, rest, u8, u16, u32, u64 } from '../codec/fields.js';
 import { when } from '../codec/message.js';
 import { msg, vmsg } from './common.js';
 
@@ -46,8 +46,11 @@ export const CltoanChartData = vmsg('CLTOAN_CHART_DATA', {
   id: { fields: { chartid: u32 } },
   limited: { fields: { chartid: u32, maxentries: u32 } },
 });
-/** charts_makedata (mfscommon/charts.c): `timestamp:32 entries:32 entries*[value:64]`; kept raw. */
-export const AntoclChartData = msg('ANTOCL_CHART_DATA', { data: rest });
+/** charts_makedata (mfscommon/charts.c): empty (unknown chart) or `timestamp:32 n:32 n*[value:64]`. */
+export const AntoclChartData = vmsg('ANTOCL_CHART_DATA', {
+  none: { match: when.length(0), fields: {} },
+  data: { fields: { timestamp: u32, values: list(u64, 'u32') } },
+});
 export const CltoanMonotonicData = msg('CLTOAN_MONOTONIC_DATA', {});
 /** charts_monotonic_data: kept raw. */
 export const AntoclMonotonicData = msg('ANTOCL_MONOTONIC_DATA', { data: rest });
