@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'packages/*/test/lab/**'],
           testTimeout: 30_000,
         },
       },
