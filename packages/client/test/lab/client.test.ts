@@ -43,4 +43,12 @@ describeLab('client against real MooseFS 3.0.117', () => {
     const r = await scenario('api-basic');
     expect(steps(r)).toEqual(expect.arrayContaining(['register errors', 'write/read 5 MiB', 'across chunk boundary', 'rename', 'symlink', 'truncate', 'unlink rmdir', 'closed']));
   });
+
+  it('Node API: random writes/truncates/reads agree with an in-memory model', async () => {
+    const r = await scenario('api-model', { runs: 8, commands: 60 });
+    const line = steps(r).find((s) => s.startsWith('model '));
+    expect(line).toBeDefined();
+    const total = Number(/(\d+) commands/.exec(line!)![1]);
+    expect(total).toBeGreaterThan(100);
+  });
 });
