@@ -1,0 +1,180 @@
+// mfsmetalogger-ts against the real MooseFS 3.0.117 master, beside the real mfsmetalogger, and the
+// strongest oracle: the real `mfsmaster -a` rebuilding the namespace from the files ours wrote.
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  chmodSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { Master, waitFor, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
+import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+
+/** Writes a file through the mount and fsyncs it (so the master has the chunk and the length). */
+function writeFile(path: string, data: Buffer): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    b[i] = x >>> 16;
+  }
+  return b;
+}
+
+/** Namespace changes of many kinds, with names that the changelog must escape. */
+function populate(root: string, tag: string): void {
+  const d = join(root, `dir-${tag}`);
+  mkdirSync(join(d, 'sub', 'deeper'), { recursive: true });
+  writeFile(join(d, 'data.bin'), bytes(200_000, tag.charCodeAt(0)));
+  writeFile(join(d, 'we(i)rd %name, ü\t.txt'), Buffer.from(`hello ${tag}\n`));
+  for (let i = 0; i < 20; i++) writeFile(join(d, 'sub', `f${i}`), Buffer.from(`${tag}${i}`));
+  symlinkSync('../data.bin', join(d, 'sub', 'link'));
+  linkSync(join(d, 'data.bin'), join(d, 'hard'));
+  renameSync(join(d, 'sub', 'f0'), join(d, 'sub', 'deeper', 'moved'));
+  unlinkSync(join(d, 'sub', 'f1'));
+  chmodSync(join(d, 'sub', 'f2'), 0o600);
+  truncateSync(join(d, 'sub', 'f3'), 70_000);
+  mkdirSync(join(d, 'gone'));
+  rmdirSync(join(d, 'gone'));
+}
+
+/** A comparable picture of a tree: one line per entry with type, mode, size, link target, content hash. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      if (rel === '' && name.startsWith('.')) continue; // .masterinfo and friends
+      const p = join(root, rel, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        out.push(`d ${r} ${(st.mode & 0o7777).toString(8)}`);
+        walk(r);
+      } else if (st.isSymbolicLink()) out.push(`l ${r} -> ${readlinkSync(p)}`);
+      else out.push(`f ${r} ${(st.mode & 0o7777).toString(8)} ${st.size} nlink=${st.nlink} ${createHash('sha1').update(readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** The versions in a changelog file's lines (`<version>: ...`). */
+function versions(path: string): number[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'latin1')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => Number(l.slice(0, l.indexOf(':'))));
+}
+
+function lastVersion(path: string): number {
+  const v = versions(path);
+  return v.length ? v[v.length - 1]! : 0;
+}
+
+/** Waits until a metalogger has completed its download chain (changelog_ml_back.1.mfs is the last file). */
+async function waitDownloads(ml: LabMetalogger): Promise<void> {
+  await waitFor(`${ml.name}: metadata_ml.mfs.back and changelog_ml_back.0/1.mfs`, () =>
+    ['metadata_ml.mfs.back', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs'].every((f) => existsSync(join(ml.dataPath, f))),
+  );
+}
+
+/** Copies a metalogger's files into a fresh DATA_PATH as the classic failover does. */
+function copyMetaloggerFiles(from: string, to: string): string[] {
+  const files = readdirSync(from).filter((f) => f.startsWith('metadata_ml') || f.startsWith('changelog_ml'));
+  for (const f of files) copyFileSync(join(from, f), join(to, f));
+  return files.sort();
+}
+
+describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
+  it('is listed by mfscli -SMB, keeps the same files as the real metalogger, and real mfsmaster -a restores from them', async () => {
+    await withLab({ hosts: ['m', 'mlts', 'mlreal'] }, async (lab: Lab) => {
+      // 1. A namespace with history, stored by a clean stop; the restarted master renames that
+      //    metadata.mfs to metadata.mfs.back, which is what metaloggers download.
+      const master = await lab.startMaster({ host: 'm' });
+      await lab.startChunkserver({ host: 'm', master });
+      let mnt = await lab.mount({ host: 'm', master });
+      populate(mnt.dir, 'a');
+      await mnt.unmount();
+      await master.stop();
+      await master.start();
+      await master.waitChunkservers(1);
+      const masterBack = readFileSync(join(master.dataPath, 'metadata.mfs.back'));
+      expect(masterBack.subarray(0, 8).toString('latin1')).toBe('MFSM 2.0');
+
+      // 2. Ours and the real one, attached side by side.
+      const ours = await lab.startMetalogger({ host: 'mlts', master, impl: 'ts' });
+      const real = await lab.startMetalogger({ host: 'mlreal', master, impl: 'real' });
+      const listed = await master.metaloggers();
+      expect(listed).toContain(ours.host.ip);
+      expect(listed).toContain(real.host.ip);
+      const smb = (await master.rows('-SMB')).find((r) => r.includes(ours.host.ip));
+      expect(smb?.join(' ')).toMatch(/3\.0\.117/);
+      await waitDownloads(ours);
+      await waitDownloads(real);
+      expect(readFileSync(join(ours.dataPath, 'metadata_ml.mfs.back')).equals(masterBack)).toBe(true);
+      for (const f of ['metadata_ml.mfs.back', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs']) {
+        expect(readFileSync(join(ours.dataPath, f)).equals(readFileSync(join(real.dataPath, f))), f).toBe(true);
+      }
+
+      // 3. Changes through a real mount: both metaloggers and the master's changelog agree.
+      mnt = await lab.mount({ host: 'm', master });
+      populate(mnt.dir, 'b');
+      renameSync(join(mnt.dir, 'dir-a', 'data.bin'), join(mnt.dir, 'dir-b', 'from-a.bin'));
+      unlinkSync(join(mnt.dir, 'dir-a', 'sub', 'f5'));
+      const want = tree(mnt.dir);
+      const masterLog = join(master.dataPath, 'changelog.0.mfs');
+      const last = await waitFor('the master to write its changelog', () => lastVersion(masterLog) || undefined);
+      await waitFor(`both metaloggers to hold change ${last}`, () => lastVersion(join(ours.dataPath, 'changelog_ml.0.mfs')) >= last && lastVersion(join(real.dataPath, 'changelog_ml.0.mfs')) >= last);
+      const oursLog = readFileSync(join(ours.dataPath, 'changelog_ml.0.mfs'));
+      // The master's changelog.0.mfs still holds the changes from before its restart; from the version
+      // its metadata.mfs.back was stored at (the next change's id, in the file header) on, it is
+      // exactly what we wrote: nothing changed between the restart and our attaching.
+      const metaVersion = Number(masterBack.readBigUInt64BE(8));
+      const masterLines = readFileSync(masterLog, 'latin1').split('\n').filter((l) => l && Number(l.slice(0, l.indexOf(':'))) >= metaVersion);
+      expect(versions(join(ours.dataPath, 'changelog_ml.0.mfs'))[0]).toBe(metaVersion);
+      expect(masterLines.length).toBeGreaterThan(50);
+      expect(oursLog.toString('latin1')).toBe(`${masterLines.join('\n')}\n`);
+      expect(oursLog.equals(readFileSync(join(real.dataPath, 'changelog_ml.0.mfs')))).toBe(true);
+      await mnt.unmount();
+
+      // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`.
+      await master.kill();
+      await ours.stop();
+      await real.stop();
+      const restored = new Master(lab, { host: lab.host('m'), metadata: 'none', args: ['-a'], name: 'restored' });
+      const copied = copyMetaloggerFiles(ours.dataPath, restored.dataPath);
+      expect(copied).toEqual(['changelog_ml.0.mfs', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs', 'metadata_ml.mfs.back']);
+      await restored.start();
+      await restored.waitChunkservers(1);
+      const back = await lab.mount({ host: 'm', master: restored, name: 'mnt-restored' });
+      expect(tree(back.dir)).toEqual(want);
+    });
+  });
+});
