@@ -41,6 +41,8 @@ export function fieldArb(f: Field<any>): fc.Arbitrary<any> {
       return fc.array(fieldArb(d.of), { minLength: d.size, maxLength: d.size });
     case 'lists':
       return fc.tuple(...Array.from({ length: d.n }, () => fc.array(fieldArb(d.of), small)));
+    case 'flaggedLists':
+      return fc.tuple(...Array.from({ length: d.n }, () => fc.record({ flag: fc.integer({ min: 0, max: 255 }), items: fc.array(fieldArb(d.of), small) })));
     case 'struct':
       return fieldsArb(d.fields);
     case 'optional':

@@ -58,6 +58,12 @@ export interface ListsField<T> extends Field<T[][]> {
   readonly n: number;
   readonly of: Field<T>;
 }
+/** n lists each of whose counts follows a flag byte, all (flag, count) pairs first. */
+export interface FlaggedListsField<T> extends Field<{ flag: number; items: T[] }[]> {
+  readonly kind: 'flaggedLists';
+  readonly n: number;
+  readonly of: Field<T>;
+}
 /** A leading tag byte selects the rest of the layout; `cases[tag]` or, for any other tag, `cases.other`. */
 export interface TaggedField extends Field<TaggedValue> {
   readonly kind: 'tagged';
@@ -282,6 +288,42 @@ export function lists<T>(of: Field<T>, count: 'u8' | 'u16' | 'u32', n: number): 
         else w.u32(l.length);
       }
       for (const l of v) for (const e of l) of.write(w, e);
+    },
+  };
+}
+
+/**
+ * `f1:8 c1:8 ... fn:8 cn:8` then c1*[E] ... cn*[E] (sclass_info's label groups: a "can be fulfilled"
+ * flag before each count).
+ */
+export function flaggedLists<T>(of: Field<T>, n: number): FlaggedListsField<T> {
+  return {
+    kind: 'flaggedLists',
+    of,
+    n,
+    read: (r) => {
+      const heads: { flag: number; count: number }[] = [];
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const flag = r.u8();
+        const count = r.u8();
+        heads.push({ flag, count });
+        total += count;
+      }
+      if (total > r.remaining) throw new ProtocolError('MFS_PROTO_TRUNCATED', `lists of ${total} elements with ${r.remaining} bytes left`);
+      return heads.map((h) => {
+        const items: T[] = [];
+        for (let i = 0; i < h.count; i++) items.push(of.read(r));
+        return { flag: h.flag, items };
+      });
+    },
+    write: (w, v) => {
+      if (v.length !== n) throw new ProtocolError('MFS_PROTO_BAD_VALUE', `expected ${n} lists, got ${v.length}`);
+      for (const l of v) {
+        if (l.items.length > 255) throw new ProtocolError('MFS_PROTO_BAD_VALUE', 'list longer than 255');
+        w.u8(l.flag).u8(l.items.length);
+      }
+      for (const l of v) for (const e of l.items) of.write(w, e);
     },
   };
 }

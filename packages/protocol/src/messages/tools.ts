@@ -1,4 +1,4 @@
-import { array, blob32, list, rest, struct, u8, u16, u32, u64, u64n } from '../codec/fields.js';
+import { array, blob32, flaggedLists, list, name, rest, struct, u8, u16, u32, u64, u64n } from '../codec/fields.js';
 import { when } from '../codec/message.js';
 import { msg, vmsg } from './common.js';
 
@@ -81,8 +81,15 @@ export const MatoclChunksMatrix = vmsg('MATOCL_CHUNKS_MATRIX', {
   both: { fields: { progress: u8, allMatrix: array(u32, 121), regularMatrix: array(u32, 121) } },
 });
 export const CltomaQuotaInfo = msg('CLTOMA_QUOTA_INFO', {});
-/** fs_getquotainfo: kept raw. */
-export const MatoclQuotaInfo = msg('MATOCL_QUOTA_INFO', { data: rest });
+/**
+ * fs_getquotainfo: per quota node `inode:32 path:blob32 graceperiod:32 exceeded:8 flags:8
+ * timetoblock:32` then soft, hard and current `inodes:32 length:64 size:64 realsize:64` (unset limits 0).
+ */
+const quotaTriple = struct({ inodes: u32, length: u64, size: u64, realsize: u64 });
+export const quotaEntry = struct({
+  inode: u32, path: blob32, graceperiod: u32, exceeded: u8, flags: u8, timetoblock: u32, soft: quotaTriple, hard: quotaTriple, current: quotaTriple,
+});
+export const MatoclQuotaInfo = msg('MATOCL_QUOTA_INFO', { quotas: list(quotaEntry, 'rest') });
 /** `[vmode:8]` (mfscli 3.0.117: 3). */
 export const CltomaExportsInfo = vmsg('CLTOMA_EXPORTS_INFO', {
   v0: { match: when.length(0), fields: {} },
@@ -112,8 +119,13 @@ export const CltomaListOpenFiles = vmsg('CLTOMA_LIST_OPEN_FILES', {
   bare: { match: when.length(4), fields: { sessionid: u32 } },
   msgid: { fields: { msgid: u32, sessionid: u32 } },
 });
-/** of_lsof: N*[sessionid inode] when asked for all sessions, else N*[inode]; kept raw. */
+/**
+ * of_lsof: N*[sessionid:32 inode:32] when asked for session 0 (all), else N*[inode:32]; which one
+ * depends on the request, so the body is raw: decode it with OPEN_FILES_ALL / OPEN_FILES_SESSION.
+ */
 export const MatoclListOpenFiles = msg('MATOCL_LIST_OPEN_FILES', { data: rest });
+export const OPEN_FILES_ALL = list(struct({ sessionid: u32, inode: u32 }), 'rest');
+export const OPEN_FILES_SESSION = list(u32, 'rest');
 export const CltomaListAcquiredLocks = vmsg('CLTOMA_LIST_ACQUIRED_LOCKS', {
   bare: { match: when.length(4), fields: { inode: u32 } },
   msgid: { fields: { msgid: u32, inode: u32 } },
@@ -125,8 +137,17 @@ export const CltomaMassResolvePaths = msg('CLTOMA_MASS_RESOLVE_PATHS', { inodes:
 export const MatoclMassResolvePaths = msg('MATOCL_MASS_RESOLVE_PATHS', { entries: list(struct({ inode: u32, paths: blob32 }), 'rest') });
 export const PATHS_LIST = list(blob32, 'rest');
 export const CltomaSclassInfo = msg('CLTOMA_SCLASS_INFO', {});
-/** sclass_info (storage class table for mfscli -SSC); kept raw. */
-export const MatoclSclassInfo = msg('MATOCL_SCLASS_INFO', { data: rest });
+/**
+ * sclass_info (mfsmaster/storageclass.c): `servers:16` then per class `id:8 NAME files:32 dirs:32`
+ * chunk counts (under/exact/over goal, standard and archive: 6*64) `admin_only:8 mode:8 arch_delay:16`
+ * and three label groups (create, keep, archive) as `canfulfil:8 count:8` pairs followed by
+ * count*[masks:4*32 matching_servers:16].
+ */
+export const sclassInfoEntry = struct({
+  id: u8, name, files: u32, dirs: u32, stdUnder: u64, archUnder: u64, stdExact: u64, archExact: u64, stdOver: u64, archOver: u64,
+  adminOnly: u8, mode: u8, archDelay: u16, labels: flaggedLists(struct({ masks: array(u32, 4), servers: u16 }), 3),
+});
+export const MatoclSclassInfo = msg('MATOCL_SCLASS_INFO', { servers: u16, classes: list(sclassInfoEntry, 'rest') });
 export const CltomaMissingChunks = vmsg('CLTOMA_MISSING_CHUNKS', {
   v0: { match: when.length(0), fields: {} },
   mode: { fields: { mode: u8 } },
