@@ -35,6 +35,8 @@ export interface ChunkOwner {
   chunkError(c: ChunkFile, damaged: boolean, err?: unknown): void;
   /** The disk's usage changed (new blocks, removed chunk). */
   touched(): void;
+  /** Running I/O counters (CSTOCL_HDD_LIST). */
+  readonly stats: { rbytes: number; wbytes: number; rops: number; wops: number };
 }
 
 export interface ChunkEnv {
@@ -312,12 +314,16 @@ export class ChunkFile {
         return MFS_ERROR_CRC;
       }
       dst.writeUInt32BE(crc, crcOff);
+      this.owner.stats.rbytes += size;
+      this.owner.stats.rops++;
       return MFS_STATUS_OK;
     }
     const ls = await this.loadBlock(block);
     if (ls !== MFS_STATUS_OK) return ls;
     this.block!.copy(dst, dataOff, offset, offset + size);
     dst.writeUInt32BE(size === MFSBLOCKSIZE ? this.blockCrc(block) : crc32(this.block!.subarray(offset, offset + size)), crcOff);
+    this.owner.stats.rbytes += size;
+    this.owner.stats.rops++;
     return MFS_STATUS_OK;
   }
 
@@ -364,6 +370,8 @@ export class ChunkFile {
       return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
     }
     if (grew) this.owner.touched();
+    this.owner.stats.wbytes += size;
+    this.owner.stats.wops++;
     return MFS_STATUS_OK;
   }
 

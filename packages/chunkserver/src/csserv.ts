@@ -1,0 +1,355 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  ANTOAN_BAD_COMMAND_SIZE,
+  ANTOAN_GET_CONFIG,
+  ANTOAN_GET_VERSION,
+  ANTOAN_NOP,
+  ANTOAN_NOP_PACKET,
+  ANTOAN_UNKNOWN_COMMAND,
+  ANTOCS_GET_CHUNK_BLOCKS,
+  ANTOCS_GET_CHUNK_CHECKSUM,
+  ANTOCS_GET_CHUNK_CHECKSUM_TAB,
+  AntoanConfigValue,
+  AntoanGetConfig,
+  AntoclChart,
+  AntoclChartData,
+  AntoclModuleInfo,
+  AntoanVersion,
+  CLTOAN_CHART,
+  CLTOAN_CHART_DATA,
+  CLTOAN_MODULE_INFO,
+  CLTOCS_HDD_LIST,
+  CLTOCS_READ,
+  CLTOCS_WRITE,
+  CLTOCS_WRITE_DATA,
+  CLTOCS_WRITE_FINISH,
+  CSTOCL_HDD_LIST,
+  CSTOCS_MAXPACKETSIZE,
+  CstoanChunkBlocks,
+  CstoanChunkChecksum,
+  CstoanChunkChecksumTab,
+  PacketFramer,
+  VERSHEX,
+  VERSSTR,
+  type PacketHandler,
+} from '@mfs-ts/protocol';
+import type { Logger } from '@mfs-ts/common';
+import type { HddSpaceMgr } from './hddspacemgr/index.js';
+import { getChunkBlocks, getChunkChecksum, getChunkChecksumTab } from './hddspacemgr/chunkops.js';
+import { diskInfo } from './hddspacemgr/diskinfo.js';
+import { serveRead } from './mainserv/read.js';
+import { serveWrite } from './mainserv/write.js';
+import { packetName } from './names.js';
+import { BufferPool } from './hddspacemgr/bufpool.js';
+
+/** Idle data connections are closed after this much silence; a NOP goes out after a third of it (csserv.c). */
+export const CSSERV_TIMEOUT_MS = 5000;
+const MODULE_TYPE_CHUNKSERVER = 2;
+
+export interface CsServDeps {
+  hdd: HddSpaceMgr;
+  log: Logger;
+  /** ANTOAN_GET_CONFIG: the config value as a string ('' when unknown). */
+  cfgValue(name: string): string;
+  /** For CLTOAN_MODULE_INFO: our csid, metaid and the master we are registered with. */
+  moduleInfo(): { csid: number; metaId: bigint; masterIp: number; masterPort: number };
+  /** Jobs in progress (reported to the master as load). */
+  jobs: { count: number };
+}
+
+/** Shared by every connection: buffers for outgoing READ_DATA packets and incoming WRITE_DATA copies. */
+export class DataBuffers {
+  /** 28-byte READ_DATA header + 64 KiB. */
+  readonly packets = new BufferPool(28 + 65536, 128);
+  /** 8-byte header + 24-byte WRITE_DATA fields + 64 KiB (a whole packet, forwardable as is). */
+  readonly writes = new BufferPool(32 + 65536, 256);
+}
+
+/**
+ * One connection on the data port (csserv.c `csserventry`): idle packets are dispatched here; a READ
+ * or WRITE hands the connection to a session (mainserv.c) until it ends, then it is idle again or
+ * closed.
+ */
+export class CsConn {
+  readonly framer = new PacketFramer(CSTOCS_MAXPACKETSIZE);
+  readonly log: Logger;
+  state: 'idle' | 'busy' | 'closed' = 'idle';
+  lastRead = Date.now();
+  lastWrite = Date.now();
+  /** While a session runs, packets go here. */
+  private session: PacketHandler | undefined;
+  private sessionEnd: (() => void) | undefined;
+  private queued: Array<{ type: number; payload: Buffer }> = [];
+
+  constructor(
+    readonly sock: Socket,
+    readonly deps: CsServDeps,
+    readonly bufs: DataBuffers,
+    private readonly onClose: (c: CsConn) => void,
+  ) {
+    this.log = deps.log.child({ peer: `${sock.remoteAddress}:${sock.remotePort}` });
+    sock.setNoDelay(true);
+    sock.on('data', (d: Buffer) => {
+      this.lastRead = Date.now();
+      const err = this.framer.push(d, (t, p, s) => this.onPacket(t, p, s));
+      if (err) this.kill(`(read) packet too long: ${err.message}`);
+    });
+    sock.on('error', (e) => this.log.debug({ err: e }, 'data connection error'));
+    sock.on('close', () => this.closed());
+  }
+
+  get hdd(): HddSpaceMgr {
+    return this.deps.hdd;
+  }
+
+  send(buf: Buffer, cb?: () => void): boolean {
+    if (this.state === 'closed') {
+      cb?.();
+      return false;
+    }
+    this.lastWrite = Date.now();
+    return this.sock.write(buf, cb ? () => cb() : undefined);
+  }
+
+  /** Resolves when the socket can take more (back-pressure for data streams). */
+  drained(): Promise<void> {
+    if (!this.sock.writableNeedDrain || this.state === 'closed') return Promise.resolve();
+    return new Promise((r) => {
+      const done = (): void => {
+        this.sock.off('drain', done);
+        this.sock.off('close', done);
+        r();
+      };
+      this.sock.on('drain', done);
+      this.sock.on('close', done);
+    });
+  }
+
+  /** Closes the connection, logging why with the packet's name. */
+  kill(reason: string, type?: number): void {
+    if (this.state === 'closed') return;
+    this.log.info({ msg_name: type !== undefined ? packetName(type) : undefined }, reason);
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.sock.destroy();
+    this.closed();
+  }
+
+  private closed(): void {
+    const end = this.sessionEnd;
+    this.session = undefined;
+    this.sessionEnd = undefined;
+    if (this.state !== 'closed') this.state = 'closed';
+    end?.();
+    this.onClose(this);
+  }
+
+  /** Routes packets to a session; `onEnd` runs if the connection closes under it. */
+  attach(handler: PacketHandler, onEnd: () => void): void {
+    this.session = handler;
+    this.sessionEnd = onEnd;
+  }
+
+  /** Ends the session: idle again (`keep`) or closed. Packets that arrived meanwhile are processed. */
+  detach(keep: boolean): void {
+    this.session = undefined;
+    this.sessionEnd = undefined;
+    this.deps.jobs.count--;
+    if (!keep) {
+      this.destroy();
+      return;
+    }
+    if (this.state === 'closed') return;
+    this.state = 'idle';
+    this.lastRead = Date.now();
+    while (this.state === 'idle' && this.queued.length > 0) {
+      const p = this.queued.shift()!;
+      this.dispatch(p.type, p.payload);
+    }
+  }
+
+  private onPacket(type: number, payload: Buffer, stable: boolean): void {
+    if (this.state === 'closed') return;
+    if (this.session) {
+      this.session(type, payload, stable);
+      return;
+    }
+    if (this.state === 'busy') {
+      // A request sent before the previous one ended: keep it for later (MooseFS would drop the link).
+      if (type === ANTOAN_NOP) return;
+      this.queued.push({ type, payload: stable ? payload : Buffer.from(payload) });
+      if (this.queued.length > 16) this.kill('too many pipelined requests', type);
+      return;
+    }
+    this.dispatch(type, payload);
+  }
+
+  private begin(): void {
+    this.state = 'busy';
+    this.deps.jobs.count++;
+  }
+
+  private dispatch(type: number, payload: Buffer): void {
+    switch (type) {
+      case ANTOAN_NOP:
+      case ANTOAN_UNKNOWN_COMMAND:
+      case ANTOAN_BAD_COMMAND_SIZE:
+        return;
+      case ANTOAN_GET_VERSION:
+        return this.getVersion(payload);
+      case ANTOAN_GET_CONFIG:
+        return this.getConfig(payload);
+      case CLTOCS_READ:
+        this.begin();
+        void serveRead(this, payload);
+        return;
+      case CLTOCS_WRITE:
+        this.begin();
+        void serveWrite(this, payload);
+        return;
+      case ANTOCS_GET_CHUNK_BLOCKS:
+      case ANTOCS_GET_CHUNK_CHECKSUM:
+      case ANTOCS_GET_CHUNK_CHECKSUM_TAB:
+        return this.idleJob(type, payload);
+      case CLTOCS_HDD_LIST:
+        if (payload.length !== 0) return this.kill(`CLTOCS_HDD_LIST - wrong size (${payload.length}/0)`, type);
+        this.send(hddListPacket(this.hdd));
+        return;
+      case CLTOAN_CHART:
+        if (payload.length !== 4 && payload.length !== 8) return this.kill(`CLTOAN_CHART - wrong size (${payload.length}/4|8)`, type);
+        this.send(AntoclChart.encode({ png: Buffer.alloc(0) }));
+        return;
+      case CLTOAN_CHART_DATA:
+        if (payload.length !== 4 && payload.length !== 8) return this.kill(`CLTOAN_CHART_DATA - wrong size (${payload.length}/4|8)`, type);
+        this.send(AntoclChartData.encode({ $v: 'none' }));
+        return;
+      case CLTOAN_MODULE_INFO: {
+        if (payload.length !== 0) return this.kill(`CLTOAN_MODULE_INFO - wrong size (${payload.length}/0)`, type);
+        const mi = this.deps.moduleInfo();
+        this.send(
+          AntoclModuleInfo.encode({ $v: 'bare', moduletype: MODULE_TYPE_CHUNKSERVER, version: VERSHEX, csid: mi.csid, metaid: mi.metaId, ip: mi.masterIp, port: mi.masterPort }),
+        );
+        return;
+      }
+      case CLTOCS_WRITE_DATA:
+      case CLTOCS_WRITE_FINISH:
+        // Leftovers of a write that already ended: MooseFS drops the connection without a word.
+        this.destroy();
+        return;
+      default:
+        this.kill(`got unknown message (type:${type})`, type);
+    }
+  }
+
+  private getVersion(payload: Buffer): void {
+    if (payload.length !== 0 && payload.length !== 4) return this.kill(`ANTOAN_GET_VERSION - wrong size (${payload.length}/4|0)`, ANTOAN_GET_VERSION);
+    const vstring = Buffer.from(VERSSTR);
+    this.send(
+      payload.length === 4
+        ? AntoanVersion.encode({ $v: 'msgid', msgid: payload.readUInt32BE(0), version: VERSHEX, vstring })
+        : AntoanVersion.encode({ $v: 'bare', version: VERSHEX, vstring }),
+    );
+  }
+
+  private getConfig(payload: Buffer): void {
+    const r = AntoanGetConfig.decode(payload);
+    if (!r.ok) return this.kill(`ANTOAN_GET_CONFIG - wrong size (${payload.length})`, ANTOAN_GET_CONFIG);
+    let v = Buffer.from(this.deps.cfgValue(r.value.name.toString('latin1')));
+    if (v.length > 255) v = v.subarray(0, 255);
+    this.send(AntoanConfigValue.encode({ msgid: r.value.msgid, value: v }));
+  }
+
+  private idleJob(type: number, payload: Buffer): void {
+    if (payload.length !== 12) return this.kill(`${packetName(type)} - wrong size (${payload.length}/12)`, type);
+    const chunkid = payload.readUInt32BE(0) * 0x100000000 + payload.readUInt32BE(4);
+    const version = payload.readUInt32BE(8);
+    void chunkInfoReply(this.hdd, type, chunkid, version).then((b) => this.send(b));
+  }
+
+  /** Called every second: NOP on quiet links, close silent idle ones. */
+  tick(now: number): void {
+    if (this.state !== 'idle') return;
+    if (now - this.lastRead > CSSERV_TIMEOUT_MS) {
+      this.destroy();
+      return;
+    }
+    if (now - this.lastWrite > CSSERV_TIMEOUT_MS / 3 && this.sock.writableLength === 0) this.send(ANTOAN_NOP_PACKET);
+  }
+}
+
+/** CSTOAN_CHUNK_BLOCKS / _CHECKSUM / _CHECKSUM_TAB for a request (same replies on the master link). */
+export async function chunkInfoReply(hdd: HddSpaceMgr, type: number, chunkid: number, version: number): Promise<Buffer> {
+  if (type === ANTOCS_GET_CHUNK_BLOCKS) {
+    const r = await getChunkBlocks(hdd, chunkid, version);
+    return CstoanChunkBlocks.encode({ chunkid, version, blocks: r.status === 0 ? r.blocks : 0, status: r.status });
+  }
+  if (type === ANTOCS_GET_CHUNK_CHECKSUM) {
+    const r = await getChunkChecksum(hdd, chunkid, version);
+    return r.status === 0
+      ? CstoanChunkChecksum.encode({ $v: 'ok', chunkid, version, checksum: r.checksum })
+      : CstoanChunkChecksum.encode({ $v: 'status', chunkid, version, status: r.status });
+  }
+  const r = await getChunkChecksumTab(hdd, chunkid, version);
+  return r.tab
+    ? CstoanChunkChecksumTab.encode({ $v: 'ok', chunkid, version, crctab: r.tab })
+    : CstoanChunkChecksumTab.encode({ $v: 'status', chunkid, version, status: r.status });
+}
+
+function hddListPacket(hdd: HddSpaceMgr): Buffer {
+  const body = diskInfo(hdd);
+  const b = Buffer.allocUnsafe(8 + body.length);
+  b.writeUInt32BE(CSTOCL_HDD_LIST, 0);
+  b.writeUInt32BE(body.length, 4);
+  body.copy(b, 8);
+  return b;
+}
+
+/** The data port listener (csserv_init): accepts connections and keeps their timers. */
+export class CsServ {
+  private server: Server | undefined;
+  private readonly conns = new Set<CsConn>();
+  private timer: NodeJS.Timeout | undefined;
+  readonly bufs = new DataBuffers();
+
+  constructor(private readonly deps: CsServDeps) {}
+
+  /** Listens; resolves with the bound address and port. */
+  listen(host: string, port: number): Promise<{ address: string; port: number }> {
+    const server = createServer((s) => {
+      const c = new CsConn(s, this.deps, this.bufs, (x) => this.conns.delete(x));
+      this.conns.add(c);
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: host === '*' ? '0.0.0.0' : host, port, backlog: 100 }, () => {
+        server.off('error', reject);
+        const a = server.address();
+        if (!a || typeof a === 'string') return reject(new Error('no listen address'));
+        this.timer = setInterval(() => {
+          const now = Date.now();
+          for (const c of this.conns) c.tick(now);
+        }, 1000);
+        this.timer.unref();
+        this.deps.log.info(`main server module: listen on ${host}:${a.port}`);
+        resolve({ address: a.address, port: a.port });
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const s = this.server;
+    this.server = undefined;
+    for (const c of this.conns) c.destroy();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
