@@ -1,4 +1,7 @@
 // Public API of the namespace core (packages/master/src/fs).
 export * from './types.js';
 export * from './changelog.js';
-export { Namespace, type NamespaceOptions, type SetattrArgs, type WriteChunkOptions } from './namespace.js';
+export { Namespace, dirLengthCode, type NamespaceOptions, type SetattrArgs, type WriteChunkOptions } from './namespace.js';
+export { ChunkBook, CHUNK_LOCKTIMEOUT, type ChunkEntry } from './chunks.js';
+export { NAMESPACE_OPS } from './apply.js';
+export { EDGEID_MAX } from './tree.js';

@@ -104,11 +104,38 @@ export const CHUNKOPFLAG_CANMODTIME = 1;
 export const CHUNKOPFLAG_CONTINUEOP = 2;
 export const CHUNKOPFLAG_CANUSERESERVESPACE = 4;
 
-/** Snapshot smode bits (fs_snapshot): overwrite existing objects, remove instead of copying. */
-export const SNAPSHOT_MODE_CAN_OVERWRITE = 1;
-export const SNAPSHOT_MODE_DELETE = 2;
-export const SNAPSHOT_MODE_CPLIKE_ATTR = 4;
-export const SNAPSHOT_MODE_PRESERVE_HARDLINKS = 8;
+/** Snapshot smode bits (MFSCommunication.h SNAPSHOT_MODE_*). */
+export const SNAPSHOT_MODE_CAN_OVERWRITE = 0x01;
+export const SNAPSHOT_MODE_CPLIKE_ATTR = 0x02;
+export const SNAPSHOT_MODE_FORCE_REMOVAL = 0x04;
+export const SNAPSHOT_MODE_PRESERVE_HARDLINKS = 0x08;
+export const SNAPSHOT_MODE_DELETE = 0x80;
+
+/** fs_getdetachedattr dtype. */
+export const DTYPE_UNKNOWN = 0;
+export const DTYPE_TRASH = 1;
+export const DTYPE_SUSTAINED = 2;
+
+/** ATIME_MODE values (mfsmaster.cfg). */
+export const ATIME_ALWAYS = 0;
+export const ATIME_FILES_ONLY = 1;
+export const ATIME_RELATIVE_ONLY = 2;
+export const ATIME_FILES_AND_RELATIVE_ONLY = 3;
+export const ATIME_NEVER = 4;
+
+/** LOOKUP_* access-mode bits of the lookup reply. */
+export const LOOKUP_ACCESS_MODES_RO = 0xff33;
+export const LOOKUP_IMMUTABLE = 0x0800;
+export const LOOKUP_DIRECTMODE = 0x1000;
+export const LOOKUP_APPENDONLY = 0x2000;
+
+/** ATTR flags (MATTR_*). */
+export const MATTR_NOACACHE = 0x01;
+export const MATTR_NOECACHE = 0x02;
+export const MATTR_ALLOWDATACACHE = 0x04;
+export const MATTR_NOXATTR = 0x08;
+export const MATTR_DIRECTMODE = 0x10;
+export const MATTR_UNDELETABLE = 0x20;
 
 /**
  * Who asks. `uid`/`gids` are the ids after the export's maproot/mapall mapping (what the C code calls

@@ -1,0 +1,556 @@
+// In-memory namespace state and its primitive mutations (fsnodes_* in mfsmaster/filesystem.c):
+// nodes, edges (with MooseFS edge ids for readdir continuation), directory statistics, trash and
+// sustained lists, inode allocation with delayed reuse, open files. Only the applier (apply.ts)
+// and the read-only queries of namespace.ts use this module.
+import { aclCopyDefaults, cloneAcl } from './acl.js';
+import { ChunkBook } from './chunks.js';
+import {
+  DEFAULT_SCLASS,
+  DEFAULT_TRASHTIME,
+  EATTR_APPENDONLY,
+  EATTR_IMMUTABLE,
+  EATTR_NOECACHE,
+  EATTR_SNAPSHOT,
+  EATTR_UNDELETABLE,
+  MFS_PATH_MAX,
+  MFS_ROOT_ID,
+  SUSTAINED_BUCKETS,
+  TRASH_BUCKETS,
+  TYPE_BLOCKDEV,
+  TYPE_CHARDEV,
+  TYPE_DIRECTORY,
+  TYPE_FILE,
+  TYPE_SUSTAINED,
+  TYPE_SYMLINK,
+  TYPE_TRASH,
+  type PosixAcl,
+} from './types.js';
+
+export const MFSCHUNKBITS = 26;
+export const MFSCHUNKSIZE = 0x4000000;
+export const MFSCHUNKMASK = 0x3ffffff;
+export const MFSBLOCKSIZE = 0x10000;
+export const MFSHDRSIZE = 0x2000;
+export const EDGEID_MAX = 0x7fffffffffffffffn;
+
+export interface Stats {
+  inodes: number;
+  dirs: number;
+  files: number;
+  chunks: number;
+  length: number;
+  size: number;
+  realsize: number;
+}
+
+export function zeroStats(): Stats {
+  return { inodes: 0, dirs: 0, files: 0, chunks: 0, length: 0, size: 0, realsize: 0 };
+}
+
+export interface Edge {
+  /** null for trash/sustained edges (the name is then the original path). */
+  parent: FsNode | null;
+  child: FsNode;
+  name: Buffer;
+  key: string;
+  edgeid: bigint;
+}
+
+export function nameKey(name: Buffer): string {
+  return name.toString('latin1');
+}
+
+export class FsNode {
+  mode = 0;
+  uid = 0;
+  gid = 0;
+  atime = 0;
+  mtime = 0;
+  ctime = 0;
+  sclassid = 0;
+  eattr = 0;
+  winattr = 0;
+  trashtime = DEFAULT_TRASHTIME;
+  /** Newest link first (fsnodes_link prepends). */
+  parents: Edge[] = [];
+  /** Links of non-directories (fdata/sdata/devdata/odata nlink). */
+  nlink = 0;
+  // directories
+  children: Map<string, Edge> | null = null;
+  dirNlink = 2;
+  stats: Stats = zeroStats();
+  // files
+  length = 0;
+  chunks: number[] = [];
+  realsizeRatio = 0;
+  // symlinks
+  path: Buffer = Buffer.alloc(0);
+  // devices
+  rdev = 0;
+  xattrs: Map<string, { name: Buffer; value: Buffer }> | null = null;
+  aclAccess: PosixAcl | null = null;
+  aclDefault: PosixAcl | null = null;
+
+  constructor(
+    readonly inode: number,
+    public type: number,
+  ) {
+    if (type === TYPE_DIRECTORY) this.children = new Map();
+  }
+
+  get isFile(): boolean {
+    return this.type === TYPE_FILE || this.type === TYPE_TRASH || this.type === TYPE_SUSTAINED;
+  }
+}
+
+export interface TreeOptions {
+  /** Storage class id -> its keep-max goal (realsize ratio); MooseFS's default classes 1..9 keep that many copies. */
+  sclassKeepMax?: (sclassid: number) => number;
+}
+
+export class FsTree {
+  readonly nodes = new Map<number, FsNode>();
+  root: FsNode;
+  readonly chunks: ChunkBook;
+  nextEdgeId = EDGEID_MAX - 1n;
+  /** trash[bid] / sustained[bid]: inode -> edge, newest last. */
+  readonly trash: Array<Map<number, Edge>> = [];
+  readonly sustained: Array<Map<number, Edge>> = [];
+  trashspace = 0;
+  trashnodes = 0;
+  sustainedspace = 0;
+  sustainednodes = 0;
+  // inode allocation (fsnodes_get_next_id / fsnodes_free_id)
+  private freebits: Uint32Array;
+  private searchpos = 0;
+  maxnodeid = MFS_ROOT_ID;
+  freelist: Array<{ inode: number; ftime: number }> = [];
+  freelastts = 0;
+  /** Open files: inode -> sessions. */
+  readonly open = new Map<number, Set<number>>();
+  trashBid = 0;
+  sustainedBid = 0;
+  readonly sclassKeepMax: (sclassid: number) => number;
+
+  constructor(ts: number, opts: TreeOptions = {}, chunks?: ChunkBook) {
+    this.sclassKeepMax = opts.sclassKeepMax ?? ((id) => (id >= 1 && id <= 9 ? id : 0));
+    this.chunks = chunks ?? new ChunkBook();
+    for (let i = 0; i < TRASH_BUCKETS; i++) this.trash.push(new Map());
+    for (let i = 0; i < SUSTAINED_BUCKETS; i++) this.sustained.push(new Map());
+    this.freebits = new Uint32Array(0x100);
+    this.freebits[0] = 1; // inode 0 reserved
+    const root = new FsNode(MFS_ROOT_ID, TYPE_DIRECTORY);
+    root.atime = root.mtime = root.ctime = ts;
+    root.sclassid = DEFAULT_SCLASS;
+    root.trashtime = DEFAULT_TRASHTIME;
+    root.mode = 0o777;
+    this.nodes.set(root.inode, root);
+    this.markUsed(root.inode);
+    this.root = root;
+  }
+
+  // ---------- inode numbers ----------
+  private markUsed(inode: number): void {
+    const pos = inode >>> 5;
+    if (pos >= this.freebits.length) {
+      const nb = new Uint32Array(0x100 + (pos & 0xffffff80));
+      nb.set(this.freebits);
+      this.freebits = nb;
+    }
+    this.freebits[pos]! |= 1 << (inode & 31);
+  }
+
+  allocInode(): number {
+    while (this.searchpos < this.freebits.length && this.freebits[this.searchpos] === 0xffffffff) this.searchpos++;
+    if (this.searchpos === this.freebits.length) {
+      const nb = new Uint32Array(this.freebits.length + 0x80);
+      nb.set(this.freebits);
+      this.freebits = nb;
+    }
+    let mask = this.freebits[this.searchpos]!;
+    let i = 0;
+    while (mask & 1) {
+      i++;
+      mask >>>= 1;
+    }
+    this.freebits[this.searchpos] = (this.freebits[this.searchpos]! | (1 << i)) >>> 0;
+    const inode = i + this.searchpos * 32;
+    if (inode > this.maxnodeid) this.maxnodeid = inode;
+    return inode;
+  }
+
+  private freeId(inode: number, ts: number): void {
+    if (ts < this.freelastts) {
+      for (const f of this.freelist) if (f.ftime > ts) f.ftime = ts;
+    }
+    this.freelist.push({ inode, ftime: ts });
+    this.freelastts = ts;
+  }
+
+  /** fs_univ_freeinodes: release inodes freed more than `delay` seconds ago; returns fi, si, checksum. */
+  freeInodes(ts: number, delay: number, metarestore: boolean, sustainedExpected: number): { fi: number; si: number; ics: number } {
+    let fi = 0;
+    let si = 0;
+    let ics = 0;
+    if (ts < this.freelastts) {
+      for (const f of this.freelist) if (f.ftime > ts) f.ftime = ts;
+      this.freelastts = ts;
+    }
+    const kept: Array<{ inode: number; ftime: number }> = [];
+    let i = 0;
+    while (i < this.freelist.length && this.freelist[i]!.ftime + delay < ts) {
+      const n = this.freelist[i]!;
+      ics = (ics ^ n.inode) >>> 0;
+      if ((!metarestore || sustainedExpected > 0) && this.open.has(n.inode)) {
+        si++;
+        kept.push({ inode: n.inode, ftime: ts });
+      } else {
+        fi++;
+        const pos = n.inode >>> 5;
+        this.freebits[pos] = (this.freebits[pos]! & ~(1 << (n.inode & 31))) >>> 0;
+        if (pos < this.searchpos) this.searchpos = pos;
+      }
+      i++;
+    }
+    this.freelist = this.freelist.slice(i);
+    if (this.freelist.length === 0) this.freelastts = 0;
+    if (kept.length > 0) {
+      this.freelist.push(...kept);
+      this.freelastts = ts;
+    }
+    return { fi, si, ics };
+  }
+
+  // ---------- edges ----------
+  newEdgeId(): bigint {
+    if (this.nextEdgeId < EDGEID_MAX) return this.nextEdgeId--;
+    return 0n;
+  }
+
+  /** Children of a directory in MooseFS list order (newest first = ascending edge id). */
+  childList(dir: FsNode): Edge[] {
+    const out = [...dir.children!.values()];
+    out.reverse();
+    return out;
+  }
+
+  lookup(dir: FsNode, name: Buffer): Edge | undefined {
+    return dir.children!.get(nameKey(name));
+  }
+
+  isAncestor(f: FsNode, p: FsNode): boolean {
+    if (p.type === TYPE_TRASH || p.type === TYPE_SUSTAINED || f.type !== TYPE_DIRECTORY) return false;
+    for (const e of p.parents) {
+      let q: FsNode | null = e.parent;
+      while (q !== null) {
+        if (q === f) return true;
+        q = q.parents.length > 0 ? q.parents[0]!.parent : null;
+      }
+    }
+    return false;
+  }
+
+  // ---------- statistics (fsnodes_get_stats & co.) ----------
+  getStats(node: FsNode, fix: 0 | 1 | 2): Stats {
+    if (node.type === TYPE_DIRECTORY) {
+      const s = { ...node.stats };
+      s.inodes++;
+      s.dirs++;
+      return s;
+    }
+    if (node.isFile) {
+      const sr = zeroStats();
+      sr.inodes = 1;
+      sr.files = 1;
+      sr.length = node.length;
+      const { lastchunk, lastchunksize } = lastChunkInfo(node.length);
+      for (let i = 0; i < node.chunks.length; i++) {
+        if (node.chunks[i]! > 0) {
+          if (i < lastchunk) sr.size += MFSCHUNKSIZE + MFSHDRSIZE;
+          else if (i === lastchunk) sr.size += lastchunksize;
+          sr.chunks++;
+        }
+      }
+      if (fix === 2) {
+        const ratio = this.sclassKeepMax(node.sclassid);
+        if (ratio !== node.realsizeRatio) {
+          const diff = sr.size * ratio - sr.size * node.realsizeRatio;
+          for (const e of node.parents) this.fixRealsize(e.parent, diff);
+          node.realsizeRatio = ratio;
+        }
+      } else if (fix === 1) {
+        node.realsizeRatio = this.sclassKeepMax(node.sclassid);
+      }
+      sr.realsize = sr.size * node.realsizeRatio;
+      return sr;
+    }
+    const sr = zeroStats();
+    sr.inodes = 1;
+    if (node.type === TYPE_SYMLINK) sr.length = node.path.length;
+    return sr;
+  }
+
+  private fixRealsize(parent: FsNode | null, diff: number): void {
+    if (parent === null) return;
+    parent.stats.realsize += diff;
+    if (parent !== this.root) for (const e of parent.parents) this.fixRealsize(e.parent, diff);
+  }
+
+  addStats(parent: FsNode | null, sr: Stats, sign = 1): void {
+    if (parent === null) return;
+    const p = parent.stats;
+    p.inodes += sign * sr.inodes;
+    p.dirs += sign * sr.dirs;
+    p.files += sign * sr.files;
+    p.chunks += sign * sr.chunks;
+    p.length += sign * sr.length;
+    p.size += sign * sr.size;
+    p.realsize += sign * sr.realsize;
+    if (parent !== this.root) for (const e of parent.parents) this.addStats(e.parent, sr, sign);
+  }
+
+  addSubStats(parent: FsNode | null, nsr: Stats, psr: Stats): void {
+    this.addStats(parent, {
+      inodes: nsr.inodes - psr.inodes,
+      dirs: nsr.dirs - psr.dirs,
+      files: nsr.files - psr.files,
+      chunks: nsr.chunks - psr.chunks,
+      length: nsr.length - psr.length,
+      size: nsr.size - psr.size,
+      realsize: nsr.realsize - psr.realsize,
+    });
+  }
+
+  /** Re-propagates a file's stats after its chunks/length changed (callers take `psr` before). */
+  statsChanged(node: FsNode, psr: Stats): void {
+    const nsr = this.getStats(node, 1);
+    for (const e of node.parents) this.addSubStats(e.parent, nsr, psr);
+  }
+
+  // ---------- links ----------
+  /** fsnodes_link */
+  link(ts: number, parent: FsNode, child: FsNode, name: Buffer): Edge {
+    const e: Edge = { parent, child, name: Buffer.from(name), key: nameKey(name), edgeid: this.newEdgeId() };
+    parent.children!.set(e.key, e);
+    child.parents.unshift(e);
+    if (child.type === TYPE_DIRECTORY) parent.dirNlink++;
+    else child.nlink++;
+    parent.eattr &= ~EATTR_SNAPSHOT;
+    const sr = this.getStats(child, 1);
+    this.addStats(parent, sr);
+    if (ts > 0) {
+      parent.mtime = parent.ctime = ts;
+      child.ctime = ts;
+    }
+    return e;
+  }
+
+  /** fsnodes_remove_edge */
+  removeEdge(ts: number, e: Edge): void {
+    const child = e.child;
+    if (e.parent !== null) {
+      const sr = this.getStats(child, 0);
+      this.addStats(e.parent, sr, -1);
+      e.parent.mtime = e.parent.ctime = ts;
+      if (child.type === TYPE_DIRECTORY) e.parent.dirNlink--;
+      else child.nlink--;
+      e.parent.eattr &= ~EATTR_SNAPSHOT;
+      e.parent.children!.delete(e.key);
+    } else {
+      const list = child.type === TYPE_SUSTAINED ? this.sustained : this.trash;
+      const buckets = list === this.sustained ? SUSTAINED_BUCKETS : TRASH_BUCKETS;
+      list[child.inode % buckets]!.delete(child.inode);
+    }
+    if (ts > 0) child.ctime = ts;
+    const i = child.parents.indexOf(e);
+    if (i >= 0) child.parents.splice(i, 1);
+  }
+
+  /** fsnodes_create_node */
+  createNode(
+    ts: number,
+    parent: FsNode,
+    name: Buffer,
+    type: number,
+    mode: number,
+    cumask: number,
+    uid: number,
+    gid: number,
+    copysgid: boolean,
+  ): FsNode {
+    const p = new FsNode(this.allocInode(), type);
+    p.atime = p.mtime = p.ctime = ts;
+    if (type === TYPE_DIRECTORY || type === TYPE_FILE) {
+      p.sclassid = parent.sclassid;
+      p.trashtime = parent.trashtime;
+    } else {
+      p.sclassid = 0;
+      p.trashtime = DEFAULT_TRASHTIME;
+    }
+    if (type === TYPE_DIRECTORY) {
+      p.eattr = parent.eattr & ~(EATTR_SNAPSHOT | EATTR_UNDELETABLE | EATTR_APPENDONLY | EATTR_IMMUTABLE);
+    } else {
+      p.eattr = parent.eattr & ~(EATTR_NOECACHE | EATTR_SNAPSHOT | EATTR_UNDELETABLE | EATTR_APPENDONLY | EATTR_IMMUTABLE);
+    }
+    if (parent.aclDefault !== null) {
+      const r = aclCopyDefaults(parent.aclDefault, mode, type === TYPE_DIRECTORY);
+      p.mode = r.mode & 0xffff;
+      if (r.access) p.aclAccess = r.access;
+      if (r.default) p.aclDefault = r.default;
+    } else {
+      p.mode = mode & ~cumask;
+    }
+    p.mode &= 0o7777;
+    p.uid = uid;
+    if ((parent.mode & 0o2000) === 0o2000) {
+      p.gid = parent.gid;
+      if (copysgid && type === TYPE_DIRECTORY) p.mode |= 0o2000;
+    } else {
+      p.gid = gid;
+    }
+    this.nodes.set(p.inode, p);
+    this.link(ts, parent, p, name);
+    return p;
+  }
+
+  /** fsnodes_getpath: the first-parent path from the root (at most MFS_PATH_MAX bytes, cut from the front). */
+  getPath(e: Edge): Buffer {
+    const parts: Buffer[] = [e.name];
+    let p = e.parent;
+    while (p !== null && p !== this.root && p.parents.length > 0) {
+      parts.push(p.parents[0]!.name);
+      p = p.parents[0]!.parent;
+    }
+    parts.reverse();
+    const full = Buffer.from(parts.map((b) => b.toString('latin1')).join('/'), 'latin1');
+    return full.length > MFS_PATH_MAX ? full.subarray(full.length - MFS_PATH_MAX) : full;
+  }
+
+  /** fsnodes_setlength */
+  setLength(node: FsNode, length: number): void {
+    const psr = this.getStats(node, 0);
+    if (node.type === TYPE_TRASH) this.trashspace += length - node.length;
+    else if (node.type === TYPE_SUSTAINED) this.sustainedspace += length - node.length;
+    node.length = length;
+    const chunks = length > 0 ? Math.floor((length - 1) / MFSCHUNKSIZE) + 1 : 0;
+    for (let i = chunks; i < node.chunks.length; i++) {
+      const c = node.chunks[i]!;
+      if (c > 0) this.chunks.deleteFile(c);
+    }
+    if (chunks < node.chunks.length) node.chunks.length = chunks;
+    const nsr = this.getStats(node, 1);
+    for (const e of node.parents) this.addSubStats(e.parent, nsr, psr);
+    node.eattr &= ~EATTR_SNAPSHOT;
+  }
+
+  /** fsnodes_remove_node (only for nodes without links) */
+  removeNode(ts: number, node: FsNode): void {
+    if (node.parents.length > 0) return;
+    this.nodes.delete(node.inode);
+    if (node.isFile) for (const c of node.chunks) if (c > 0) this.chunks.deleteFile(c);
+    this.freeId(node.inode, ts);
+  }
+
+  private detach(ts: number, child: FsNode, path: Buffer, kind: 'trash' | 'sustained'): void {
+    const e: Edge = { parent: null, child, name: path, key: '', edgeid: this.newEdgeId() };
+    if (kind === 'trash') {
+      child.type = TYPE_TRASH;
+      child.ctime = ts;
+      this.trash[child.inode % TRASH_BUCKETS]!.set(child.inode, e);
+      this.trashspace += child.length;
+      this.trashnodes++;
+    } else {
+      child.type = TYPE_SUSTAINED;
+      this.sustained[child.inode % SUSTAINED_BUCKETS]!.set(child.inode, e);
+      this.sustainedspace += child.length;
+      this.sustainednodes++;
+    }
+    child.parents = [e];
+  }
+
+  /** fsnodes_unlink: remove a link; the last link of a file sends it to trash or sustained. */
+  unlink(ts: number, e: Edge): void {
+    const child = e.child;
+    const isOpen = this.open.has(child.inode);
+    let path: Buffer | null = null;
+    if (child.parents.length === 1 && child.type === TYPE_FILE && (child.trashtime > 0 || isOpen)) {
+      path = this.getPath(e);
+    }
+    this.removeEdge(ts, e);
+    if (child.parents.length === 0) {
+      if (child.type === TYPE_FILE) {
+        if (child.trashtime > 0) this.detach(ts, child, path!, 'trash');
+        else if (isOpen) this.detach(ts, child, path!, 'sustained');
+        else this.removeNode(ts, child);
+      } else {
+        this.removeNode(ts, child);
+      }
+    }
+  }
+
+  /** fsnodes_purge: 1 = removed, 0 = moved to sustained (still open), -1 = not detached. */
+  purge(ts: number, p: FsNode): number {
+    const e = p.parents[0]!;
+    if (p.type === TYPE_TRASH) {
+      this.trashspace -= p.length;
+      this.trashnodes--;
+      if (this.open.has(p.inode)) {
+        this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
+        p.type = TYPE_SUSTAINED;
+        this.sustainedspace += p.length;
+        this.sustainednodes++;
+        this.sustained[p.inode % SUSTAINED_BUCKETS]!.set(p.inode, e);
+        return 0;
+      }
+      this.removeEdge(ts, e);
+      this.removeNode(ts, p);
+      return 1;
+    }
+    if (p.type === TYPE_SUSTAINED) {
+      this.sustainedspace -= p.length;
+      this.sustainednodes--;
+      this.removeEdge(ts, e);
+      this.removeNode(ts, p);
+      return 1;
+    }
+    return -1;
+  }
+
+  /** Moves a trash node's path (SETPATH). */
+  setTrashPath(p: FsNode, path: Buffer): void {
+    const e = p.parents[0]!;
+    this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
+    const ne: Edge = { parent: null, child: p, name: Buffer.from(path), key: '', edgeid: this.newEdgeId() };
+    void e;
+    this.trash[p.inode % TRASH_BUCKETS]!.set(p.inode, ne);
+    p.parents = [ne];
+  }
+
+  /** Removes a trash node's edge from its bucket (the trash -> tree transition of undel). */
+  dropTrashEdge(p: FsNode): void {
+    const e = p.parents[0]!;
+    this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
+    const i = p.parents.indexOf(e);
+    if (i >= 0) p.parents.splice(i, 1);
+  }
+
+  copyAcls(src: FsNode, dst: FsNode): void {
+    dst.aclAccess = src.aclAccess ? cloneAcl(src.aclAccess) : null;
+    dst.aclDefault = src.aclDefault ? cloneAcl(src.aclDefault) : null;
+  }
+
+  isDevice(n: FsNode): boolean {
+    return n.type === TYPE_BLOCKDEV || n.type === TYPE_CHARDEV;
+  }
+}
+
+export function lastChunkInfo(length: number): { lastchunk: number; lastchunksize: number } {
+  if (length > 0) {
+    const l = length - 1;
+    const lastchunk = Math.floor(l / MFSCHUNKSIZE);
+    const within = l % MFSCHUNKSIZE;
+    const lastchunksize = Math.floor((within + MFSBLOCKSIZE) / MFSBLOCKSIZE) * MFSBLOCKSIZE + MFSHDRSIZE;
+    return { lastchunk, lastchunksize };
+  }
+  return { lastchunk: 0, lastchunksize: MFSHDRSIZE };
+}
