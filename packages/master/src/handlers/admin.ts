@@ -1,0 +1,225 @@
+import {
+  ANTOAN_GET_VERSION,
+  AntoanGetVersion,
+  AntoanVersion,
+  CLTOMA_CHUNKS_MATRIX,
+  CLTOMA_CSERV_LIST,
+  CLTOMA_EXPORTS_INFO,
+  CLTOMA_INFO,
+  CLTOMA_MEMORY_INFO,
+  CLTOMA_MLOG_LIST,
+  CLTOMA_SESSION_LIST,
+  CltomaChunksMatrix,
+  CltomaCservList,
+  CltomaExportsInfo,
+  CltomaInfo,
+  CltomaMemoryInfo,
+  CltomaMlogList,
+  CltomaSessionList,
+  MatoclChunksMatrix,
+  MatoclCservList,
+  MatoclExportsInfo,
+  MatoclInfo,
+  MatoclMemoryInfo,
+  MatoclMlogList,
+  MatoclSessionList,
+  VERSHEX,
+  VERSSTR,
+} from '@mfs-ts/protocol';
+import type { ClConn, HandlerGroup } from '../matoclserv.js';
+import { MFS_ROOT_ID } from '../fs/index.js';
+import type { Session } from '../sessions.js';
+import { nowSec } from '../util.js';
+
+// Requests mfscli and the CGI send without registering (matoclserv_info, _cserv_list,
+// _session_list, _exports_info, _mlog_list, _memory_info, _chunks_matrix) and ANTOAN_GET_VERSION.
+
+const ROOT = { uid: 0, gids: [0], sesflags: 0, rootinode: MFS_ROOT_ID };
+
+function getVersion(c: ClConn, p: Buffer): void {
+  const v = c.decode(AntoanGetVersion, p);
+  if (!v) return;
+  const vstring = Buffer.from(VERSSTR);
+  if (v.$v === 'msgid') c.sendMsg(AntoanVersion, { $v: 'msgid', msgid: v.msgid, version: VERSHEX, vstring });
+  else c.sendMsg(AntoanVersion, { $v: 'bare', version: VERSHEX, vstring });
+}
+
+function space(c: ClConn): { total: number; avail: number } {
+  let total = 0;
+  let avail = 0;
+  for (const cs of c.ctx.cs.registered()) {
+    total += cs.totalspace;
+    avail += Math.max(0, cs.totalspace - cs.usedspace);
+  }
+  return { total, avail };
+}
+
+function info(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaInfo, p)) return;
+  const s = c.ctx.ns.statfs(ROOT);
+  const sp = space(c);
+  const ci = c.ctx.registry.info();
+  const cpu = process.cpuUsage();
+  c.sendMsg(MatoclInfo, {
+    version: VERSHEX,
+    memusage: BigInt(process.memoryUsage().rss),
+    // MooseFS reports CPU as a fraction * 10^7 (mfscli divides by 10,000,000); give the average since start.
+    syscpu: BigInt(Math.round((cpu.system / 1e6 / Math.max(1, process.uptime())) * 1e7)),
+    usercpu: BigInt(Math.round((cpu.user / 1e6 / Math.max(1, process.uptime())) * 1e7)),
+    totalspace: BigInt(sp.total),
+    availspace: BigInt(sp.avail),
+    freespace: BigInt(sp.avail),
+    trashspace: BigInt(s.trashspace),
+    trashnodes: 0,
+    sustainedspace: BigInt(s.sustainedspace),
+    sustainednodes: 0,
+    inodes: s.inodes,
+    dirnodes: 0,
+    filenodes: 0,
+    chunks: ci.chunks,
+    chunkcopies: ci.copies,
+    tdcopies: ci.copies - ci.validCopies,
+    laststore: 0,
+    laststoretime: 0,
+    laststorestatus: 0,
+    // workingstate/nextstate/stablestate/sync = 0xFF: a master without the Pro HA states (leader).
+    pad: [0xff, 0xff, 0xff, 0xff],
+    zero1: 0,
+    zero2: 0,
+    metaversion: c.ctx.metaversion(),
+    exportschecksum: c.ctx.exports().checksum,
+    utime: BigInt(Date.now()) * 1000n,
+    zero3: 0,
+  });
+}
+
+function cservList(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaCservList, p)) return;
+  const servers = [...c.ctx.cs.conns].filter((cs) => cs.begun).map((cs) => ({
+    flagsVersion: (cs.version & 0xffffff) >>> 0,
+    ip: cs.ip,
+    port: cs.port,
+    csid: cs.csid,
+    usedspace: BigInt(cs.usedspace),
+    totalspace: BigInt(cs.totalspace),
+    chunks: cs.chunkscount,
+    tdusedspace: BigInt(cs.tdusedspace),
+    tdtotalspace: BigInt(cs.tdtotalspace),
+    tdchunks: cs.tdchunkscount,
+    errorcounter: cs.errorcounter,
+    load: cs.load,
+    gracetime: cs.hlstatus === 2 ? 0xc0000000 : cs.hlstatus === 3 ? 0x80000000 : 0,
+    labelmask: cs.labelmask,
+    mfrstatus: 0,
+  }));
+  c.sendMsg(MatoclCservList, { servers });
+}
+
+/** The path a session's root has, as mfscli shows it ("/" for the whole tree). */
+function rootPath(c: ClConn, inode: number): Buffer {
+  if (inode === MFS_ROOT_ID) return Buffer.from('/');
+  const r = c.ctx.ns.getPaths(ROOT, inode);
+  if (r.ok && r.value.length > 0) {
+    const p = r.value[0]!;
+    return p[0] === 0x2f ? p : Buffer.concat([Buffer.from('/'), p]);
+  }
+  return Buffer.from('?');
+}
+
+function sessionList(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaSessionList, p);
+  if (!v) return;
+  const vmode = v.$v === 'vmode' ? v.vmode : 0;
+  const sessions = c.ctx.sessions;
+  if (vmode >= 4) {
+    const now = nowSec();
+    const expire = (s: Session) => (s.nsocks > 0 ? 0xffffffff : s.closed || s.disconnected + sessions.sustainTime < now ? 0 : s.disconnected + sessions.sustainTime - now);
+    c.sendMsg(MatoclSessionList, {
+      $v: 'v4',
+      statscount: 16,
+      sessions: [...sessions.all()].map((s) => ({
+        sessionid: s.id,
+        peerip: s.infopeerip === 0 && s.peerip !== 0 ? s.peerip : s.infopeerip,
+        version: s.infoversion,
+        openfiles: s.openFiles.size,
+        nsocks: Math.min(255, s.nsocks),
+        expire: expire(s) >>> 0,
+        info: s.info,
+        path: s.rootinode === 0 ? Buffer.from('.') : rootPath(c, s.rootinode),
+        sesflags: s.sesflags,
+        umask: s.umask,
+        rootuid: s.rootuid,
+        rootgid: s.rootgid,
+        mapalluid: s.mapalluid,
+        mapallgid: s.mapallgid,
+        mingoal: s.mingoal,
+        maxgoal: s.maxgoal,
+        mintrashtime: s.mintrashtime,
+        maxtrashtime: s.maxtrashtime,
+        disables: s.disables,
+        stats: [...s.currentStats, ...s.lastHourStats],
+      })),
+    });
+    return;
+  }
+  const body = sessions.listData(vmode, (ino) => rootPath(c, ino));
+  c.sendMsg(MatoclSessionList, { $v: 'raw', statscount: 16, data: body.subarray(2) });
+}
+
+function exportsInfo(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaExportsInfo, p);
+  if (!v) return;
+  const vmode = v.$v === 'vmode' ? v.vmode : 0;
+  const ex = c.ctx.exports();
+  if (vmode >= 3) {
+    c.sendMsg(MatoclExportsInfo, {
+      $v: 'v3',
+      exports: ex.entries.map((e) => ({
+        fromip: e.fromip, toip: e.toip, path: e.meta ? Buffer.from('.') : Buffer.concat([Buffer.from('/'), e.path]),
+        minversion: e.minversion, flags: (e.alldirs ? 1 : 0) + (e.needpassword ? 2 : 0), sesflags: e.sesflags, umask: e.umask,
+        rootuid: e.rootuid, rootgid: e.rootgid, mapalluid: e.mapalluid, mapallgid: e.mapallgid, mingoal: e.mingoal, maxgoal: e.maxgoal,
+        mintrashtime: e.mintrashtime, maxtrashtime: e.maxtrashtime, disables: e.disables,
+      })),
+    });
+    return;
+  }
+  c.sendMsg(MatoclExportsInfo, { $v: 'raw', data: ex.infoData(vmode) });
+}
+
+function mlogList(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaMlogList, p)) return;
+  c.sendMsg(MatoclMlogList, { loggers: c.ctx.metaloggers() });
+}
+
+function memoryInfo(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaMemoryInfo, p)) return;
+  const m = process.memoryUsage();
+  const usage = Array.from({ length: 11 }, () => ({ allocated: 0n, used: 0n }));
+  // No C-style hash tables here: report the JS heap as the node table, the rest as zero.
+  usage[3] = { allocated: BigInt(m.heapTotal), used: BigInt(m.heapUsed) };
+  c.sendMsg(MatoclMemoryInfo, { usage });
+}
+
+function chunksMatrix(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaChunksMatrix, p);
+  if (!v) return;
+  const m = (id: number) => {
+    const b = c.ctx.registry.matrix(id);
+    return Array.from({ length: 121 }, (_, i) => b.readUInt32BE(i * 4));
+  };
+  if (v.$v === 'one') c.sendMsg(MatoclChunksMatrix, { $v: 'one', matrix: m(v.matrixid) });
+  else c.sendMsg(MatoclChunksMatrix, { $v: 'both', progress: 0, allMatrix: m(0), regularMatrix: m(1) });
+}
+
+const handlers = {
+  [ANTOAN_GET_VERSION]: getVersion,
+  [CLTOMA_INFO]: info,
+  [CLTOMA_CSERV_LIST]: cservList,
+  [CLTOMA_SESSION_LIST]: sessionList,
+  [CLTOMA_EXPORTS_INFO]: exportsInfo,
+  [CLTOMA_MLOG_LIST]: mlogList,
+  [CLTOMA_MEMORY_INFO]: memoryInfo,
+  [CLTOMA_CHUNKS_MATRIX]: chunksMatrix,
+};
+
+export const adminHandlers: HandlerGroup = { unregistered: handlers, session: handlers };

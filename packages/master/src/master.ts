@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
+import { Namespace } from './fs/index.js';
+import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
+import { Exports, loadExportsFile, type Accounts } from './exports.js';
+import { Sessions } from './sessions.js';
+import { ChunkRegistry, type ChunkMeta } from './chunks.js';
+import { MatocsServer } from './matocsserv.js';
+import { MatoclServer, type MasterCtx } from './matoclserv.js';
+
+/**
+ * mfsmaster as a library: `new Master({ cfg: { DATA_PATH, EXPORTS_FILENAME, ... } })`, then
+ * `start()` / `stop()`. The CLI (cli.ts) wraps it with the MooseFS command line.
+ */
+export interface MasterOptions {
+  /** mfsmaster.cfg values; missing keys take MooseFS's defaults. */
+  cfg?: Partial<Record<keyof MasterCfg, unknown>>;
+  log?: Logger;
+  /** A namespace to serve (tests); default: a new, empty one. */
+  ns?: Namespace;
+  /** mfsexports.cfg text instead of reading EXPORTS_FILENAME. */
+  exportsText?: string;
+  accounts?: Accounts;
+}
+
+export class Master implements Daemon {
+  cfg: MasterCfg;
+  readonly log: Logger;
+  readonly ns: Namespace;
+  readonly sessions: Sessions;
+  readonly registry: ChunkRegistry;
+  private exportsTable: Exports | undefined;
+  private cs: MatocsServer | undefined;
+  private cl: MatoclServer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  /** Bound ports (useful with port 0). */
+  readonly ports = { cl: 0, cs: 0 };
+  /** Metadata id: TODO(namespace): take it from the loaded metadata (meta_get_id) once the namespace exposes it. */
+  readonly metaid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
+  private readonly startTime = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly opts: MasterOptions = {}) {
+    this.cfg = masterCfg(opts.cfg ?? {});
+    this.log = opts.log ?? silentLogger();
+    this.ns = opts.ns ?? new Namespace({ atimeMode: this.cfg.ATIME_MODE, maxAllowedHardLinks: this.cfg.MAX_ALLOWED_HARD_LINKS, inodeReuseDelay: this.cfg.INODE_REUSE_DELAY });
+    this.sessions = new Sessions(this.cfg.SESSION_SUSTAIN_TIME, {
+      removed: (s) => {
+        this.log.info({ session: s.id }, `remove session: ${s.id}`);
+        this.ns.sessionClosed(s.id);
+      },
+    });
+    this.registry = new ChunkRegistry({ log: this.log.child({ module: 'chunks' }), replicationsDelayInit: this.cfg.REPLICATIONS_DELAY_INIT });
+    // Chunk versions and file references live in the namespace's chunk book (CHNK metadata).
+    const ns = this.ns;
+    const meta: ChunkMeta = {
+      chunkInfo: (id) => {
+        const e = ns.chunks.get(id);
+        return e ? { version: e.version, refs: e.fcount } : undefined;
+      },
+      markNeedVersionIncrease: (id) => ns.chunks.markNeedVersionIncrease(id),
+      operationDone: (id) => ns.chunks.operationDone(id),
+      drop: (id) => ns.chunks.drop(id),
+    };
+    this.registry.setMeta(meta);
+  }
+
+  get exports(): Exports {
+    if (!this.exportsTable) throw new ConfigError('exports not loaded');
+    return this.exportsTable;
+  }
+
+  private loadExports(): Exports {
+    const r = this.opts.exportsText !== undefined ? Exports.parse(this.opts.exportsText, this.opts.accounts) : loadExportsFile(this.cfg.EXPORTS_FILENAME, this.opts.accounts);
+    for (const w of r.warnings) this.log.warn({ line: w.lineno }, w.message);
+    if (r.exports.entries.length === 0) throw new ConfigError(`no exports defined in ${this.opts.exportsText !== undefined ? 'exports text' : this.cfg.EXPORTS_FILENAME}`, 'EXPORTS_FILENAME');
+    return r.exports;
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.exportsTable = this.loadExports();
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(`mfsexports configuration file (${this.cfg.EXPORTS_FILENAME}) can't be read: ${(e as Error).message}`, 'EXPORTS_FILENAME');
+    }
+    this.log.info('exports file has been loaded');
+    const cs = new MatocsServer({
+      log: this.log.child({ module: 'matocsserv' }),
+      registry: this.registry,
+      host: listenHost(this.cfg.MATOCS_LISTEN_HOST),
+      port: Number(this.cfg.MATOCS_LISTEN_PORT),
+      timeout: this.cfg.MATOCS_TIMEOUT,
+      authCode: () => this.cfg.AUTH_CODE,
+      metaid: () => this.metaid,
+    });
+    this.cs = cs;
+    const ctx: MasterCtx = {
+      log: this.log.child({ module: 'matoclserv' }),
+      cfg: () => this.cfg,
+      exports: () => this.exports,
+      sessions: this.sessions,
+      ns: this.ns,
+      registry: this.registry,
+      cs,
+      metaid: () => this.metaid,
+      // TODO(namespace): the metadata version (meta_version) is not in the Namespace API yet.
+      metaversion: () => 0n,
+      metaloggers: () => [],
+      startTime: this.startTime,
+    };
+    this.cl = new MatoclServer(ctx, { host: listenHost(this.cfg.MATOCL_LISTEN_HOST), port: Number(this.cfg.MATOCL_LISTEN_PORT) });
+    try {
+      this.ports.cs = await cs.listen();
+      this.ports.cl = await this.cl.listen();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.log.info({ cs: this.ports.cs, cl: this.ports.cl }, 'master listening');
+    const every = (ms: number, f: () => void) => {
+      const t = setInterval(() => {
+        try {
+          f();
+        } catch (e) {
+          this.log.error({ err: e }, 'periodic task failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(1000, () => this.ns.periodic());
+    every(1000, () => this.sessions.check());
+    every(3600_000, () => this.sessions.statsMove());
+    const wrep = parseRepLimit(this.cfg.CHUNKS_WRITE_REP_LIMIT, [2, 1, 1, 4]);
+    every(1000, () => this.registry.jobs(Math.max(1, wrep[0]! * Math.max(1, this.registry.serverCount())), this.cfg.CHUNKS_SOFT_DEL_LIMIT));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.cl?.close();
+    await this.cs?.close();
+    this.cl = undefined;
+    this.cs = undefined;
+  }
+
+  /** SIGHUP: reloadable cfg keys and the exports file (matoclserv_reload_sessions). */
+  reload(values: Record<string, unknown>): void {
+    const next = masterCfg(values as Partial<Record<keyof MasterCfg, unknown>>);
+    this.cfg = next;
+    this.sessions.sustainTime = next.SESSION_SUSTAIN_TIME;
+    try {
+      this.exportsTable = this.loadExports();
+      this.log.info('exports file has been reloaded');
+      this.cl?.exportsReloaded();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'exports not changed');
+    }
+  }
+
+  info(): void {
+    this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info() }, 'master info');
+  }
+}

@@ -1,0 +1,202 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  ANTOAN_BAD_COMMAND_SIZE,
+  ANTOAN_NOP,
+  ANTOAN_NOP_MSGID0_PACKET,
+  ANTOAN_UNKNOWN_COMMAND,
+  CLTOMA_MAXPACKETSIZE,
+  type MessageDef,
+} from '@mfs-ts/protocol';
+import type { Logger } from '@mfs-ts/common';
+import type { Namespace } from './fs/index.js';
+import type { FsCtx } from './fs/index.js';
+import { Conn, msgName } from './conn.js';
+import type { ChunkRegistry } from './chunks.js';
+import { SESFLAG_ATTRBIT, type Exports } from './exports.js';
+import type { MatocsServer } from './matocsserv.js';
+import type { Session, Sessions } from './sessions.js';
+import type { MasterCfg } from './cfg.js';
+import { adminHandlers } from './handlers/admin.js';
+import { registerHandlers } from './handlers/register.js';
+import { fuseHandlers } from './handlers/fuse.js';
+import { chunkHandlers } from './handlers/chunkio.js';
+import { toolHandlers } from './handlers/tools.js';
+
+/**
+ * Client link of the master (port 9421, mfsmaster/matoclserv.c): mounts (after REGISTER), the mfs*
+ * tools through a mount's proxy, and mfscli / the CGI, which send bare requests without registering.
+ * One handler file per message group; this file owns connections, registration state and dispatch.
+ */
+
+/** Everything the handlers reach: the master's parts. */
+export interface MasterCtx {
+  log: Logger;
+  cfg(): MasterCfg;
+  exports(): Exports;
+  sessions: Sessions;
+  ns: Namespace;
+  registry: ChunkRegistry;
+  cs: MatocsServer;
+  metaid(): bigint;
+  metaversion(): bigint;
+  /** Connected metaloggers for MLOG_LIST: version and ip. */
+  metaloggers(): Array<{ version: number; ip: number }>;
+  startTime: number;
+}
+
+/** Registration state: 0 none, 1 mount (fuse or meta), 100 tools (REGISTER_TOOLS). */
+export type RegState = 0 | 1 | 100;
+
+export class ClConn {
+  registered: RegState = 0;
+  session: Session | undefined;
+  /** Client version word (from NEWSESSION / RECONNECT). */
+  version = 0;
+  /** GETRANDOM challenge. */
+  rnd: Buffer | undefined;
+  /** Pending deferred replies keep a reference; the conn may close before they resolve. */
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
+  constructor(
+    readonly conn: Conn,
+    readonly ctx: MasterCtx,
+  ) {}
+
+  get log(): Logger {
+    return this.conn.log;
+  }
+
+  get meta(): boolean {
+    return this.session !== undefined && this.session.rootinode === 0;
+  }
+
+  sendMsg<T>(def: MessageDef<T>, v: T): void {
+    this.conn.sendMsg(def, v);
+  }
+
+  /** Decodes a request; on failure closes the connection (logged with the message name) and returns undefined. */
+  decode<T>(def: MessageDef<T>, payload: Buffer): T | undefined {
+    const r = def.decode(payload);
+    if (!r.ok) {
+      this.conn.bad(def, r.error.message);
+      return undefined;
+    }
+    return r.value;
+  }
+
+  /**
+   * The namespace caller for a request: uid/gid mapped by the export (sessions_ugid_remap maps the
+   * uid and the first gid only), the ids as sent kept in auid/agid.
+   */
+  fsctx(uid: number, gids: readonly number[]): FsCtx {
+    const s = this.session!;
+    const g0 = gids.length > 0 ? gids[0]! : 0;
+    const m = s.remap(uid, g0);
+    const mapped = gids.length > 0 ? [m.gid, ...gids.slice(1)] : [m.gid];
+    // Clients >= 1.7.32 understand the 36-byte ATTR record (sessions_get_sesflags adds SESFLAG_ATTRBIT).
+    const sesflags = s.sesflags | (s.infoversion >= 0x010720 ? SESFLAG_ATTRBIT : 0);
+    return { uid: m.uid, gids: mapped, sesflags, rootinode: s.rootinode, auid: uid, agid: g0, sessionId: s.id };
+  }
+
+  /** A context for tool requests that carry a uid only. */
+  fsctxUid(uid: number): FsCtx {
+    return this.fsctx(uid, [uid === 0 ? 0 : 0xffffffff]);
+  }
+}
+
+export type Handler = (c: ClConn, payload: Buffer) => void;
+
+export interface HandlerGroup {
+  /** Allowed before registration (mfscli). */
+  unregistered?: Record<number, Handler>;
+  /** For registered mount sessions (fuse and meta). */
+  session?: Record<number, Handler>;
+}
+
+const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers];
+
+const UNREG = new Map<number, Handler>();
+const SESS = new Map<number, Handler>();
+for (const g of GROUPS) {
+  for (const [k, h] of Object.entries(g.unregistered ?? {})) UNREG.set(Number(k), h);
+  for (const [k, h] of Object.entries(g.session ?? {})) SESS.set(Number(k), h);
+}
+// mfscli requests are served to registered connections too (matoclserv_gotpacket "for tools" cases).
+for (const [k, h] of UNREG) if (!SESS.has(k)) SESS.set(k, h);
+
+export interface MatoclOptions {
+  host: string | undefined;
+  port: number;
+}
+
+export class MatoclServer {
+  private server: Server | undefined;
+  readonly conns = new Set<ClConn>();
+
+  constructor(
+    readonly ctx: MasterCtx,
+    private readonly opts: MatoclOptions,
+  ) {}
+
+  async listen(): Promise<number> {
+    const srv = createServer((sock) => this.accept(sock));
+    this.server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    const a = srv.address();
+    return typeof a === 'object' && a ? a.port : this.opts.port;
+  }
+
+  private accept(sock: Socket): void {
+    const log = this.ctx.log.child({ link: 'matocl', peer: `${sock.remoteAddress}:${sock.remotePort}` });
+    let cl: ClConn | undefined = undefined;
+    const conn = new Conn(sock, log, CLTOMA_MAXPACKETSIZE, (t, p) => this.packet(cl!, t, p), 'CLTOMA');
+    cl = new ClConn(conn, this.ctx);
+    this.conns.add(cl);
+    // NOP (msgid 0) to registered clients idle for 1 s; drop any client silent for 10 s (matoclserv_serve).
+    conn.keepAlive(1000, 10000, () => {
+      if (cl!.registered !== 0) conn.send(ANTOAN_NOP_MSGID0_PACKET);
+    });
+    conn.onClose(() => {
+      this.conns.delete(cl!);
+      if (cl!.session) this.ctx.sessions.detach(cl!.session);
+    });
+  }
+
+  private packet(c: ClConn, type: number, payload: Buffer): void {
+    if (type === ANTOAN_NOP || type === ANTOAN_UNKNOWN_COMMAND || type === ANTOAN_BAD_COMMAND_SIZE) return;
+    const h = c.registered === 0 ? UNREG.get(type) : SESS.get(type);
+    if (!h) {
+      c.conn.kill(msgName(type, 'CLTOMA'), c.registered === 0 ? 'unknown message from unregistered client' : 'unknown message');
+      return;
+    }
+    if (c.registered !== 0 && c.session === undefined) {
+      c.conn.kill(msgName(type, 'CLTOMA'), "session doesn't exist");
+      return;
+    }
+    h(c, payload);
+  }
+
+  /** SIGHUP: exports changed; close mount connections whose session was granted by other rules. */
+  exportsReloaded(): void {
+    const sum = this.ctx.exports().checksum;
+    for (const c of this.conns) {
+      if (c.registered === 1 && c.session && c.session.exportsChecksum !== sum) {
+        c.log.info({ session: c.session.id }, 'exports changed: disconnecting session');
+        c.conn.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) c.conn.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}

@@ -1,0 +1,251 @@
+import { SESFLAG_MAPALL, type ExportGrant } from './exports.js';
+import { nowSec } from './util.js';
+
+/**
+ * Client sessions (mfsmaster/sessions.c): a session outlives its TCP connection, so a mount that
+ * reconnects (REGISTER_RECONNECT with its session id) keeps its open files; a session with no
+ * connection is removed SESSION_SUSTAIN_TIME seconds after the last one went away, or at once when the
+ * client closed it (REGISTER_CLOSESESSION).
+ */
+
+/** Per-session operation counters (SESSION_STATS in sessions.c); indexes as matoclserv counts them. */
+export const SESSION_STATS = 16;
+export const STAT = {
+  STATFS: 0, GETATTR: 1, SETATTR: 2, LOOKUP: 3, MKDIR: 4, RMDIR: 5, SYMLINK: 6, READLINK: 7,
+  MKNOD: 8, UNLINK: 9, RENAME: 10, LINK: 11, READDIR: 12, OPEN: 13, READ: 14, WRITE: 15,
+} as const;
+
+export interface SessionParams {
+  exportsChecksum: bigint;
+  /** 0 = meta session. */
+  rootinode: number;
+  sesflags: number;
+  umask: number;
+  rootuid: number;
+  rootgid: number;
+  mapalluid: number;
+  mapallgid: number;
+  mingoal: number;
+  maxgoal: number;
+  mintrashtime: number;
+  maxtrashtime: number;
+  disables: number;
+  peerip: number;
+  info: Buffer;
+}
+
+export class Session implements SessionParams {
+  exportsChecksum = 0n;
+  rootinode = 0;
+  sesflags = 0;
+  umask = 0;
+  rootuid = 0;
+  rootgid = 0;
+  mapalluid = 0;
+  mapallgid = 0;
+  mingoal = 1;
+  maxgoal = 9;
+  mintrashtime = 0;
+  maxtrashtime = 0xffffffff;
+  disables = 0;
+  peerip = 0;
+  info: Buffer = Buffer.alloc(0);
+  /** Live connections using this session. */
+  nsocks = 0;
+  closed = false;
+  /** Time (s) the last connection went away; 0 while connected. */
+  disconnected = 0;
+  infopeerip = 0;
+  infoversion = 0;
+  readonly currentStats = new Uint32Array(SESSION_STATS);
+  readonly lastHourStats = new Uint32Array(SESSION_STATS);
+  /** Inodes this session holds open (of_openfile / of_sync in openfiles.c). */
+  readonly openFiles = new Set<number>();
+
+  constructor(readonly id: number) {}
+
+  set(p: SessionParams): void {
+    Object.assign(this, p);
+  }
+
+  /** uid/gid mapping the master applies to what a client sends (sessions_ugid_remap). */
+  remap(uid: number, gid: number): { uid: number; gid: number } {
+    if (uid === 0) return { uid: this.rootuid, gid: this.rootgid };
+    if (this.sesflags & SESFLAG_MAPALL) return { uid: this.mapalluid, gid: this.mapallgid };
+    return { uid, gid };
+  }
+
+  /** Whether a goal (storage class id 1..9) is allowed by the export (sessions_check_goal, SMODE_SET). */
+  goalAllowed(goal: number): boolean {
+    return goal >= this.mingoal && goal <= this.maxgoal;
+  }
+
+  trashtimeAllowed(t: number): boolean {
+    return t >= this.mintrashtime && t <= this.maxtrashtime;
+  }
+
+  inc(stat: number): void {
+    if (stat < SESSION_STATS) this.currentStats[stat]!++;
+  }
+}
+
+export interface SessionEvents {
+  /** A session was removed; its open files must be released. */
+  removed?(s: Session): void;
+}
+
+export function grantParams(g: ExportGrant, rootinode: number, exportsChecksum: bigint, peerip: number, info: Buffer): SessionParams {
+  return {
+    exportsChecksum,
+    rootinode,
+    sesflags: g.sesflags,
+    umask: g.umask,
+    rootuid: g.rootuid,
+    rootgid: g.rootgid,
+    mapalluid: g.mapalluid,
+    mapallgid: g.mapallgid,
+    mingoal: g.mingoal,
+    maxgoal: g.maxgoal,
+    mintrashtime: g.mintrashtime,
+    maxtrashtime: g.maxtrashtime,
+    disables: g.disables,
+    peerip,
+    info: Buffer.from(info),
+  };
+}
+
+export class Sessions {
+  private readonly byId = new Map<number, Session>();
+  private nextId = 1;
+  private readonly started = nowSec();
+
+  constructor(
+    public sustainTime = 86400,
+    private readonly events: SessionEvents = {},
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  all(): IterableIterator<Session> {
+    return this.byId.values();
+  }
+
+  find(id: number): Session | undefined {
+    return id === 0 ? undefined : this.byId.get(id);
+  }
+
+  create(p: SessionParams): Session {
+    const s = new Session(this.nextId++);
+    if (this.nextId > 0xffffffff) this.nextId = 1;
+    s.set(p);
+    this.byId.set(s.id, s);
+    return s;
+  }
+
+  /** A connection starts using the session (sessions_attach_session). */
+  attach(s: Session, peerip: number, version: number): void {
+    s.closed = false;
+    s.nsocks++;
+    s.infopeerip = peerip;
+    s.infoversion = version;
+    s.disconnected = 0;
+  }
+
+  /** A connection using the session went away (sessions_disconnection). */
+  detach(s: Session): void {
+    if (s.nsocks > 0) s.nsocks--;
+    if (s.nsocks === 0) s.disconnected = nowSec();
+  }
+
+  /** REGISTER_CLOSESESSION: the session goes at the next check if this was its only connection. */
+  close(id: number): void {
+    const s = this.find(id);
+    if (s && s.nsocks === 1) s.closed = true;
+  }
+
+  /** Removes sessions without connections that were closed or outlived the sustain time (sessions_check). */
+  check(now = nowSec(), force = false): Session[] {
+    const removed: Session[] = [];
+    if (!force && this.started + 120 > now) {
+      // MooseFS gives reconnecting clients two minutes after a start; only closed sessions go earlier.
+      for (const s of this.byId.values()) if (s.nsocks === 0 && s.closed) removed.push(s);
+    } else {
+      for (const s of this.byId.values()) {
+        if (s.nsocks === 0 && (s.closed || s.disconnected + this.sustainTime < now)) removed.push(s);
+      }
+    }
+    for (const s of removed) this.remove(s);
+    return removed;
+  }
+
+  remove(s: Session): void {
+    if (!this.byId.delete(s.id)) return;
+    this.events.removed?.(s);
+    s.openFiles.clear();
+  }
+
+  /** Moves the current counters to the last-hour ones (sessions_statsmove, hourly). */
+  statsMove(): void {
+    for (const s of this.byId.values()) {
+      s.lastHourStats.set(s.currentStats);
+      s.currentStats.fill(0);
+    }
+  }
+
+  /**
+   * CLTOMA_SESSION_LIST reply body (sessions_datafill). `rootPath(inode)` gives the export root's path
+   * as the client sees it ("/" for the root).
+   */
+  listData(vmode: number, rootPath: (inode: number) => Buffer, openCount: (s: Session) => number = (s) => s.openFiles.size): Buffer {
+    const parts: Buffer[] = [];
+    const head = Buffer.alloc(2);
+    head.writeUInt16BE(SESSION_STATS, 0);
+    parts.push(head);
+    const now = nowSec();
+    for (const s of this.byId.values()) {
+      if (vmode < 2 && s.nsocks === 0) continue;
+      const path = s.rootinode === 0 ? Buffer.from('.') : rootPath(s.rootinode);
+      const fixed = vmode < 2 ? 37 + (vmode ? 10 : 0) : vmode < 3 ? 56 : vmode < 4 ? 58 : 62;
+      const b = Buffer.alloc(fixed + SESSION_STATS * 8 + s.info.length + path.length);
+      let o = 0;
+      o = b.writeUInt32BE(s.id, o);
+      if (vmode < 2) {
+        o = b.writeUInt32BE(s.infopeerip >>> 0, o);
+        o = b.writeUInt32BE(s.infoversion >>> 0, o);
+      } else {
+        o = b.writeUInt32BE((s.infopeerip === 0 && s.peerip !== 0 ? s.peerip : s.infopeerip) >>> 0, o);
+        o = b.writeUInt32BE(s.infoversion >>> 0, o);
+        o = b.writeUInt32BE(openCount(s), o);
+        o = b.writeUInt8(Math.min(255, s.nsocks), o);
+        let expire: number;
+        if (s.nsocks > 0) expire = 0xffffffff;
+        else if (s.closed || s.disconnected + this.sustainTime < now) expire = 0;
+        else expire = s.disconnected + this.sustainTime - now;
+        o = b.writeUInt32BE(expire >>> 0, o);
+      }
+      o = b.writeUInt32BE(s.info.length, o);
+      o += s.info.copy(b, o);
+      o = b.writeUInt32BE(path.length, o);
+      o += path.copy(b, o);
+      o = b.writeUInt8(s.sesflags, o);
+      if (vmode >= 3) o = b.writeUInt16BE(s.umask, o);
+      o = b.writeUInt32BE(s.rootuid >>> 0, o);
+      o = b.writeUInt32BE(s.rootgid >>> 0, o);
+      o = b.writeUInt32BE(s.mapalluid >>> 0, o);
+      o = b.writeUInt32BE(s.mapallgid >>> 0, o);
+      if (vmode >= 1) {
+        o = b.writeUInt8(s.mingoal, o);
+        o = b.writeUInt8(s.maxgoal, o);
+        o = b.writeUInt32BE(s.mintrashtime >>> 0, o);
+        o = b.writeUInt32BE(s.maxtrashtime >>> 0, o);
+      }
+      if (vmode >= 4) o = b.writeUInt32BE(s.disables >>> 0, o);
+      for (let i = 0; i < SESSION_STATS; i++) o = b.writeUInt32BE(s.currentStats[i]!, o);
+      for (let i = 0; i < SESSION_STATS; i++) o = b.writeUInt32BE(s.lastHourStats[i]!, o);
+      parts.push(b.subarray(0, o));
+    }
+    return Buffer.concat(parts);
+  }
+}
