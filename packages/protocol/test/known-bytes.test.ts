@@ -52,6 +52,12 @@ describe('known bytes', () => {
     expect(v.entries[0].attr).toMatchObject({ type: 2, mode: 0o755, nlink: 2, length: 1 });
   });
 
+  it('MATOCL_FUSE_READDIR without ATTR: NAME inode type:8 entries', () => {
+    const v = roundTrip(MatoclFuseReaddir, hex('000001ad 0000001b | 00000006 0000000000000000 | 01 2e 00000001 02 | 02 2e2e 00000001 02'));
+    expect(v.$v).toBe('plain');
+    expect(v.entries.map((e: any) => [e.name.toString(), e.inode, e.type])).toEqual([['.', 1, 2], ['..', 1, 2]]);
+  });
+
   it('MATOCL_FUSE_READ_CHUNK, csdata version 2 (matoclserv_fuse_read_chunk_common)', () => {
     const v = roundTrip(MatoclFuseReadChunk, hex('000001b1 00000027 | 00000003 02 0000000004000000 0000000000000011 00000001 | 0a000002 2496 000300ea 00000000'));
     expect(v).toMatchObject({ $v: 'ok', msgid: 3, length: 0x4000000, chunkid: 0x11, version: 1 });

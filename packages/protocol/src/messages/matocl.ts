@@ -73,14 +73,32 @@ export const MatoclFuseLink = statusOr('MATOCL_FUSE_LINK', { msgid: u32, inode: 
 export const direntAttr = struct({ name, inode: u32, attr });
 export const direntType = struct({ name, inode: u32, type: u8 });
 /**
- * `msgid nedgeid:64 entries` ("." and ".." first). Which entry form is used depends on the request's
- * flags; decoding tries the ATTR form first, so a consumer that asked without ATTR should decode the
- * entries with `direntType` (see READDIR_PLAIN_ENTRIES).
+ * True when the entries after `msgid nedgeid` tile the payload as `NAME inode ATTR` records whose mode
+ * words carry a real node type (1..7): tells the ATTR form from the 1-byte-type form.
+ */
+function readdirHasAttrs(p: Buffer): boolean {
+  let pos = 12;
+  while (pos < p.length) {
+    const a = pos + 1 + p[pos]! + 4;
+    if (a + 36 > p.length) return false;
+    const t = p[a + 1]! >> 4;
+    if (t < 1 || t > 7) return false;
+    pos = a + 36;
+  }
+  return pos === p.length;
+}
+
+/**
+ * `msgid nedgeid:64 entries` ("." and ".." first on the first page). Which entry form is used depends
+ * on the request's flags (GETDIR_FLAG_WITHATTR); the ATTR form is chosen when every entry fits it
+ * (readdirHasAttrs), else the type form; anything else is kept `raw`. A consumer that knows its request
+ * can decode `raw`/`plain` entries itself with READDIR_PLAIN_ENTRIES.
  */
 export const MatoclFuseReaddir = vmsg('MATOCL_FUSE_READDIR', {
   status: { match: when.length(5), fields: statusFields },
-  withAttr: { fields: { msgid: u32, nedgeid: u64, entries: list(direntAttr, 'rest') } },
+  withAttr: { match: readdirHasAttrs, fields: { msgid: u32, nedgeid: u64, entries: list(direntAttr, 'rest') } },
   plain: { fields: { msgid: u32, nedgeid: u64, entries: list(direntType, 'rest') } },
+  raw: { fields: { msgid: u32, nedgeid: u64, data: rest } },
 });
 export const READDIR_PLAIN_ENTRIES = list(direntType, 'rest');
 
