@@ -1,0 +1,147 @@
+import { mkdir } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
+import { resolve as resolvePath } from 'node:path';
+import { silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
+import { chunksPerRegisterPacket, masterTimeout, parseLabels, type ChunkserverCfg } from './cfg.js';
+import { CsServ } from './csserv.js';
+import { HddSpaceMgr } from './hddspacemgr/index.js';
+import { parseMfsSize } from './hddspacemgr/hddcfg.js';
+import { MasterConn, readCsId } from './masterconn.js';
+import { ipNumber } from './names.js';
+
+export interface ChunkserverOptions {
+  cfg: ChunkserverCfg;
+  log?: Logger;
+  /**
+   * MooseFS refuses a master on 127.x ("localhost can't be used for connecting with master"); the
+   * library keeps that rule unless a test turns it off.
+   */
+  allowLoopbackMaster?: boolean;
+  /** Called when the master belongs to another instance (MooseFS quits then). */
+  onFatal?: (reason: string) => void;
+}
+
+/**
+ * mfschunkserver as a library: `start()` reads mfshdd.cfg and scans the disks, listens on the data
+ * port and connects to the master; `stop()` unregisters, closes everything and writes `.chunkdb`.
+ */
+export class Chunkserver implements Daemon {
+  readonly cfg: ChunkserverCfg;
+  readonly log: Logger;
+  hdd!: HddSpaceMgr;
+  csserv!: CsServ;
+  master!: MasterConn;
+  private listenIp = 0;
+  private listenPort = 0;
+  private readonly jobs = { count: 0 };
+  private started = false;
+
+  constructor(private readonly opts: ChunkserverOptions) {
+    this.cfg = opts.cfg;
+    this.log = opts.log ?? silentLogger();
+  }
+
+  /** The data port actually bound (useful with CSSERV_LISTEN_PORT = 0). */
+  get dataPort(): number {
+    return this.listenPort;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    const dataPath = resolvePath(cfg.DATA_PATH);
+    await mkdir(dataPath, { recursive: true });
+    const leave = parseMfsSize(cfg.HDD_LEAVE_SPACE_DEFAULT) ?? 256 * 1024 * 1024;
+    const ids = await readCsId(dataPath);
+    this.hdd = new HddSpaceMgr({
+      hddConfFile: resolvePath(dataPath, cfg.HDD_CONF_FILENAME),
+      leaveSpaceDefault: leave,
+      fsyncBeforeClose: cfg.HDD_FSYNC_BEFORE_CLOSE,
+      rrChunkCount: cfg.HDD_RR_CHUNK_COUNT,
+      knownMetaId: ids.metaId,
+      log: this.log,
+    });
+    await this.hdd.init();
+    const labels = parseLabels(cfg.LABELS);
+    for (const w of labels.warnings) this.log.warn(w);
+    this.csserv = new CsServ({
+      hdd: this.hdd,
+      log: this.log.child({ module: 'csserv' }),
+      cfgValue: (name) => {
+        const v = (cfg as Record<string, unknown>)[name];
+        return v === undefined ? '' : typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+      },
+      moduleInfo: () => ({
+        csid: this.master?.csid ?? 0,
+        metaId: this.master?.metaId ?? 0n,
+        masterIp: this.master?.isRegistered ? this.master.masterIp : 0,
+        masterPort: this.master?.isRegistered ? this.master.masterPort : 0,
+      }),
+      jobs: this.jobs,
+    });
+    const port = Number.parseInt(cfg.CSSERV_LISTEN_PORT, 10);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`CSSERV_LISTEN_PORT: bad port '${cfg.CSSERV_LISTEN_PORT}'`);
+    let host = cfg.CSSERV_LISTEN_HOST;
+    if (host !== '*' && ipNumber(host) === 0) host = (await lookup(host, { family: 4 })).address;
+    try {
+      const a = await this.csserv.listen(host, port);
+      this.listenPort = a.port;
+      this.listenIp = host === '*' ? 0 : ipNumber(a.address);
+    } catch (e) {
+      await this.hdd.stop();
+      throw new Error(`main server module: can't listen on socket (${cfg.CSSERV_LISTEN_HOST}:${cfg.CSSERV_LISTEN_PORT}): ${(e as Error).message}`);
+    }
+    const workersMax = cfg.WORKERS_MAX;
+    this.master = new MasterConn(
+      {
+        masterHost: cfg.MASTER_HOST,
+        masterPort: cfg.MASTER_PORT,
+        bindHost: cfg.BIND_HOST,
+        timeout: masterTimeout(cfg.MASTER_TIMEOUT),
+        reconnectDelayS: cfg.MASTER_RECONNECTION_DELAY,
+        authCode: cfg.AUTH_CODE === '' ? undefined : cfg.AUTH_CODE,
+        labelMask: labels.mask,
+        chunksPerPacket: chunksPerRegisterPacket(cfg.CHUNKS_PER_REGISTER_PACKET),
+        dataPath,
+        listen: () => ({ ip: this.listenIp, port: this.listenPort }),
+        load: () => ({ jobs: this.jobs.count, overloaded: this.jobs.count + this.master.jobs > (workersMax * 3) / 4 }),
+        allowLoopbackMaster: this.opts.allowLoopbackMaster,
+        onFatal: (r) => {
+          this.log.error(r);
+          if (this.opts.onFatal) this.opts.onFatal(r);
+          else void this.stop();
+        },
+      },
+      this.hdd,
+      this.log,
+    );
+    try {
+      await this.master.start();
+    } catch (e) {
+      await this.csserv.close();
+      await this.hdd.stop();
+      throw e;
+    }
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.master.stop();
+    await this.csserv.close();
+    await this.hdd.stop();
+  }
+
+  reload(values: Record<string, unknown>): void {
+    if (typeof values.HDD_FSYNC_BEFORE_CLOSE === 'boolean') this.hdd.setFsyncBeforeClose(values.HDD_FSYNC_BEFORE_CLOSE);
+    this.log.info('reload: HDD_FSYNC_BEFORE_CLOSE applied; other keys take effect after a restart');
+  }
+
+  info(): void {
+    const s = this.hdd.space();
+    this.log.info(
+      { chunks: this.hdd.chunkCount, used: s.used, total: s.total, registered: this.master.isRegistered, connections: this.csserv.connections },
+      'chunkserver state',
+    );
+  }
+}
