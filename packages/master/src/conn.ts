@@ -64,7 +64,7 @@ export class Conn {
   /** Logs a protocol error naming the peer and the message, and closes this connection. */
   kill(msg: string | undefined, reason: string, err?: unknown): void {
     if (this.closed) return;
-    this.log.warn({ peer: this.peer, msg_name: msg, err: err instanceof Error ? err.stack : undefined }, `${msg ?? 'packet'} - ${reason}: closing connection`);
+    this.log.warn({ msg_name: msg, err: err instanceof Error ? err.stack : undefined }, `${msg ?? 'packet'} - ${reason}: closing connection`);
     this.close();
   }
 

@@ -25,6 +25,31 @@ import {
   MatoclSessionList,
   VERSHEX,
   VERSSTR,
+  CLTOMA_LIST_ACQUIRED_LOCKS,
+  CLTOMA_LIST_OPEN_FILES,
+  CLTOMA_MISSING_CHUNKS,
+  CLTOMA_SCLASS_INFO,
+  CltomaListAcquiredLocks,
+  CltomaListOpenFiles,
+  CltomaMissingChunks,
+  CltomaSclassInfo,
+  MatoclListAcquiredLocks,
+  MatoclListOpenFiles,
+  MatoclMissingChunks,
+  MatoclSclassInfo,
+  CLTOMA_CHUNKSTEST_INFO,
+  CLTOMA_FSTEST_INFO,
+  CLTOMA_QUOTA_INFO,
+  CltomaChunkstestInfo,
+  CltomaFstestInfo,
+  CltomaQuotaInfo,
+  MatoclChunkstestInfo,
+  MatoclFstestInfo,
+  MatoclQuotaInfo,
+  Writer,
+  list,
+  struct,
+  u32,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
 import { MFS_ROOT_ID } from '../fs/index.js';
@@ -211,7 +236,101 @@ function chunksMatrix(c: ClConn, p: Buffer): void {
   else c.sendMsg(MatoclChunksMatrix, { $v: 'both', progress: 0, allMatrix: m(0), regularMatrix: m(1) });
 }
 
+/** MISSING_CHUNKS (missinglog.c): chunks whose every copy is gone; we keep no missing log yet. */
+function missingChunks(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaMissingChunks, p);
+  if (!v) return;
+  if (v.$v === 'mode') c.sendMsg(MatoclMissingChunks, { $v: 'typed', chunks: [] });
+  else c.sendMsg(MatoclMissingChunks, { $v: 'plain', chunks: [] });
+}
+
+/** of_lsof: `sessionid inode` pairs for session 0 (all), else the inodes of that session. */
+const lsofAll = list(struct({ sessionid: u32, inode: u32 }), 'rest');
+const lsofOne = list(u32, 'rest');
+function listOpenFiles(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaListOpenFiles, p);
+  if (!v) return;
+  const w = new Writer(256);
+  if (v.$v === 'msgid') w.u32(v.msgid);
+  if (v.sessionid === 0) {
+    lsofAll.write(w, [...c.ctx.sessions.all()].flatMap((s) => [...s.openFiles].map((inode) => ({ sessionid: s.id, inode }))));
+  } else {
+    lsofOne.write(w, [...(c.ctx.sessions.find(v.sessionid)?.openFiles ?? [])]);
+  }
+  c.sendMsg(MatoclListOpenFiles, { data: Buffer.from(w.buf.subarray(0, w.pos)) });
+}
+
+/** No locks are kept (FLOCK / POSIX_LOCK are not served): an empty list, msgid echoed. */
+function listAcquiredLocks(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaListAcquiredLocks, p);
+  if (!v) return;
+  const w = new Writer(8);
+  if (v.$v === 'msgid') w.u32(v.msgid);
+  c.sendMsg(MatoclListAcquiredLocks, { data: Buffer.from(w.buf.subarray(0, w.pos)) });
+}
+
+/** SCLASS_INFO (sclass_info in storageclass.c) for the nine plain goal classes "1".."9" (any labels). */
+function sclassInfo(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaSclassInfo, p)) return;
+  const servers = c.ctx.registry.serverCount();
+  const m = c.ctx.registry.matrix(1);
+  const classes = [];
+  for (let goal = 1; goal <= 9; goal++) {
+    let under = 0n;
+    let exact = 0n;
+    let over = 0n;
+    for (let copies = 0; copies <= 10; copies++) {
+      const n = BigInt(m.readUInt32BE((goal * 11 + copies) * 4));
+      if (copies < goal) under += n;
+      else if (copies === goal) exact += n;
+      else over += n;
+    }
+    // chunk_labelset_can_be_fulfilled: 3 = enough servers.
+    const flag = servers >= goal ? 3 : 0;
+    const items = Array.from({ length: goal }, () => ({ masks: [0, 0, 0, 0], servers }));
+    classes.push({
+      id: goal, name: Buffer.from(String(goal)), files: 0, dirs: 0, stdUnder: under, archUnder: 0n, stdExact: exact, archExact: 0n,
+      stdOver: over, archOver: 0n, adminOnly: 0, mode: 1, archDelay: 0, labels: [0, 1, 2].map(() => ({ flag, items })),
+    });
+  }
+  c.sendMsg(MatoclSclassInfo, { servers, classes });
+}
+
+/** FSTEST_INFO (fs_test_getdata): the namespace checker loop has not run; all counters zero. */
+function fstestInfo(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaFstestInfo, p);
+  if (!v) return;
+  const z = { loopstart: 0, loopend: 0, files: 0, ugfiles: 0, mfiles: 0, chunks: 0, ugchunks: 0, mchunks: 0, msg: Buffer.alloc(0) };
+  if (v.$v === 'ext') c.sendMsg(MatoclFstestInfo, { $v: 'ext', ...z, mtfiles: 0, msfiles: 0 });
+  else c.sendMsg(MatoclFstestInfo, { $v: 'old', ...z });
+}
+
+/** CHUNKSTEST_INFO (chunk_store_info): loop times and job counters. */
+function chunkstestInfo(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaChunkstestInfo, p)) return;
+  const s = c.ctx.registry.stats;
+  const counters = new Array<number>(18).fill(0);
+  counters[0] = c.ctx.startTime;
+  counters[1] = nowSec();
+  counters[2] = s.deletes;
+  counters[6] = s.replications;
+  c.sendMsg(MatoclChunkstestInfo, { counters });
+}
+
+/** QUOTA_INFO (fs_getquotainfo): no quotas are kept. */
+function quotaInfo(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltomaQuotaInfo, p)) return;
+  c.sendMsg(MatoclQuotaInfo, { quotas: [] });
+}
+
 const handlers = {
+  [CLTOMA_FSTEST_INFO]: fstestInfo,
+  [CLTOMA_CHUNKSTEST_INFO]: chunkstestInfo,
+  [CLTOMA_QUOTA_INFO]: quotaInfo,
+  [CLTOMA_MISSING_CHUNKS]: missingChunks,
+  [CLTOMA_LIST_OPEN_FILES]: listOpenFiles,
+  [CLTOMA_LIST_ACQUIRED_LOCKS]: listAcquiredLocks,
+  [CLTOMA_SCLASS_INFO]: sclassInfo,
   [ANTOAN_GET_VERSION]: getVersion,
   [CLTOMA_INFO]: info,
   [CLTOMA_CSERV_LIST]: cservList,
