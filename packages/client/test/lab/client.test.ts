@@ -1,5 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLab, type Lab, type Master } from '@mfs-ts/lab';
+import { createLab, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { describeLab } from '@mfs-ts/lab/vitest';
 import { masterArgs, runScenario, steps } from './helpers.js';
 
@@ -50,5 +53,71 @@ describeLab('client against real MooseFS 3.0.117', () => {
     expect(line).toBeDefined();
     const total = Number(/(\d+) commands/.exec(line!)![1]);
     expect(total).toBeGreaterThan(100);
+  });
+
+  it('mfsmount-ts (FUSE): write/read/ls/rename/truncate through node:fs, large I/O options, real mfsmount sees the same bytes', async () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    let ts: Mount | undefined;
+    let real: Mount | undefined;
+    try {
+      ts = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`, 'mfsioretries=5'] });
+      // libfuse got our large-I/O options (fuse-native's own list has none of them).
+      const line = readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === ts!.dir);
+      expect(line).toBeDefined();
+      expect(line).toMatch(/fuse\.mfs/);
+      expect(line).toMatch(/max_read=131072/);
+
+      const dir = ts.path('fusedir');
+      await mkdir(dir);
+      const data = randomBytes(7 * 1024 * 1024 + 333);
+      await writeFile(`${dir}/a.bin`, data);
+      expect((await stat(`${dir}/a.bin`)).size).toBe(data.length);
+      expect(sha(await readFile(`${dir}/a.bin`))).toBe(sha(data));
+
+      // Positional writes and reads through a file descriptor.
+      const fh = await open(`${dir}/a.bin`, 'r+');
+      const patch = randomBytes(200_000);
+      await fh.write(patch, 0, patch.length, 3_000_001);
+      patch.copy(data, 3_000_001);
+      const piece = Buffer.alloc(500_000);
+      const { bytesRead } = await fh.read(piece, 0, piece.length, 2_900_000);
+      expect(bytesRead).toBe(piece.length);
+      expect(sha(piece)).toBe(sha(data.subarray(2_900_000, 3_400_000)));
+      await fh.close();
+
+      await rename(`${dir}/a.bin`, `${dir}/b.bin`);
+      expect((await readdir(dir)).sort()).toEqual(['b.bin']);
+      await symlink('b.bin', `${dir}/l`);
+      expect(await readlink(`${dir}/l`)).toBe('b.bin');
+      expect(sha(await readFile(`${dir}/l`))).toBe(sha(data));
+      await writeFile(`${dir}/small.txt`, 'hello mfs');
+      await truncate(`${dir}/small.txt`, 5);
+      expect(await readFile(`${dir}/small.txt`, 'utf8')).toBe('hello');
+      expect((await readdir(dir)).sort()).toEqual(['b.bin', 'l', 'small.txt']);
+
+      // The real mfsmount reads what mfsmount-ts wrote, and the other way round.
+      real = await lab.mount({ master, impl: 'real', options: [`mfspassword=${PASSWORD}`] });
+      expect(sha(await readFile(real.path('fusedir/b.bin')))).toBe(sha(data));
+      expect(await readFile(real.path('fusedir/small.txt'), 'utf8')).toBe('hello');
+      const other = randomBytes(3 * 1024 * 1024 + 17);
+      await writeFile(real.path('fusedir/from-real.bin'), other);
+      expect(sha(await readFile(`${dir}/from-real.bin`))).toBe(sha(other));
+
+      await unlink(`${dir}/l`);
+      await unlink(`${dir}/b.bin`);
+      await unlink(`${dir}/small.txt`);
+      await unlink(`${dir}/from-real.bin`);
+      await rmdir(dir);
+      expect(await readdir(ts.dir)).not.toContain('fusedir');
+    } catch (e) {
+      lab.failed = true;
+      lab.printLogs();
+      throw e;
+    } finally {
+      await real?.unmount();
+      await ts?.unmount();
+    }
+    // umount ended the mfsmount-ts process cleanly.
+    expect(ts.proc?.exit?.code).toBe(0);
   });
 });
