@@ -101,7 +101,10 @@ export function defineVariants<V extends Variants>(def: {
       for (const e of entries) {
         if (e.match && !e.match(payload)) continue;
         const r = decodeWith<Record<string, unknown>>(def.name, e.s, payload);
-        if (r.ok) return ok({ $v: e.key, ...r.value } as VariantValue<V>);
+        if (r.ok) {
+          r.value.$v = e.key;
+          return r as Result<VariantValue<V>>;
+        }
         last = r as Result<VariantValue<V>>;
       }
       return last ?? fail(new ProtocolError('MFS_PROTO_NO_VARIANT', `no layout matches ${payload.length} bytes`, def.name));
