@@ -441,7 +441,7 @@ function move(t: FsTree, rec: ChangelogRecord, ts: number): number {
   if (se === undefined) return MFS_ERROR_ENOENT;
   const node = se.child;
   if (dwd.type !== TYPE_DIRECTORY) return MFS_ERROR_ENOTDIR;
-  if (node.type === TYPE_DIRECTORY && t.isAncestor(node, dwd)) return MFS_ERROR_EINVAL;
+  if (node.type === TYPE_DIRECTORY && (node === dwd || t.isAncestor(node, dwd))) return MFS_ERROR_EINVAL;
   if (!namecheck(ndst)) return MFS_ERROR_EINVAL;
   const de = t.lookup(dwd, ndst);
   if (de !== undefined && de.child.type === TYPE_DIRECTORY && de.child.children!.size > 0) return MFS_ERROR_ENOTEMPTY;

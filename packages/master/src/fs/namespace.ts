@@ -224,6 +224,38 @@ export class Namespace {
     return st;
   }
 
+  /**
+   * The whole state as plain data in a canonical order (tests: replay == live; followers: compare with
+   * the leader). Includes what metadata.mfs stores plus open files and the free-inode list.
+   */
+  dumpState(): unknown {
+    const t = this.tree;
+    const hex = (b: Buffer): string => b.toString('hex');
+    const acl = (a: PosixAcl | null): unknown => a && { ...a, namedusers: a.namedusers.map((e) => [e.id, e.perm]), namedgroups: a.namedgroups.map((e) => [e.id, e.perm]) };
+    const nodes = [...t.nodes.values()].sort((a, b) => a.inode - b.inode).map((n) => ({
+      inode: n.inode, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid, atime: n.atime, mtime: n.mtime, ctime: n.ctime,
+      sclassid: n.sclassid, eattr: n.eattr, winattr: n.winattr, trashtime: n.trashtime, nlink: n.nlink,
+      dir: n.type === TYPE_DIRECTORY ? { nlink: n.dirNlink, stats: n.stats, children: t.childList(n).map((e) => [hex(e.name), e.child.inode, e.edgeid.toString()]) } : undefined,
+      file: n.isFile ? { length: n.length, chunks: n.chunks, ratio: n.realsizeRatio } : undefined,
+      path: n.type === TYPE_SYMLINK ? hex(n.path) : undefined,
+      rdev: n.rdev,
+      parents: n.parents.map((e) => [e.parent?.inode ?? null, hex(e.name), e.edgeid.toString()]),
+      xattrs: n.xattrs ? [...n.xattrs.values()].map((x) => [hex(x.name), hex(x.value)]) : null,
+      aclAccess: acl(n.aclAccess),
+      aclDefault: acl(n.aclDefault),
+    }));
+    const detached = (b: Array<Map<number, Edge>>): unknown => b.flatMap((m) => [...m.values()].map((e) => [e.child.inode, hex(e.name), e.edgeid.toString()]));
+    return {
+      nodes,
+      trash: detached(t.trash),
+      sustained: detached(t.sustained),
+      trashspace: t.trashspace, trashnodes: t.trashnodes, sustainedspace: t.sustainedspace, sustainednodes: t.sustainednodes,
+      freelist: t.freelist, maxnodeid: t.maxnodeid, nextEdgeId: t.nextEdgeId.toString(),
+      open: [...t.open.entries()].sort((a, b) => a[0] - b[0]).map(([i, s]) => [i, [...s].sort((a, b) => a - b)]),
+      chunks: { next: t.chunks.nextChunkId, list: [...t.chunks.chunks.values()].sort((a, b) => a.chunkid - b.chunkid).map((c) => [c.chunkid, c.version, c.fcount, c.lockedto]) },
+    };
+  }
+
   // ================= helpers =================
 
   /** fsnodes_node_find_ext: client inode -> node, honouring the export's root (and meta root 0). */
@@ -658,7 +690,8 @@ export class Namespace {
     if (!this.can(dwd, ctx, MODE_MASK_W | MODE_MASK_X)) return ERR(MFS_ERROR_EACCES);
     if (node.eattr & EATTR_IMMUTABLE) return ERR(MFS_ERROR_EPERM);
     if (node.type === TYPE_DIRECTORY) {
-      if (this.tree.isAncestor(node, dwd)) return ERR(MFS_ERROR_EINVAL);
+      // node === dwd: the C master relies on the kernel refusing this; we refuse it here.
+      if (node === dwd || this.tree.isAncestor(node, dwd)) return ERR(MFS_ERROR_EINVAL);
       if (fs.inode !== fd.inode && !this.can(node, ctx, MODE_MASK_W)) return ERR(MFS_ERROR_EACCES);
     }
     if (!namecheck(ndst)) return ERR(MFS_ERROR_EINVAL);
