@@ -95,28 +95,32 @@ export function formatLine(version: bigint, rec: ChangelogRecord): string {
   return `${version}: ${formatRecord(rec)}`;
 }
 
+/** Decimal numbers only; `0755`-style tokens (octal umask in SESADD) stay raw strings. */
 function parseNum(tok: string): number | bigint | undefined {
-  if (!/^[0-9]+$/.test(tok)) return undefined;
+  if (!/^(0|[1-9][0-9]*)$/.test(tok)) return undefined;
   const n = Number(tok);
   return Number.isSafeInteger(n) ? n : BigInt(tok);
 }
 
-/** Splits the argument text at top-level commas (commas inside `[...]` belong to a gid list). */
-function splitArgs(s: string): string[] {
+/**
+ * Splits the argument text at commas. Names never hold a raw ',' (it is escaped) but may hold '[', so
+ * only a non-name argument starting with '[' is a gid list running to the token ending with ']'.
+ */
+function splitArgs(s: string, names: readonly number[]): string[] | undefined {
   if (s.length === 0) return [];
+  const raw = s.split(',');
   const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '[') depth++;
-    else if (c === ']') depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(s.slice(start, i));
-      start = i + 1;
+  for (let i = 0; i < raw.length; i++) {
+    let tok = raw[i]!;
+    if (!names.includes(out.length) && tok.startsWith('[')) {
+      while (!tok.endsWith(']')) {
+        i++;
+        if (i >= raw.length) return undefined;
+        tok += ',' + raw[i]!;
+      }
     }
+    out.push(tok);
   }
-  out.push(s.slice(start));
   return out;
 }
 
@@ -136,7 +140,8 @@ export function parseRecord(text: string): ParseResult<ChangelogRecord> {
   if (close < 0) return { ok: false, error: "')' expected" };
   const names = NAME_ARGS[op] ?? [];
   const args: ClArg[] = [];
-  const toks = splitArgs(text.slice(open + 1, close));
+  const toks = splitArgs(text.slice(open + 1, close), names);
+  if (toks === undefined) return { ok: false, error: "']' expected" };
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
     if (names.includes(i)) {
