@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLab, type Lab, type Master, type Mount } from '@mfs-ts/lab';
+import { createLab, waitFor, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { describeLab } from '@mfs-ts/lab/vitest';
 import { masterArgs, runScenario, steps } from './helpers.js';
 
@@ -48,11 +49,11 @@ describeLab('client against real MooseFS 3.0.117', () => {
   });
 
   it('Node API: random writes/truncates/reads agree with an in-memory model', async () => {
-    const r = await scenario('api-model', { runs: 8, commands: 60 });
+    const r = await scenario('api-model', { runs: 10, commands: 80 });
     const line = steps(r).find((s) => s.startsWith('model '));
     expect(line).toBeDefined();
     const total = Number(/(\d+) commands/.exec(line!)![1]);
-    expect(total).toBeGreaterThan(100);
+    expect(total).toBeGreaterThan(200);
   });
 
   it('mfsmount-ts (FUSE): write/read/ls/rename/truncate through node:fs, large I/O options, real mfsmount sees the same bytes', async () => {
@@ -119,5 +120,32 @@ describeLab('client against real MooseFS 3.0.117', () => {
     }
     // umount ended the mfsmount-ts process cleanly.
     expect(ts.proc?.exit?.code).toBe(0);
+  });
+
+  // Last: it stops the master.
+  it('Node API: RECONNECT keeps the session over a master restart; a dead master gives EIO after the retries', async () => {
+    const dir = join(lab.dir, 'restart-markers');
+    mkdirSync(dir, { recursive: true });
+    const run = scenario('api-restart', { dir });
+    run.catch(() => undefined);
+    const phase = (name: string) =>
+      Promise.race([
+        waitFor(`scenario marker ${name}`, () => existsSync(join(dir, name)), { timeoutMs: 60_000, intervalMs: 50 }),
+        run.then(() => {
+          throw new Error(`scenario ended before ${name}`);
+        }),
+      ]);
+    await phase('phase1');
+    await master.stop();
+    await master.start();
+    await master.waitChunkservers(2);
+    writeFileSync(join(dir, 'restarted'), '');
+    await phase('phase2');
+    await master.stop();
+    writeFileSync(join(dir, 'stopped'), '');
+    const r = await run;
+    const st = steps(r);
+    expect(st.some((s) => s.startsWith('reconnected session'))).toBe(true);
+    expect(st.some((s) => s.startsWith('dead master EIO'))).toBe(true);
   });
 });
