@@ -250,7 +250,7 @@ export class CsConn implements ChunkServerLink {
         if (auth) {
           if (v.$v === 'begin') {
             this.challenge = randomBytes(32);
-            this.conn.sendMsg(MatocsMasterAck, { $v: 'challenge', atype: 0, random: this.challenge } as never);
+            this.conn.sendMsg(MatocsMasterAck, { $v: 'challenge', atype: 0, random: this.challenge });
             return;
           }
           const want = this.challenge ? md5(this.challenge.subarray(0, 16), Buffer.from(auth), this.challenge.subarray(16, 32)) : undefined;
@@ -279,9 +279,9 @@ export class CsConn implements ChunkServerLink {
         opts.registry.serverConnected(this);
         opts.log.info({ cs: this.strip, csid: this.csid, usedspace: this.usedspace, totalspace: this.totalspace }, 'chunkserver register begin (packet version: 6)');
         if (this.version >= V(2, 0, 33)) {
-          this.conn.sendMsg(MatocsMasterAck, { $v: 'registeredMeta', atype: 0, version: VERSHEX, timeout: this.timeout, csid: this.csid, metaid: opts.metaid() } as never);
+          this.conn.sendMsg(MatocsMasterAck, { $v: 'registeredMeta', atype: 0, version: VERSHEX, timeout: this.timeout, csid: this.csid, metaid: opts.metaid() });
         } else if (this.version >= V(1, 6, 28)) {
-          this.conn.sendMsg(MatocsMasterAck, { $v: 'registered', atype: 0, version: VERSHEX, timeout: this.timeout, csid: this.csid } as never);
+          this.conn.sendMsg(MatocsMasterAck, { $v: 'registered', atype: 0, version: VERSHEX, timeout: this.timeout, csid: this.csid });
         }
         this.conn.keepAlive((this.timeout * 1000) / 3, this.timeout * 1000, () => this.conn.send(NOP));
         return;
@@ -289,7 +289,7 @@ export class CsConn implements ChunkServerLink {
       case 'chunks': {
         if (!this.begun) return this.conn.kill('CSTOMA_REGISTER', 'CHUNKS packet before proper BEGIN packet');
         for (const c of v.chunks) opts.registry.serverHasChunk(this.csid, c.chunkid, c.version);
-        if (this.version >= V(2, 0, 0)) this.conn.sendMsg(MatocsMasterAck, { $v: 'ack', atype: 0 } as never);
+        if (this.version >= V(2, 0, 0)) this.conn.sendMsg(MatocsMasterAck, { $v: 'ack', atype: 0 });
         return;
       }
       case 'end':

@@ -123,7 +123,7 @@ function getsclass(c: ClConn, p: Buffer): void {
   if (!r.ok) return c.sendMsg(MatoclFuseGetsclass, st(v.msgid, r.status));
   const l = countLists(r.value);
   const rec = (e: { k: number; n: number }) => ({ tag: e.k, count: e.n });
-  c.sendMsg(MatoclFuseGetsclass, { $v: 'ok', msgid: v.msgid, nodes: { files: l.files.map(rec), dirs: l.dirs.map(rec) } } as never);
+  c.sendMsg(MatoclFuseGetsclass, { $v: 'ok', msgid: v.msgid, nodes: [l.files.map(rec), l.dirs.map(rec)] });
 }
 
 function setsclass(c: ClConn, p: Buffer): void {
@@ -163,7 +163,7 @@ function gettrashtime(c: ClConn, p: Buffer): void {
   if (!r.ok) return c.sendMsg(MatoclFuseGettrashtime, st(v.msgid, r.status));
   const l = countLists(r.value);
   const rec = (e: { k: number; n: number }) => ({ trashtime: e.k, count: e.n });
-  c.sendMsg(MatoclFuseGettrashtime, { $v: 'ok', msgid: v.msgid, nodes: { files: l.files.map(rec), dirs: l.dirs.map(rec) } } as never);
+  c.sendMsg(MatoclFuseGettrashtime, { $v: 'ok', msgid: v.msgid, nodes: [l.files.map(rec), l.dirs.map(rec)] });
 }
 
 function settrashtime(c: ClConn, p: Buffer): void {
@@ -185,7 +185,7 @@ function geteattr(c: ClConn, p: Buffer): void {
   if (!r.ok) return c.sendMsg(MatoclFuseGeteattr, st(v.msgid, r.status));
   const l = countLists(r.value);
   const rec = (e: { k: number; n: number }) => ({ eattr: e.k, count: e.n });
-  c.sendMsg(MatoclFuseGeteattr, { $v: 'ok', msgid: v.msgid, nodes: { files: l.files.map(rec), dirs: l.dirs.map(rec) } } as never);
+  c.sendMsg(MatoclFuseGeteattr, { $v: 'ok', msgid: v.msgid, nodes: [l.files.map(rec), l.dirs.map(rec)] });
 }
 
 function seteattr(c: ClConn, p: Buffer): void {

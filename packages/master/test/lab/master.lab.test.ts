@@ -1,0 +1,60 @@
+// Our master (mfsmaster-ts) with two real MooseFS 3.0.117 chunkservers and a real mfsmount, inside the
+// lab's network namespaces (real chunkservers refuse a master on 127.x).
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { expect, it } from 'vitest';
+import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+
+const MiB = 1024 * 1024;
+const EXPORTS = ['*\t/\trw,admin,maproot=0:0', '*\t.\trw', '*\t/secret\trw,password=sesame,maproot=0:0', ''].join('\n');
+
+describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
+  it('serves mkdir, create, write/read, ls, rename, unlink; goal 2 = two copies; mfscli sees it; a wrong password is refused', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', exports: EXPORTS, metadata: 'none' });
+      const cs1 = await lab.startChunkserver({ host: 'cs1', master });
+      const cs2 = await lab.startChunkserver({ host: 'cs2', master });
+      const mnt = await lab.mount({ host: 'client', master });
+
+      // real mfscli: -SIN and -SCS show our master and both chunkservers.
+      const sin = await master.cli(['-SIN']);
+      expect(sin.stdout).toMatch(/master version\|3\.0\.117/);
+      const servers = await master.chunkservers();
+      expect(servers.map((s) => `${s.ip}:${s.port}`).sort()).toEqual([`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort());
+      for (const s of servers) expect(s.total).toBeGreaterThan(0);
+
+      // Namespace through the kernel: mkdir, create + write 5 MiB, read back, ls, rename, unlink.
+      await mkdir(mnt.path('d1'));
+      const data = randomBytes(5 * MiB);
+      const want = createHash('sha256').update(data).digest('hex');
+      await writeFile(mnt.path('d1/file.bin'), data);
+      expect((await stat(mnt.path('d1/file.bin'))).size).toBe(5 * MiB);
+      // A second mount without the data cache reads the bytes from the chunkservers.
+      const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name: 'mnt-direct' });
+      expect(createHash('sha256').update(await readFile(direct.path('d1/file.bin'))).digest('hex')).toBe(want);
+      expect((await readdir(mnt.path('d1'))).sort()).toEqual(['file.bin']);
+      await rename(mnt.path('d1/file.bin'), mnt.path('moved.bin'));
+      expect((await readdir(mnt.path('d1')))).toEqual([]);
+      expect(createHash('sha256').update(await readFile(direct.path('moved.bin'))).digest('hex')).toBe(want);
+
+      // Default goal 2: mfsgetgoal says 2 and mfsfileinfo lists one valid copy on each chunkserver.
+      const file = mnt.path('moved.bin');
+      expect((await mnt.exec(['mfsgetgoal', file])).stdout).toMatch(/: 2\s*$/);
+      const info = (await mnt.exec(['mfsfileinfo', file])).stdout;
+      const chunks = info.split(/\n\s*chunk \d+:/).slice(1);
+      expect(chunks).toHaveLength(1);
+      const copies = [...chunks[0]!.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((m) => `${m[1]}:${m[2]}`);
+      expect(copies.sort()).toEqual([`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort());
+
+      await unlink(mnt.path('moved.bin'));
+      expect((await readdir(mnt.path(''))).sort()).toEqual(['d1']);
+
+      // Password export: the wrong password is refused, the right one mounts.
+      await mkdir(mnt.path('secret'));
+      await expect(lab.mount({ host: 'client', master, options: ['mfssubfolder=/secret', 'mfspassword=wrong'], name: 'mnt-wrong', readyTimeoutMs: 15_000 })).rejects.toThrow();
+      const ok = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/secret', 'mfspassword=sesame'], name: 'mnt-secret' });
+      await writeFile(ok.path('x'), 'hello');
+      expect((await readdir(mnt.path('secret')))).toEqual(['x']);
+    });
+  });
+});
