@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLab, waitFor, type Lab, type Master, type Mount } from '@mfs-ts/lab';
+import { binFor, createLab, mountsUnder, waitFor, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { describeLab } from '@mfs-ts/lab/vitest';
 import { masterArgs, runScenario, steps } from './helpers.js';
 
@@ -11,6 +11,8 @@ import { masterArgs, runScenario, steps } from './helpers.js';
 // password-protected export so the register errors are MooseFS's own.
 
 const PASSWORD = 'lab-secret';
+
+const isMountpoint = (dir: string) => mountsUnder(dir).includes(dir);
 
 describeLab('client against real MooseFS 3.0.117', () => {
   let lab: Lab;
@@ -120,6 +122,69 @@ describeLab('client against real MooseFS 3.0.117', () => {
     }
     // umount ended the mfsmount-ts process cleanly.
     expect(ts.proc?.exit?.code).toBe(0);
+  });
+
+  it('mfsmount-ts without -f: returns once mounted, umount ends the background process; a wrong password is refused', async () => {
+    const host = lab.host(0);
+    const bin = binFor('mount', 'ts');
+    const dir = join(lab.dir, 'mnt-daemon');
+    mkdirSync(dir, { recursive: true });
+    const base = [bin, dir, '-H', master.addr, '-P', String(master.ports.cl)];
+    const bad = await host.exec([...base, '-o', 'mfspassword=wrong'], { allowFail: true, timeoutMs: 30_000 });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('mfsmaster register error: Incorrect password');
+    expect(isMountpoint(dir)).toBe(false);
+
+    const bgPids = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir);
+          } catch {
+            return false;
+          }
+        });
+    try {
+      const r = await host.exec([...base, '-o', `mfspassword=${PASSWORD}`], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      // Usable as soon as the command returned: no waiting here.
+      expect(isMountpoint(dir)).toBe(true);
+      await writeFile(join(dir, 'bg.txt'), 'background mount');
+      expect(await readFile(join(dir, 'bg.txt'), 'utf8')).toBe('background mount');
+      await unlink(join(dir, 'bg.txt'));
+      expect(bgPids().length).toBeGreaterThan(0);
+    } finally {
+      if (isMountpoint(dir)) await host.exec(['umount', dir], { allowFail: true });
+    }
+    await waitFor('the background mfsmount-ts to exit after umount', () => bgPids().length === 0, { timeoutMs: 20_000 });
+  });
+
+  it('mfsmount-ts: SIGTERM flushes data still in the write-back cache, unmounts and exits 0', async () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const ts = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`] });
+    let real: Mount | undefined;
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    try {
+      const fh = await open(ts.path('term.bin'), 'w');
+      await fh.write(data, 0, data.length, 0);
+      // No close, no fsync: the data is only in mfsmount-ts's write-back cache.
+      ts.proc!.signal('SIGTERM', false);
+      const ex = await ts.proc!.exited;
+      expect(ex.code).toBe(0);
+      expect(isMountpoint(ts.dir)).toBe(false);
+      await fh.close().catch(() => undefined);
+      real = await lab.mount({ master, impl: 'real', options: [`mfspassword=${PASSWORD}`] });
+      expect(sha(await readFile(real.path('term.bin')))).toBe(sha(data));
+      await unlink(real.path('term.bin'));
+    } catch (e) {
+      lab.failed = true;
+      lab.printLogs();
+      throw e;
+    } finally {
+      await real?.unmount();
+      await ts.unmount();
+    }
   });
 
   // Last: it stops the master.
