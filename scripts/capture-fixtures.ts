@@ -69,14 +69,21 @@ async function bringUp(): Promise<Cluster> {
 // ---- the workload -----------------------------------------------------------------------------------
 
 /** Names the workload creates (for `expect.name`), and sizes it knows. */
-const NAMES = ['dir1', 'sub', 'small.txt', 'renamed.txt', 'hard.txt', 'sym', 'fifo', 'chr', 'sock', 'four.bin', 'big.bin', 'snap', 'del.txt', 'trashme.txt', 'goal1.bin', 'lock.txt', 'x.txt'];
-const KNOWN_LENGTHS = new Set([13, 4096, 64 * 1024 * 1024 + 4096, 100, 5]);
+const NAMES = ['dir1', 'sub', 'small.txt', 'renamed.txt', 'hard.txt', 'sym', 'fifo', 'chr', 'sock', 'four.bin', 'big.bin', 'snap', 'snap2', 'del.txt', 'trashme.txt', 'purge.txt', 'moved.txt', 'lock.txt', 'x.txt', 'app.bin', 'dmg.txt', 'lost.txt'];
+const KNOWN_LENGTHS = new Set([13, 16, 100, 4096, 4100, 8192, 64 * 1024 * 1024 + 4096]);
 const chunkIds = new Set<number>();
 
-async function step(m: Mount, what: string, script: string): Promise<string> {
-  const r = await m.sh(script, { allowFail: true, timeoutMs: 120_000 });
+async function step(m: Mount, what: string, script: string, cwd?: string): Promise<string> {
+  let r;
+  try {
+    r = await m.sh(script, { allowFail: true, timeoutMs: 120_000, cwd });
+  } catch (e) {
+    log(`FAIL ${what}: ${(e as Error).message.slice(-400)}`);
+    return '';
+  }
   const out = `${r.stdout}${r.stderr}`.trim();
   log(`${r.ok ? 'ok  ' : 'FAIL'} ${what}${r.ok ? '' : `: ${out.slice(-400)}`}`);
+  if (process.env.CAPTURE_VERBOSE) log(out);
   for (const mm of out.matchAll(/chunk \d+: ([0-9A-F]{16})_[0-9A-F]{8}/g)) chunkIds.add(Number.parseInt(mm[1]!, 16));
   return out;
 }
@@ -158,13 +165,13 @@ os.write(fd, b'more'); os.fsync(fd); os.fdatasync(fd); os.close(fd)`));
     `mfsgeteattr ${D}/renamed.txt`, `mfsseteattr -f noowner ${D}/renamed.txt`, `mfsdeleattr -f noowner ${D}/renamed.txt`,
     `mfssetquota -i 1000 -I 2000 -l 1G -L 2G ${D}`, `mfsgetquota ${D}`, `mfsdelquota -a ${D}`,
     `mfssetarchive ${D}/renamed.txt`, `mfschkarchive ${D}/renamed.txt`, `mfsclrarchive ${D}/renamed.txt`,
-    `mfsgetsclass ${D}/four.bin`, `mfslistsclass`,
-  ].map((x) => `${x} || true`).join('\n'));
+    `mfsgetsclass ${D}/four.bin`, `mfslistsclass`, `mfsdirinfo -p ${D}`, `mfsfileinfo -c -s ${D}/four.bin`,
+  ].map((x) => `${x} || true`).join('\n'), M);
   await step(m, 'storage classes', [
     'mfsscadmin create -K 2 lab_sc', 'mfsscadmin list', 'mfsscadmin list -l', 'mfsscadmin change -K 1 lab_sc',
     'mfsscadmin copy lab_sc lab_sc2', 'mfsscadmin rename lab_sc2 lab_sc3', `mfssetsclass lab_sc ${D}/renamed.txt`,
     `mfsxchgsclass lab_sc 2 ${D}/renamed.txt`, 'mfsscadmin delete lab_sc3',
-  ].map((x) => `${x} || true`).join('\n'));
+  ].map((x) => `${x} || true`).join('\n'), M);
   await step(m, 'snapshot + copy-on-write (DUPLICATE)', `mfsmakesnapshot ${D}/four.bin ${D}/snap; printf 'zz' | dd of=${D}/snap bs=1 seek=10 conv=notrunc status=none; mfsfileinfo ${D}/snap ${D}/four.bin`);
   await step(m, 'snapshot + truncate (DUPTRUNC)', `mfsmakesnapshot ${D}/four.bin ${D}/snap2; truncate -s 100 ${D}/snap2; mfsfileinfo ${D}/snap2; mfsrmsnapshot ${D}/snap2 || rm -f ${D}/snap2`);
   await step(m, 'append to existing chunk (SET_VERSION)', `printf 'tail' >> ${D}/four.bin; mfsfileinfo ${D}/four.bin`);
@@ -173,22 +180,33 @@ os.write(fd, b'more'); os.fsync(fd); os.fdatasync(fd); os.close(fd)`));
 
   // --- meta mount: trash listing, undelete, purge ---
   const MM = meta.dir;
+  // trash/<bucket>/<inode>|<path> entries; reading one gives its path, writing one sets it, moving
+  // it into its bucket's undel/ restores it, removing it purges it.
   await step(m, 'trash + undel + purge', `
 printf 'back' > ${D}/trashme.txt; rm ${D}/trashme.txt
 printf 'purge' > ${D}/purge.txt; rm ${D}/purge.txt
-ls ${MM} ${MM}/trash > /dev/null; ls -la ${MM}/trash | head -20; ls ${MM}/sustained || true
-t=$(ls ${MM}/trash | grep 'trashme.txt' | head -1); [ -n "$t" ] && stat "${MM}/trash/$t" > /dev/null && cat "${MM}/trash/$t" || true
-[ -n "$t" ] && mv "${MM}/trash/$t" ${MM}/trash/undel/ || true
-p=$(ls ${MM}/trash | grep 'purge.txt' | head -1); [ -n "$p" ] && rm "${MM}/trash/$p" || true
-ls ${D}/trashme.txt`);
+printf 'moved' > ${D}/moved.txt; rm ${D}/moved.txt
+ls ${MM} ${MM}/trash ${MM}/sustained > /dev/null
+t=$(find ${MM}/trash -mindepth 2 -maxdepth 2 -name '*trashme.txt' -print -quit)
+stat "$t" > /dev/null; cat "$t"; echo
+mv "$t" "$(dirname "$t")/undel/"
+v=$(find ${MM}/trash -mindepth 2 -maxdepth 2 -name '*moved.txt' -print -quit)
+printf 'dir1/moved-back.txt' > "$v"; cat "$v"; echo; mv "$v" "$(dirname "$v")/undel/"
+p=$(find ${MM}/trash -mindepth 2 -maxdepth 2 -name '*purge.txt' -print -quit)
+rm "$p"
+ls ${D}/trashme.txt ${D}/moved-back.txt`);
 
   // --- monitoring: mfscli against the master and (via -SHD, -SCS) the chunkservers ---
-  const sets = ['-SIN', '-SIM', '-SLI', '-SIG', '-SMU', '-SIC', '-SIL', '-SMF', '-SCS', '-SMB', '-SHD', '-SEX', '-SMS', '-SRS', '-SSC', '-SOF', '-SAL', '-SMO', '-SQU', '-SMC', '-SCC'];
-  for (const s of sets) {
-    const r = await master.cli([s], { allowFail: true, from: lab.host('client') });
-    log(`${r.ok ? 'ok  ' : 'FAIL'} mfscli ${s}${r.ok ? '' : `: ${r.stderr.slice(-200)}`}`);
-  }
   const cs1 = lab.host('cs1').ip;
+  const sets = [
+    ['-SIN'], ['-SIM'], ['-SLI'], ['-SIG'], ['-SMU'], ['-SIC'], ['-SIL'], ['-SMF'], ['-SCS'], ['-SMB'], ['-SHD'],
+    ['-SEX'], ['-SMS'], ['-SRS'], ['-SSC'], ['-SOF'], ['-SAL'], ['-SMO'], ['-SMO', '-m', '1'], ['-SQU'],
+    ['-SMC', '-b', 'ucpu,memory', '-a', '5'], ['-SCC', '-d', `${cs1}:9422:ucpu`, '-c', '5'],
+  ];
+  for (const set of sets) {
+    const r = await master.cli(set, { allowFail: true, from: lab.host('client') });
+    log(`${r.ok ? 'ok  ' : 'FAIL'} mfscli ${set.join(' ')}${r.ok ? '' : `: ${r.stderr.slice(-200)}`}`);
+  }
   for (const cmd of [`-CM1/${cs1}/9422`, `-CM0/${cs1}/9422`]) {
     const r = await master.cli([cmd], { allowFail: true, from: lab.host('client') });
     log(`${r.ok ? 'ok  ' : 'FAIL'} mfscli ${cmd}`);
@@ -196,6 +214,20 @@ ls ${D}/trashme.txt`);
 
   // --- replication: a third chunkserver, a goal raised to 3 (CS->CS GET_CHUNK_BLOCKS + READ) ---
   await lab.startChunkserver({ host: 'cs3', master });
+  // A damaged and a lost chunk (goal 1 files; the chunk files edited behind the chunkserver's back),
+  // read later through the second mount with few retries: CSTOMA_CHUNK_DAMAGED / CSTOMA_CHUNK_LOST.
+  // The read must come more than 10 s after the write: a 3.0.117 chunkserver keeps the last block it
+  // wrote in memory that long (PRESERVE_BLOCK, BLOCK_DELAY in hddspacemgr.c) and would serve it.
+  const info = await step(m, 'goal-1 victims', `mfssetgoal 1 ${D}; printf 'damage me please' > ${D}/dmg.txt; printf 'lose me' > ${D}/lost.txt; sync ${D}/dmg.txt ${D}/lost.txt; mfsfileinfo ${D}/dmg.txt; mfsfileinfo ${D}/lost.txt`);
+  const ids = [...info.matchAll(/chunk 0: ([0-9A-F]{16})_([0-9A-F]{8})/g)].map((x) => x[1]!);
+  const hdds = lab.daemons.filter((d): d is Chunkserver => d instanceof Chunkserver).flatMap((d) => d.hddPaths);
+  const victimsWritten = Date.now();
+  if (ids.length === 2) {
+    await step(m, 'damage + lose chunk files', `
+d=$(find ${hdds.join(' ')} -name 'chunk_${ids[0]}_*.mfs' -print -quit); printf 'XXXX' | dd of="$d" bs=1 seek=8200 conv=notrunc status=none
+l=$(find ${hdds.join(' ')} -name 'chunk_${ids[1]}_*.mfs' -print -quit); rm "$l"; echo "$d $l"`);
+  }
+
   await step(m, 'goal 3', `mfssetgoal 3 ${D}/four.bin ${D}/big.bin`);
   await waitFor(
     'replication to 3 copies',
@@ -208,7 +240,69 @@ ls ${D}/trashme.txt`);
   // A chunkserver leaving while its chunks are wanted, then the goal-2 files on the remaining two.
   const cs2 = lab.daemons.find((d) => d.host.name === 'cs2')!;
   await cs2.stop();
-  await step(m, 'after cs2 left', `mfsfileinfo ${D}/renamed.txt ${D}/four.bin; mfscheckfile ${D}/four.bin; cat ${D}/renamed.txt > /dev/null`);
+  // Written while cs2 is away: the master bumps the versions (SET_VERSION) and, when cs2 comes back
+  // with the old ones, has them deleted (DELETE).
+  await step(m, 'writes while cs2 is away', `mfsfileinfo ${D}/renamed.txt ${D}/four.bin; printf 'more' >> ${D}/renamed.txt; printf 'x' | dd of=${D}/four.bin bs=1 seek=1 conv=notrunc,fsync status=none; printf 'y' | dd of=${D}/big.bin bs=1 seek=2 conv=notrunc,fsync status=none; mfscheckfile ${D}/four.bin`);
+  await cs2.start();
+  await step(m, 'after cs2 is back', `mfsfileinfo ${D}/renamed.txt ${D}/four.bin ${D}/big.bin`);
+
+  // A second mount that has never seen the files: its reads need READ_CHUNK; while it holds a file
+  // open, writes through the first mount change the chunk under it (CHUNK_HAS_CHANGED).
+  const m2 = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT', 'mfsioretries=3'], name: 'mnt-client-2' });
+  const D2 = `${m2.dir}/dir1`;
+  await step(m2, 'second mount reads', `dd if=${D2}/big.bin of=/dev/null bs=4096 count=1 skip=16384 status=none; dd if=${D2}/four.bin of=/dev/null bs=4096 count=1 status=none; cat ${D2}/renamed.txt > /dev/null`);
+  await step(m, 'write under an open file', py(`
+import os, subprocess, time
+fd = os.open('${D2}/four.bin', os.O_RDONLY)
+os.pread(fd, 100, 0)
+subprocess.run(['sh', '-c', "printf 'q' | dd of=${D}/four.bin bs=1 seek=3 conv=notrunc,fsync status=none; truncate -s 8192 ${D}/four.bin"], check=True)
+os.pread(fd, 100, 0)
+os.close(fd)`));
+
+  if (ids.length === 2) {
+    await waitFor('the chunkservers to drop the victims\' blocks from memory', () => Date.now() > victimsWritten + 12_000, { timeoutMs: 30_000, intervalMs: 500 });
+    await step(m2, 'read the damaged and the lost', `timeout 30 cat ${D2}/dmg.txt || true; timeout 30 cat ${D2}/lost.txt || true`);
+  }
+
+  // Bare requests to the real daemons, as mfscli makes them (GET_VERSION, GET_CONFIG, MODULE_INFO);
+  // the requests come from here (source ports 47000-47099: marked "probe" in the manifest), the
+  // replies from MooseFS.
+  await step(m, 'probes', py(`
+import socket, struct
+def recvn(s, n):
+    b = b''
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x: raise EOFError('closed')
+        b += x
+    return b
+def ask(ip, port, sport, packets):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', sport)); s.settimeout(5); s.connect((ip, port))
+    for t, payload in packets:
+        s.sendall(struct.pack('>II', t, len(payload)) + payload)
+        try:
+            hdr = recvn(s, 8)
+            rt, rl = struct.unpack('>II', hdr)
+            body = recvn(s, rl)
+            print(ip, port, t, '->', rt, rl, body[-40:])
+        except Exception as e:
+            print(ip, port, t, '-> no answer:', e)
+            break
+    s.close()
+name = lambda n: struct.pack('>B', len(n)) + n
+ask('${master.addr}', 9421, 47001, [(10, b''), (10, struct.pack('>I', 7)), (80, struct.pack('>I', 8) + name(b'WORKING_USER')), (530, struct.pack('>I', 9))])
+ask('${lab.host('cs1').ip}', 9422, 47002, [(10, b''), (10, struct.pack('>I', 7)), (80, struct.pack('>I', 8) + name(b'MASTER_HOST')), (530, struct.pack('>I', 9))])
+`));
+
+  // The second mount goes away; then mfscli removes its (now idle) session: SESSION_COMMAND.
+  await m2.unmount();
+  const sms = await master.rows('-SMS');
+  const sess = sms.find((r) => r.includes(m2.dir));
+  if (sess) {
+    const r = await master.cli([`-CRS/${sess[1]}`], { allowFail: true, from: lab.host('client') });
+    log(`${r.ok ? 'ok  ' : 'FAIL'} mfscli -CRS/${sess[1]}`);
+  }
+
   // Background traffic that only comes with time: the chunk loop's deletions (MATOCS_DELETE, at least
   // 60 s apart per chunk), the client's SUSTAINED_INODES (every 60 s), the metalogger's stream.
   const until = Date.now() + 65_000;
@@ -338,6 +432,10 @@ function expectFor(name: string, p: Buffer): Record<string, number | string> | u
     case 'CSTOCL_WRITE_STATUS':
       if (p.length >= 8 && chunkIds.has(u64at(p, 0))) e.chunkid = u64at(p, 0);
       break;
+    case 'ANTOAN_CONFIG_VALUE':
+      // msgid:32 vleng:8 value: the probe asked with msgid 8
+      if (p.length >= 5 && p.readUInt32BE(0) === 8) e.msgid = 8;
+      break;
     case 'CLTOCS_READ':
     case 'CLTOCS_WRITE':
       // protover:8 chunkid:64 ...
@@ -348,6 +446,8 @@ function expectFor(name: string, p: Buffer): Record<string, number | string> | u
 }
 
 interface Sample {
+  /** Sent by the capture script itself (a bare request), not by a MooseFS program. */
+  probe: boolean;
   dir: Dir;
   name: string;
   id: number;
@@ -367,9 +467,10 @@ function collect(conns: TcpConnection[], t: Topology): { samples: Map<string, Sa
       stats.push(`unclassified connection ${label}`);
       continue;
     }
-    for (const [half, dir] of [
-      [c.up, dirs[0]],
-      [c.down, dirs[1]],
+    const fromProbe = c.client.port >= 47000 && c.client.port < 47100;
+    for (const [half, dir, probe] of [
+      [c.up, dirs[0], fromProbe],
+      [c.down, dirs[1], false],
     ] as const) {
       if (half.missing > 0) stats.push(`${label} ${dir}: ${half.missing} bytes missing in the capture; framed up to the hole`);
       const framer = new PacketFramer(1 << 30);
@@ -389,7 +490,7 @@ function collect(conns: TcpConnection[], t: Topology): { samples: Map<string, Sa
           packet.writeUInt32BE(type, 0);
           packet.writeUInt32BE(payload.length, 4);
           payload.copy(packet, 8);
-          list.push({ dir, name, id: type, packet, key });
+          list.push({ probe, dir, name, id: type, packet, key });
           samples.set(k, list);
         }
       });
@@ -427,7 +528,7 @@ function pick(list: Sample[]): Sample[] {
 function writeFixtures(samples: Map<string, Sample[]>): { files: number; bytes: number; names: Set<string>; links: Map<string, number> } {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const manifest: { file: string; link: string; name: string; id: number; expect?: Record<string, number | string> }[] = [];
+  const manifest: { file: string; link: string; name: string; id: number; probe?: true; expect?: Record<string, number | string> }[] = [];
   let bytes = 0;
   const names = new Set<string>();
   const links = new Map<string, number>();
@@ -441,7 +542,7 @@ function writeFixtures(samples: Map<string, Sample[]>): { files: number; bytes: 
       names.add(s.name);
       links.set(s.dir, (links.get(s.dir) ?? 0) + 1);
       const expect = expectFor(s.name, s.packet.subarray(8));
-      manifest.push({ file, link: s.dir, name: s.name, id: s.id, ...(expect ? { expect } : {}) });
+      manifest.push({ file, link: s.dir, name: s.name, id: s.id, ...(s.probe ? { probe: true as const } : {}), ...(expect ? { expect } : {}) });
     });
   }
   writeFileSync(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
