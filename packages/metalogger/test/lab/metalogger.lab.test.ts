@@ -98,6 +98,25 @@ function lastVersion(path: string): number {
   return v.length ? v[v.length - 1]! : 0;
 }
 
+/** Lines of a changelog file with versions in [from, to]. */
+function linesIn(path: string, from: number, to: number): string[] {
+  return readFileSync(path, 'latin1')
+    .split('\n')
+    .filter((l) => {
+      const v = Number(l.slice(0, l.indexOf(':')));
+      return l.length > 0 && v >= from && v <= to;
+    });
+}
+
+/** Waits for the master to log the end of a mount's session (SESDISCONNECTED) after `from`; returns its version. */
+async function sessionEnd(path: string, from: number): Promise<number> {
+  return waitFor(`SESDISCONNECTED in ${path}`, () => {
+    if (!existsSync(path)) return undefined;
+    const l = readFileSync(path, 'latin1').split('\n').find((x) => /^\d+: \d+\|SESDISCONNECTED\(/.test(x) && Number(x.slice(0, x.indexOf(':'))) >= from);
+    return l ? Number(l.slice(0, l.indexOf(':'))) : undefined;
+  });
+}
+
 /** Waits until a metalogger has completed its download chain (changelog_ml_back.1.mfs is the last file). */
 async function waitDownloads(ml: LabMetalogger): Promise<void> {
   await waitFor(`${ml.name}: metadata_ml.mfs.back and changelog_ml_back.0/1.mfs`, () =>
@@ -149,32 +168,61 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       renameSync(join(mnt.dir, 'dir-a', 'data.bin'), join(mnt.dir, 'dir-b', 'from-a.bin'));
       unlinkSync(join(mnt.dir, 'dir-a', 'sub', 'f5'));
       const want = tree(mnt.dir);
+      // Quiet point: after the unmount the master has logged the session's end, and nothing else
+      // changes the namespace.
+      await mnt.unmount();
       const masterLog = join(master.dataPath, 'changelog.0.mfs');
-      const last = await waitFor('the master to write its changelog', () => lastVersion(masterLog) || undefined);
-      await waitFor(`both metaloggers to hold change ${last}`, () => lastVersion(join(ours.dataPath, 'changelog_ml.0.mfs')) >= last && lastVersion(join(real.dataPath, 'changelog_ml.0.mfs')) >= last);
-      const oursLog = readFileSync(join(ours.dataPath, 'changelog_ml.0.mfs'));
+      const metaVersion = Number(masterBack.readBigUInt64BE(8));
+      const last = await sessionEnd(masterLog, metaVersion);
+      const oursFile = join(ours.dataPath, 'changelog_ml.0.mfs');
+      const realFile = join(real.dataPath, 'changelog_ml.0.mfs');
+      await waitFor(`both metaloggers to hold change ${last}`, () => lastVersion(oursFile) >= last && lastVersion(realFile) >= last);
       // The master's changelog.0.mfs still holds the changes from before its restart; from the version
       // its metadata.mfs.back was stored at (the next change's id, in the file header) on, it is
       // exactly what we wrote: nothing changed between the restart and our attaching.
-      const metaVersion = Number(masterBack.readBigUInt64BE(8));
-      const masterLines = readFileSync(masterLog, 'latin1').split('\n').filter((l) => l && Number(l.slice(0, l.indexOf(':'))) >= metaVersion);
-      expect(versions(join(ours.dataPath, 'changelog_ml.0.mfs'))[0]).toBe(metaVersion);
+      const masterLines = linesIn(masterLog, metaVersion, last);
       expect(masterLines.length).toBeGreaterThan(50);
-      expect(oursLog.toString('latin1')).toBe(`${masterLines.join('\n')}\n`);
-      expect(oursLog.equals(readFileSync(join(real.dataPath, 'changelog_ml.0.mfs')))).toBe(true);
-      await mnt.unmount();
+      expect(versions(oursFile)[0]).toBe(metaVersion);
+      expect(linesIn(oursFile, 0, last)).toEqual(masterLines);
+      expect(readFileSync(oursFile).equals(readFileSync(realFile))).toBe(true);
 
-      // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`.
+      // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`. Both
+      //    metaloggers stay up and must find the new master at the same address by themselves.
       await master.kill();
-      await ours.stop();
-      await real.stop();
-      const restored = new Master(lab, { host: lab.host('m'), metadata: 'none', args: ['-a'], name: 'restored' });
+      const restored = new Master(lab, { host: lab.host('m'), metadata: 'none', args: ['-a', '-x'], name: 'restored' });
       const copied = copyMetaloggerFiles(ours.dataPath, restored.dataPath);
       expect(copied).toEqual(['changelog_ml.0.mfs', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs', 'metadata_ml.mfs.back']);
       await restored.start();
       await restored.waitChunkservers(1);
+      const restoreLog = readFileSync(lab.logFile('restored'), 'utf8');
+      // -x: the master names the metadata file it chose and the changelogs it merged.
+      expect(restoreLog).toMatch(/chosen most recent metadata file: metadata_ml\.mfs\.back/);
+      expect(restoreLog).toMatch(/using changelog file: changelog_ml\.0\.mfs/);
       const back = await lab.mount({ host: 'm', master: restored, name: 'mnt-restored' });
       expect(tree(back.dir)).toEqual(want);
+
+      // 5. Reconnected (registering with their log position, so the new master resends nothing and
+      //    there is no hole): changes on the new master continue both changelogs. (A real master
+      //    rotates only at the top of the hour; its stop queues the 0x55 record but exits before it is
+      //    sent, for both metaloggers alike, so rotation is covered by the unit tests.)
+      await waitFor('both metaloggers listed by the restored master', async () => {
+        const ips = await restored.metaloggers();
+        return ips.includes(ours.host.ip) && ips.includes(real.host.ip);
+      });
+      populate(back.dir, 'c');
+      await back.unmount();
+      const restoredLog = join(restored.dataPath, 'changelog.0.mfs');
+      const first2 = versions(restoredLog)[0]!;
+      expect(first2).toBe(last + 1);
+      const last2 = await sessionEnd(restoredLog, first2);
+      await waitFor(`both metaloggers to hold change ${last2}`, () => lastVersion(oursFile) >= last2 && lastVersion(realFile) >= last2);
+      const oursAll = versions(oursFile);
+      expect(oursAll[0]).toBe(metaVersion);
+      expect(oursAll.every((v, i) => i === 0 || v === oursAll[i - 1]! + 1)).toBe(true); // no hole across the failover
+      expect(last2).toBeGreaterThan(last + 50);
+      // From its first change on, the new master's own changelog is what we hold after `last`.
+      expect(linesIn(oursFile, first2, last2)).toEqual(linesIn(restoredLog, first2, last2));
+      expect(readFileSync(oursFile).equals(readFileSync(realFile))).toBe(true);
     });
   });
 });
