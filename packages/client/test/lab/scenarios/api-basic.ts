@@ -3,6 +3,8 @@
 // any failure exits non-zero with the error.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { MfsClient, MfsClientError } from '../../../src/index.js';
 
 const { host, port, password } = JSON.parse(process.argv[2]!) as { host: string; port: number; password: string };
@@ -130,6 +132,20 @@ try {
   await c.rmdir('/d1/sub/deeper');
   assert.deepEqual(await c.readdir('/d1/sub'), []);
   step('unlink rmdir');
+
+  // Streams.
+  const streamed = randomBytes(3 * 1024 * 1024 + 99);
+  await pipeline(Readable.from([streamed.subarray(0, 1_000_000), streamed.subarray(1_000_000)]), c.createWriteStream('/d1/stream.bin'));
+  const parts: Buffer[] = [];
+  await pipeline(c.createReadStream('/d1/stream.bin'), async function* (src: AsyncIterable<Buffer>) {
+    for await (const b of src) parts.push(b);
+  });
+  assert.equal(sha(Buffer.concat(parts)), sha(streamed));
+  const ranged: Buffer[] = [];
+  for await (const b of c.createReadStream('/d1/stream.bin', { start: 10, end: 19 })) ranged.push(b as Buffer);
+  assert.ok(Buffer.concat(ranged).equals(streamed.subarray(10, 20)));
+  await c.unlink('/d1/stream.bin');
+  step('streams');
 
   const sf = await c.statfs();
   assert.ok(sf.totalspace > 0n);
