@@ -181,10 +181,16 @@ export class Master extends Daemon {
   }
 
   async waitReady(): Promise<void> {
-    await waitFor(`mfscli -SIG answered by ${this.addr}:${this.ports.cl}`, async () => (await this.cli(['-SIG'], { allowFail: true })).ok, {
-      timeoutMs: this.readyTimeoutMs,
-      abort: this.abort,
-    });
+    // mfscli exits 0 even when it finds no master ("Working master servers not found"): look for a
+    // row of the answer instead.
+    await waitFor(
+      `mfscli -SIG answered by ${this.addr}:${this.ports.cl}`,
+      async () => {
+        const r = await this.cli(['-SIG'], { allowFail: true });
+        return r.ok && /^master info:\|master version\|/m.test(r.stdout);
+      },
+      { timeoutMs: this.readyTimeoutMs, abort: this.abort },
+    );
   }
 
   /**
