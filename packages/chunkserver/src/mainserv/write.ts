@@ -178,6 +178,7 @@ class WriteSession {
       return this.end(true);
     }
     this.chunk = c;
+    conn.log.debug({ chunk: this.chunkid.toString(16), version: this.version, role: this.last ? 'last' : 'forwarding' }, `write session (${this.last ? 'last in chain' : 'forwarding'})`);
     if (this.last) conn.send(statusPacket(this.chunkid, 0, MFS_STATUS_OK));
     this.ready = true;
     this.armIdle();

@@ -1,0 +1,188 @@
+// mfschunkserver-ts among the real MooseFS 3.0.117 daemons: a real mfsmaster and a real mfsmount use
+// our chunkservers as their own (goal 2, chunk boundaries), chains mix real and ours in both orders,
+// mfscli lists and inspects ours, and a disk written by the real chunkserver is served by ours.
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { expect, it } from 'vitest';
+import type { Chunkserver as LabCs, Lab, Master, Mount } from '@mfs-ts/lab';
+import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+
+// Our daemons log each write session's place in the chain at debug level; the tests read it.
+process.env.MFS_LOG_LEVEL = 'debug';
+
+const MiB = 1024 * 1024;
+const B = 65536;
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Writes files through the mount and returns their contents by name. */
+async function writeFiles(mnt: Mount, files: Record<string, number>, seed = 0): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const [name, size] of Object.entries(files)) {
+    const data = randomBytes(size);
+    data[0] = seed;
+    await writeFile(mnt.path(name), data);
+    out.set(name, data);
+  }
+  // fsync through the mount: the data is on the chunkservers before we look.
+  const r = await mnt.exec(['sync']);
+  expect(r.ok).toBe(true);
+  return out;
+}
+
+/** Copies per chunk from mfsfileinfo: [['ip:port', ...], ...]. */
+async function copies(mnt: Mount, name: string): Promise<string[][]> {
+  const info = (await mnt.exec(['mfsfileinfo', mnt.path(name)])).stdout;
+  return info
+    .split(/\n\s*chunk \d+:/)
+    .slice(1)
+    .map((c) => [...c.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((m) => `${m[1]}:${m[2]}`).sort());
+}
+
+async function waitCopies(mnt: Mount, name: string, want: string[], chunks: number, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: string[][] = [];
+  for (;;) {
+    last = await copies(mnt, name);
+    if (last.length === chunks && last.every((c) => JSON.stringify(c) === JSON.stringify([...want].sort()))) return;
+    if (Date.now() > deadline) throw new Error(`${name}: copies ${JSON.stringify(last)}, want ${chunks} x ${JSON.stringify(want)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function readBack(lab: Lab, master: Master, files: Map<string, Buffer>, name = 'direct'): Promise<void> {
+  const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name });
+  try {
+    for (const [f, data] of files) expect(sha(await readFile(direct.path(f))), f).toBe(sha(data));
+  } finally {
+    await direct.unmount();
+  }
+}
+
+const addr = (cs: LabCs): string => `${cs.host.ip}:${cs.port}`;
+
+describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', () => {
+  it('two of ours at goal 2: files across a chunk boundary are stored twice and read back; mfscli sees them', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master' });
+      const cs1 = await lab.startChunkserver({ host: 'cs1', master, impl: 'ts' });
+      const cs2 = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts', hdds: 2 });
+      const mnt = await lab.mount({ host: 'client', master });
+
+      const rows = await master.chunkservers();
+      expect(rows.map((r) => `${r.ip}:${r.port}`).sort()).toEqual([addr(cs1), addr(cs2)].sort());
+      for (const r of rows) {
+        expect(r.version).toMatch(/^3\.0\.117/);
+        expect(r.total).toBeGreaterThan(0);
+      }
+
+      const files = await writeFiles(mnt, { 'small.bin': 3 * MiB + 12345, 'tiny.txt': 100, 'big.bin': 64 * MiB + 5 * MiB });
+      await waitCopies(mnt, 'small.bin', [addr(cs1), addr(cs2)], 1);
+      await waitCopies(mnt, 'tiny.txt', [addr(cs1), addr(cs2)], 1);
+      await waitCopies(mnt, 'big.bin', [addr(cs1), addr(cs2)], 2);
+      await readBack(lab, master, files);
+
+      // Overwrite in the middle of the big file (a partial block write into existing chunks).
+      const patch = randomBytes(300_000);
+      const big = files.get('big.bin')!;
+      patch.copy(big, 64 * MiB - 100_000);
+      await patchFile(mnt.path('big.bin'), 64 * MiB - 100_000, patch);
+      await readBack(lab, master, new Map([['big.bin', big]]), 'direct2');
+
+      // The master's view: chunk counts per server, and mfscli's disk listing comes from our HDD_LIST.
+      await waitFor(async () => (await master.chunkservers()).every((r) => r.chunks === 4));
+      const hd = (await master.cli(['-SHD'])).stdout;
+      for (const p of [...cs1.hddPaths, ...cs2.hddPaths]) expect(hd).toContain(`${p}/`);
+    });
+  });
+
+  it('mixed chains, real and ours in both orders: every chunk lands intact on both', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master' });
+      const real = await lab.startChunkserver({ host: 'cs1', master, impl: 'real' });
+      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts' });
+      const mnt = await lab.mount({ host: 'client', master });
+      const sizes: Record<string, number> = {};
+      for (let i = 0; i < 8; i++) sizes[`f${i}.bin`] = 1 * MiB + i * 77_777;
+      const files = await writeFiles(mnt, sizes);
+      for (const f of files.keys()) await waitCopies(mnt, f, [addr(real), addr(ours)], 1);
+      // Our log says where we stood in each chain; over 8 files both orders should have happened.
+      const log = await readFile(lab.logFile(ours.name), 'utf8');
+      const forwarding = (log.match(/write session \(forwarding\)/g) ?? []).length;
+      const lastInChain = (log.match(/write session \(last in chain\)/g) ?? []).length;
+      expect(forwarding + lastInChain).toBeGreaterThanOrEqual(8);
+      // Each copy alone is complete: read with only ours, then with only the real one.
+      await real.stop();
+      await readBack(lab, master, files, 'only-ours');
+      await real.start();
+      await ours.stop();
+      await readBack(lab, master, files, 'only-real');
+      await ours.start();
+      expect({ forwarding: forwarding > 0, lastInChain: lastInChain > 0 }).toEqual({ forwarding: true, lastInChain: true });
+    });
+  });
+
+  it('a disk written by the real mfschunkserver is served by ours, and back', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master' });
+      const hdd = join(lab.dir, 'shared-hdd');
+      const real = await lab.startChunkserver({ host: 'cs1', master, impl: 'real', hdds: [hdd], port: 9422 });
+      const mnt = await lab.mount({ host: 'client', master });
+      await mnt.exec(['mfssetgoal', '1', mnt.path('')]);
+      const files = await writeFiles(mnt, { 'a.bin': 2 * MiB + 999, 'b.bin': 200_000 }, 1);
+      await waitCopies(mnt, 'a.bin', [addr(real)], 1);
+      await real.stop();
+
+      // The real chunkserver's file, checked against the documented layout byte by byte.
+      const names: string[] = [];
+      for (const sub of await readdir(hdd)) if (/^[0-9A-F]{2}$/.test(sub)) for (const n of await readdir(join(hdd, sub))) names.push(join(hdd, sub, n));
+      expect(names.length).toBe(2);
+      for (const p of names) {
+        const m = /chunk_([0-9A-F]{16})_([0-9A-F]{8})\.mfs$/.exec(p)!;
+        const b = await readFile(p);
+        expect(b.subarray(0, 8).toString('latin1')).toBe('MFSC 1.0');
+        expect(b.readBigUInt64BE(8)).toBe(BigInt(`0x${m[1]}`));
+        expect(b.readUInt32BE(16)).toBe(Number.parseInt(m[2]!, 16));
+        expect(b.subarray(20, 4096).equals(Buffer.alloc(4076))).toBe(true);
+        expect((b.length - 8192) % B).toBe(0);
+        const blocks = (b.length - 8192) / B;
+        for (let i = 0; i < blocks; i++) expect(b.readUInt32BE(4096 + 4 * i)).toBe(crc32(b.subarray(8192 + i * B, 8192 + (i + 1) * B)));
+      }
+      expect(await readFile(join(hdd, '.metaid'))).toHaveLength(8);
+
+      const ours = await lab.startChunkserver({ host: 'cs1', master, impl: 'ts', hdds: [hdd], port: 9422 });
+      await waitCopies(mnt, 'a.bin', [addr(ours)], 1);
+      await readBack(lab, master, files, 'read-ours');
+      // Ours changes the chunks (append: partial last block, new blocks), then the real one serves them.
+      const more = randomBytes(150_000);
+      await patchFile(mnt.path('a.bin'), files.get('a.bin')!.length, more);
+      files.set('a.bin', Buffer.concat([files.get('a.bin')!, more]));
+      await ours.stop();
+      await real.start();
+      await readBack(lab, master, files, 'read-real');
+    });
+  });
+});
+
+/** Writes `data` at `pos` of an existing file and fsyncs it (through the mount). */
+async function patchFile(path: string, pos: number, data: Buffer): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(data, 0, data.length, pos);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function waitFor(f: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
