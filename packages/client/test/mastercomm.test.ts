@@ -4,6 +4,7 @@ import {
   CltomaFuseGetattr,
   CltomaFuseLookup,
   MatoclFuseFlengHasChanged,
+  MatoclFuseTimeSync,
   MatoclFuseGetattr,
   MatoclFuseLookup,
   CLTOMA_FUSE_GETATTR,
@@ -142,6 +143,25 @@ describe('MasterConn requests', () => {
     const e = await fs.getattr(1, ROOT_CREDS).catch((x: unknown) => x);
     expect((e as MfsClientError).code).toBe('EIO');
   }, 20_000);
+
+  it('keeps the link alive: TIME_SYNC at once, NOP (msgid 0) after 2 s idle; answers TIME_SYNC into the clock offset', async () => {
+    const seen: Array<{ type: number; len: number; msgid: number; at: number }> = [];
+    const t0 = Date.now();
+    const { conn } = await start({
+      onRequest: (c, type, payload) => {
+        seen.push({ type, len: payload.length, msgid: payload.length >= 4 ? payload.readUInt32BE(0) : -1, at: Date.now() - t0 });
+        if (type === 704) c.send(MatoclFuseTimeSync.encode({ $v: 'withMsgid', msgid: 0, usec: BigInt(Date.now() + 5000) * 1000n }));
+      },
+    });
+    await new Promise((r) => setTimeout(r, 3200));
+    const ts = seen.find((x) => x.type === 704);
+    expect(ts).toMatchObject({ len: 4, msgid: 0 });
+    const nop = seen.find((x) => x.type === 0);
+    expect(nop).toMatchObject({ len: 4, msgid: 0 });
+    expect(nop!.at).toBeGreaterThanOrEqual(2000);
+    expect(conn.clockOffsetUs).toBeGreaterThan(4_000_000);
+    expect(conn.clockOffsetUs).toBeLessThan(6_000_000);
+  }, 10_000);
 
   it('hands FLENG_HAS_CHANGED (msgid 0) to listeners', async () => {
     const { conn, master } = await start({ onRequest: () => undefined });

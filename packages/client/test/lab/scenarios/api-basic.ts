@@ -33,6 +33,17 @@ async function expectCode(p: Promise<unknown>, code: string, what: string): Prom
   step('register errors');
 }
 
+// The meta file system (export '.', no password in this lab).
+{
+  const meta = await MfsClient.connect({ host, port, meta: true, ioRetries: 2 });
+  assert.ok(meta.sessionId > 0);
+  // A meta session has no directory tree of its own on the master (mfsmount builds trash/ and
+  // sustained/ itself); statfs is one request it may make.
+  assert.equal(typeof (await meta.statfs()).totalspace, 'bigint');
+  await meta.close();
+  step('meta session');
+}
+
 const c = await MfsClient.connect({ host, port, password, ioRetries: 5 });
 try {
   assert.ok(c.sessionId > 0);
