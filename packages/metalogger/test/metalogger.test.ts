@@ -315,6 +315,25 @@ describe('link keeping', () => {
     expect(m.state).toBe('data');
   });
 
+  it('follows a reload to a master at a new address (the master moved)', async () => {
+    const m = await startMl();
+    const c = await master.nextConnection();
+    await c.next('ANTOMA_REGISTER');
+    const other = new FakeMaster();
+    await other.listen();
+    try {
+      const gone = once(m, 'disconnected');
+      m.reload({ MASTER_HOST: '127.0.0.1', MASTER_PORT: String(other.port) });
+      expect((await gone)[0].reason).toMatch(/reload/);
+      const c2 = await other.nextConnection(5_000);
+      await c2.next('ANTOMA_REGISTER');
+      expect(m.state).toBe('data');
+    } finally {
+      await m.stop();
+      await other.close();
+    }
+  });
+
   it('sends a NOP after a third of MASTER_TIMEOUT of silence and drops a master silent for MASTER_TIMEOUT', async () => {
     const m = await startMl({ MASTER_TIMEOUT: 10 });
     const c = await master.nextConnection();
