@@ -126,6 +126,32 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
     });
   });
 
+  it('the real master replicates to ours and from ours (goal raised from 1 to 2)', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', cfg: { CHUNKS_LOOP_MIN_TIME: 60, REPLICATIONS_DELAY_INIT: 0 } });
+      const real = await lab.startChunkserver({ host: 'cs1', master, impl: 'real' });
+      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts' });
+      const mnt = await lab.mount({ host: 'client', master });
+      await mnt.exec(['mkdir', mnt.path('r')]);
+      await mnt.exec(['mfssetgoal', '1', mnt.path('r')]);
+      // Goal 1 with both servers up: the master spreads new chunks over both.
+      const sizes: Record<string, number> = {};
+      for (let i = 0; i < 6; i++) sizes[`r/g${i}.bin`] = 700_000 + i * 1000;
+      const files = await writeFiles(mnt, sizes, 3);
+      const where = new Set<string>();
+      for (const f of files.keys()) for (const c of await copies(mnt, f)) where.add(c.join(','));
+      await mnt.exec(['mfssetgoal', '-r', '2', mnt.path('r')]);
+      for (const f of files.keys()) await waitCopies(mnt, f, [addr(real), addr(ours)], 1, 150_000);
+      await real.stop();
+      await readBack(lab, master, files, 'only-ours');
+      await real.start();
+      await ours.stop();
+      await readBack(lab, master, files, 'only-real');
+      // Which directions were exercised: chunks first on the real server were copied to ours, and back.
+      expect([...where].sort()).toEqual([addr(real), addr(ours)].sort());
+    });
+  }, 280_000);
+
   it('a disk written by the real mfschunkserver is served by ours, and back', async () => {
     await withLab({ hosts: ['master', 'cs1', 'client'] }, async (lab) => {
       const master = await lab.startMaster({ host: 'master' });
