@@ -98,6 +98,10 @@ function lastVersion(path: string): number {
   return v.length ? v[v.length - 1]! : 0;
 }
 
+function mode(path: string): string {
+  return (lstatSync(path).mode & 0o777).toString(8);
+}
+
 /** Lines of a changelog file with versions in [from, to]. */
 function linesIn(path: string, from: number, to: number): string[] {
   return readFileSync(path, 'latin1')
@@ -160,6 +164,7 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       expect(readFileSync(join(ours.dataPath, 'metadata_ml.mfs.back')).equals(masterBack)).toBe(true);
       for (const f of ['metadata_ml.mfs.back', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs']) {
         expect(readFileSync(join(ours.dataPath, f)).equals(readFileSync(join(real.dataPath, f))), f).toBe(true);
+        expect(mode(join(ours.dataPath, f)), `${f} mode`).toBe(mode(join(real.dataPath, f)));
       }
 
       // 3. Changes through a real mount: both metaloggers and the master's changelog agree.
@@ -185,6 +190,7 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       expect(versions(oursFile)[0]).toBe(metaVersion);
       expect(linesIn(oursFile, 0, last)).toEqual(masterLines);
       expect(readFileSync(oursFile).equals(readFileSync(realFile))).toBe(true);
+      expect(mode(oursFile)).toBe(mode(realFile));
 
       // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`. Both
       //    metaloggers stay up and must find the new master at the same address by themselves.
