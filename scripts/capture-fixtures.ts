@@ -40,11 +40,7 @@ async function startCapture(lab: Lab, host: Host): Promise<{ host: Host; file: s
   const dir = join(lab.dir, 'pcap');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${host.name}.pcap`);
-  // -U: write each packet as it comes (nothing lost in a buffer at stop); -B: a large kernel buffer
-  // so bursts of chunk data are not dropped; -s 0: whole packets.
-  const proc = host.spawn(`tcpdump-${host.name}`, ['tcpdump', '-i', 'any', '-s', '0', '-U', '-B', '65536', '-n', '-w', file, 'tcp']);
-  await waitFor(`tcpdump on ${host.name} to listen`, () => readFileSync(proc.logPath, 'utf8').includes('listening on'), { abort: () => proc.exitReason(), timeoutMs: 15_000 });
-  return { host, file, proc };
+  return { host, file, proc: await host.capture(file) };
 }
 
 async function bringUp(): Promise<Cluster> {
@@ -69,7 +65,7 @@ async function bringUp(): Promise<Cluster> {
 // ---- the workload -----------------------------------------------------------------------------------
 
 /** Names the workload creates (for `expect.name`), and sizes it knows. */
-const NAMES = ['dir1', 'sub', 'small.txt', 'renamed.txt', 'hard.txt', 'sym', 'fifo', 'chr', 'sock', 'four.bin', 'big.bin', 'snap', 'snap2', 'del.txt', 'trashme.txt', 'purge.txt', 'moved.txt', 'lock.txt', 'x.txt', 'app.bin', 'dmg.txt', 'lost.txt'];
+const NAMES = ['dir1', 'sub', 'small.txt', 'renamed.txt', 'hard.txt', 'sym', 'fifo', 'chr', 'sock', 'four.bin', 'big.bin', 'snap', 'snap2', 'del.txt', 'trashme.txt', 'purge.txt', 'moved.txt', 'lock.txt', 'x.txt', 'app.bin', 'dmg.txt', 'lost.txt', 'user.color', 'user.size', 'user.nothere'];
 const KNOWN_LENGTHS = new Set([13, 16, 100, 4096, 4100, 8192, 64 * 1024 * 1024 + 4096]);
 const chunkIds = new Set<number>();
 
@@ -368,6 +364,11 @@ function expectFor(name: string, p: Buffer): Record<string, number | string> | u
   const e: Record<string, number | string> = {};
   const fuse = /^(CLTOMA|MATOCL)_FUSE_/.test(name) && !/_(REGISTER|SUSTAINED_INODES(_DEPRECATED)?|AMTIME_INODES)$/.test(name);
   if (fuse && p.length >= 4) e.msgid = p.readUInt32BE(0);
+  const attrLength = (off: number): void => {
+    if (p.length < off + 36 || p[off + 1]! >> 4 !== 1) return;
+    const len = u64at(p, off + 27);
+    if (KNOWN_LENGTHS.has(len)) e['attr.length'] = len;
+  };
   const nameAt = (off: number, key: string): void => {
     if (p.length < off + 1) return;
     const len = p[off]!;
@@ -402,12 +403,34 @@ function expectFor(name: string, p: Buffer): Record<string, number | string> | u
         if (chunkIds.has(id)) e.chunkid = id;
       }
       break;
-    case 'MATOCL_FUSE_GETATTR':
-      // msgid:32 ATTR(36): the file length is at ATTR offset 27
-      if (p.length === 40 && p[5]! >> 4 === 1) {
-        const len = u64at(p, 4 + 27);
-        if (KNOWN_LENGTHS.has(len)) e['attr.length'] = len;
-      }
+    // Replies carrying an ATTR record (36 bytes; the file length at ATTR offset 27, the type in the top
+    // 4 bits of the mode word at ATTR offset 1): where the record starts in each reply.
+    case 'MATOCL_FUSE_GETATTR': // msgid ATTR
+    case 'MATOCL_FUSE_SETATTR':
+      if (p.length === 40) attrLength(4);
+      break;
+    case 'MATOCL_FUSE_LOOKUP': // msgid inode ATTR [lflags ...]
+      if (p.length >= 44) attrLength(8);
+      break;
+    case 'MATOCL_FUSE_TRUNCATE': // msgid prevlength:64 ATTR
+      if (p.length === 48) attrLength(12);
+      break;
+    case 'MATOCL_FUSE_OPEN': // msgid oflags:8 ATTR
+      if (p.length === 41) attrLength(5);
+      break;
+    case 'MATOCL_FUSE_CREATE': // msgid oflags:8 inode ATTR
+      if (p.length === 45) attrLength(9);
+      break;
+    case 'CLTOMA_FUSE_TRUNCATE': // ... length:64 at the end
+      if (p.length >= 16 && KNOWN_LENGTHS.has(u64at(p, p.length - 8))) e.length = u64at(p, p.length - 8);
+      break;
+    case 'CLTOMA_FUSE_WRITE_CHUNK_END': // msgid chunkid:64 inode indx length:64 chunkopflags:8 (29 bytes)
+      if (p.length >= 12 && chunkIds.has(u64at(p, 4))) e.chunkid = u64at(p, 4);
+      if (p.length === 29 && KNOWN_LENGTHS.has(u64at(p, 20))) e.length = u64at(p, 20);
+      break;
+    case 'CLTOMA_FUSE_GETXATTR': // msgid inode NAME ...
+    case 'CLTOMA_FUSE_SETXATTR':
+      nameAt(8, 'name');
       break;
     case 'MATOCL_FUSE_READLINK': {
       // msgid:32 pleng:32 path (NUL-terminated, counted in pleng)

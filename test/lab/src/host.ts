@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { LabError } from './errors.js';
 import { isAlive, killGroup, run, showCommand, waitFor, type RunOptions, type RunResult } from './exec.js';
 import { ip, NETNS_DIR } from './netns.js';
@@ -182,6 +182,22 @@ export class Host {
   async addresses(): Promise<string[]> {
     const r = await run(['ip', '-n', this.ns, '-4', '-o', 'addr', 'show', 'dev', this.dev]);
     return [...r.stdout.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+  }
+
+  /**
+   * Starts tcpdump here on every interface (`-i any`: eth0 and lo) writing `file` (classic pcap, whole
+   * packets); resolves once it listens. `--immediate-mode` matters: without it libpcap hands packets
+   * over in ring-buffer blocks and the last ones before a stop never reach the file; `-U` then writes
+   * each packet as it comes. Stop it
+   * with `proc.stop(10_000, 'SIGINT')`; read the file with `readPcapTcp`.
+   */
+  async capture(file: string, filter = 'tcp'): Promise<Proc> {
+    const proc = this.spawn(`tcpdump-${this.name}`, ['tcpdump', '-i', 'any', '-s', '0', '-U', '--immediate-mode', '-B', '65536', '-n', '-w', file, filter]);
+    await waitFor(`tcpdump on ${this.name} to listen`, () => readFileSync(proc.logPath, 'utf8').includes('listening on'), {
+      abort: () => proc.exitReason(),
+      timeoutMs: 15_000,
+    });
+    return proc;
   }
 
   /** Waits until something listens on TCP `port` here (any address), by asking the kernel (`ss`). */

@@ -1,8 +1,10 @@
 // The lab's plumbing, without MooseFS: hosts reach each other over the bridge and only there, a VIP
 // moves between hosts, two labs get different subnets, spawned processes are logged and tracked.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { binFor, createLab, LabError, REPO_ROOT, type Host } from '@mfs-ts/lab';
+import { binFor, createLab, LabError, readPcapTcp, reassemble, REPO_ROOT, type Host } from '@mfs-ts/lab';
 import { describeLab, useLab } from '@mfs-ts/lab/vitest';
 
 /** A one-shot TCP server in `host` that answers "hello from NAME" and exits. */
@@ -88,5 +90,44 @@ describeLab('lab: namespaces, addresses, processes', () => {
     expect((err as LabError).code).toBe('MFSL_DAEMON_EXITED');
     expect((err as LabError).message).toMatch(/master.*log: /s);
     expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('captures traffic with tcpdump and reassembles both directions of a stream', async () => {
+    const [a, b] = [lab().host('a'), lab().host('b')];
+    // Both ends capture, so every segment is seen twice: reassembly must not double anything.
+    const caps = [await a.capture(join(lab().dir, 'a.pcap')), await b.capture(join(lab().dir, 'b.pcap'))];
+    // b serves: reads 300000 bytes, answers with their sha256 and then 100000 bytes of its own.
+    const code = `import socket, hashlib
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('${b.ip}', 7002)); s.listen(1)
+c, _ = s.accept(); got = b''
+while len(got) < 300000: got += c.recv(65536)
+c.sendall(hashlib.sha256(got).hexdigest().encode() + bytes(range(256)) * 390 + b'end!'); c.close()`;
+    const srv = b.spawn('srv-b-7002', ['python3', '-c', code]);
+    await b.waitListening(7002, { abort: () => srv.exitReason() });
+    const client = `import socket, os
+s = socket.create_connection(('${b.ip}', 7002), timeout=10)
+data = bytes((i * 7) & 255 for i in range(300000)); s.sendall(data)
+back = b''
+while True:
+    x = s.recv(65536)
+    if not x: break
+    back += x
+print(len(back))`;
+    expect((await a.exec(['python3', '-c', client])).stdout.trim()).toBe(String(64 + 256 * 390 + 4));
+    await srv.exited;
+    for (const p of caps) await p.stop(10_000, 'SIGINT');
+    const conns = reassemble([...readPcapTcp(join(lab().dir, 'a.pcap')), ...readPcapTcp(join(lab().dir, 'b.pcap'))]).filter((c) => c.server.port === 7002);
+    expect(conns).toHaveLength(1);
+    const c = conns[0]!;
+    expect(c.synSeen).toBe(true);
+    expect(c.client.ip).toBe(a.ip);
+    expect(c.server.ip).toBe(b.ip);
+    const sent = Buffer.from(Array.from({ length: 300000 }, (_, i) => (i * 7) & 255));
+    expect(c.up.missing).toBe(0);
+    expect(c.up.data.equals(sent)).toBe(true);
+    const digest = createHash('sha256').update(sent).digest('hex');
+    expect(c.down.data.subarray(0, 64).toString()).toBe(digest);
+    expect(c.down.data.length).toBe(64 + 256 * 390 + 4);
+    expect(c.down.data.subarray(-4).toString()).toBe('end!');
   });
 });
