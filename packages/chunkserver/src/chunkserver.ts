@@ -6,6 +6,7 @@ import { chunksPerRegisterPacket, masterTimeout, parseLabels, type ChunkserverCf
 import { CsServ } from './csserv.js';
 import { HddSpaceMgr } from './hddspacemgr/index.js';
 import { parseMfsSize } from './hddspacemgr/hddcfg.js';
+import { testChunk } from './hddspacemgr/chunkops.js';
 import { MasterConn, readCsId } from './masterconn.js';
 import { ipNumber } from './names.js';
 
@@ -121,6 +122,11 @@ export class Chunkserver implements Daemon {
       await this.hdd.stop();
       throw e;
     }
+    // HDD_TEST_SPEED (MiB/s per disk); without it the deprecated HDD_TEST_FREQ gives 10/freq.
+    const testSpeed = cfg.HDD_TEST_SPEED !== 1 ? cfg.HDD_TEST_SPEED : cfg.HDD_TEST_FREQ > 0 ? 10 / cfg.HDD_TEST_FREQ : 0;
+    if (testSpeed <= 0) this.log.info('hdd space manager: regular chunk tests are disabled - this is not recommended setting');
+    const hdd = this.hdd;
+    hdd.startTester(testSpeed, cfg.HDD_MIN_TEST_INTERVAL, (c) => testChunk(hdd, c.id, c.version));
     this.started = true;
   }
 

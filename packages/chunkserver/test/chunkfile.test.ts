@@ -247,6 +247,29 @@ describe('chunk operations (hdd_chunkop)', () => {
   });
 });
 
+describe('background tester', () => {
+  it('finds a block corrupted on disk and reports the chunk damaged', async () => {
+    const { h, e } = await setup();
+    for (const id of [61, 62, 63]) {
+      await createChunk(h, id, 1);
+      await writePieces(h, id, 1, [{ block: 0, offset: 0, data: pattern(B, id) }]);
+      await h.get(id)!.exclusive(() => h.get(id)!.closeNow());
+    }
+    const fh = await open(`${e.disks[0]}00/chunk_000000000000003E_00000001.mfs`, 'r+');
+    await fh.write(Buffer.from([0xee]), 0, 1, 8192 + 5);
+    await fh.close();
+    const tested: number[] = [];
+    h.startTester(1000, 0, async (c) => {
+      tested.push(c.id);
+      return testChunk(h, c.id, c.version);
+    });
+    const deadline = Date.now() + 10_000;
+    while (h.damaged.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(h.damaged).toEqual([62]);
+    expect(tested).toContain(62);
+  });
+});
+
 describe('disk registry', () => {
   it('a restart finds every chunk again, through .chunkdb and through a full scan', async () => {
     env = await tmpDisks(2);

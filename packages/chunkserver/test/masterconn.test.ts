@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { Chunkserver } from '../src/chunkserver.js';
 import { chunkserverConfig } from '../src/cfg.js';
 import { createChunk } from '../src/hddspacemgr/chunkops.js';
 import { pattern, tmpDisks, type TmpDisks } from './helpers.js';
-import { pkt, type Packet } from './wire.js';
+import { WireClient, pkt, type Packet } from './wire.js';
 
 /** A scripted master: accepts chunkserver connections and records their packets. */
 class FakeMaster {
@@ -268,6 +268,31 @@ describe('link to the master (masterconn)', () => {
     const r2 = await la.expect(151);
     expect(r2[12]).toBe(13);
     expect(a.hdd.getAny(0x901)).toBeUndefined();
+  });
+
+  it('reports a chunk damaged (and the error) when a read finds a bad CRC', async () => {
+    master = await FakeMaster.start();
+    const cs = await chunkserver();
+    await createChunk(cs.hdd, 0x600, 1);
+    const c = cs.hdd.get(0x600)!;
+    const data = pattern(65536, 5);
+    await c.exclusive(() => c.ioBegin());
+    await c.exclusive(() => c.write(1, 0, 0, 65536, data, 0, crc32(data)));
+    await c.exclusive(() => c.ioEnd());
+    await c.exclusive(() => c.closeNow());
+    const l = await master.link(0);
+    await register(l);
+    const raw = await readFile(c.path);
+    raw[8192 + 100] ^= 0xff;
+    await writeFile(c.path, raw);
+    const w = await WireClient.open(cs.dataPort);
+    w.send(pkt(200, ['u8', 1], ['u64', 0x600], ['u32', 1], ['u32', 0], ['u32', 65536]));
+    const st = await w.next();
+    w.close();
+    expect(st.type).toBe(201);
+    expect(st.data[8]).toBe(29); // MFS_ERROR_CRC, no data before it
+    expect((await l.expect(102)).readBigUInt64BE(0)).toBe(0x600n); // CSTOMA_CHUNK_DAMAGED
+    expect((await l.expect(106)).length).toBe(0); // CSTOMA_ERROR_OCCURRED
   });
 
   it('reconnects after the master drops the link, and unregisters (63) on stop', async () => {

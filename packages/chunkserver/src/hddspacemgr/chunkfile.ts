@@ -64,6 +64,8 @@ export class ChunkFile {
   damaged = false;
   /** Set while the data lives under a temporary name (replication in progress). */
   tmpName: string | undefined;
+  /** Seconds (epoch) of the last use or test: the background tester skips recently used chunks. */
+  testTime = 0;
 
   private fh: FileHandle | undefined;
   refs = 0;
@@ -109,6 +111,7 @@ export class ChunkFile {
 
   /** hdd_io_begin: opens the file and loads the CRC table (checks the header). Call inside exclusive. */
   async ioBegin(mode: Mode = 'existing'): Promise<number> {
+    this.testTime = Math.floor(Date.now() / 1000);
     if (this.closeTimer) {
       clearTimeout(this.closeTimer);
       this.closeTimer = undefined;

@@ -66,6 +66,8 @@ export class HddSpaceMgr implements ChunkEnv {
   onReport: (() => void) | undefined;
 
   private refreshTimer: NodeJS.Timeout | undefined;
+  private testerTimer: NodeJS.Timeout | undefined;
+  private testOrder = new Map<Folder, ChunkFile[]>();
   private fsync: boolean;
 
   constructor(private readonly opts: HddOptions) {
@@ -282,10 +284,57 @@ export class HddSpaceMgr implements ChunkEnv {
     this.onReport?.();
   }
 
+  /**
+   * The background tester (hdd_tester_thread): on each disk in turn, reads one chunk and checks every
+   * block against its CRC (a mismatch reports the chunk damaged), at about `mbps` MiB/s per disk,
+   * skipping chunks used or tested in the last `minIntervalS` seconds.
+   */
+  startTester(mbps: number, minIntervalS: number, testOne: (c: ChunkFile) => Promise<unknown>): void {
+    if (!(mbps > 0)) return;
+    const bps = mbps * 1024 * 1024;
+    const step = async (): Promise<number> => {
+      let tested = 0;
+      for (const f of this.folders) {
+        if (f.damaged || f.markedForRemoval || f.scanning) continue;
+        let queue = this.testOrder.get(f);
+        if (!queue || queue.length === 0) {
+          queue = [...f.chunks];
+          this.testOrder.set(f, queue);
+        }
+        const now = Math.floor(Date.now() / 1000);
+        while (queue.length > 0) {
+          const c = queue.shift()!;
+          if (c.state !== 'avail' || c.damaged || !f.chunks.has(c) || c.testTime + minIntervalS > now) continue;
+          await testOne(c);
+          c.testTime = now;
+          tested += c.blocks;
+          break;
+        }
+      }
+      return tested;
+    };
+    const next = (blocks = 0): void => {
+      // Pace by the bytes just read; when nothing was due, look again in a second.
+      const delay = blocks > 0 ? Math.max(100, Math.ceil((blocks * MFSBLOCKSIZE * 1000) / bps)) : 1000;
+      this.testerTimer = setTimeout(() => {
+        void step().then(
+          (b) => {
+            if (this.testerTimer) next(b);
+          },
+          () => undefined,
+        );
+      }, delay);
+      this.testerTimer.unref();
+    };
+    next(0);
+  }
+
   /** Closes every open chunk and writes each disk's `.chunkdb`. */
   async stop(): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.refreshTimer = undefined;
+    if (this.testerTimer) clearTimeout(this.testerTimer);
+    this.testerTimer = undefined;
     await Promise.all([...this.chunks.values()].map((c) => c.exclusive(() => c.closeNow())));
     for (const f of this.folders) await f.dumpChunkDb();
   }
