@@ -250,7 +250,7 @@ export class CsConn implements ChunkServerLink {
         if (auth) {
           if (v.$v === 'begin') {
             this.challenge = randomBytes(32);
-            this.conn.sendMsg(MatocsMasterAck, { $v: 'challenge', atype: 0, random: this.challenge });
+            this.conn.sendMsg(MatocsMasterAck, { $v: 'challenge', atype: 3, random: this.challenge });
             return;
           }
           const want = this.challenge ? md5(this.challenge.subarray(0, 16), Buffer.from(auth), this.challenge.subarray(16, 32)) : undefined;

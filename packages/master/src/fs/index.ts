@@ -5,3 +5,4 @@ export { Namespace, dirLengthCode, type NamespaceOptions, type SetattrArgs, type
 export { ChunkBook, CHUNK_LOCKTIMEOUT, type ChunkEntry } from './chunks.js';
 export { NAMESPACE_OPS } from './apply.js';
 export { EDGEID_MAX } from './tree.js';
+export { storeMetadata, loadMetadata, defaultSclassSection, MetadataError, METADATA_SIGNATURE, SECTION_ORDER, type RawSection, type StoreOptions, type LoadResult } from './metadata.js';

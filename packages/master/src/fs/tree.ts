@@ -121,8 +121,8 @@ export class FsTree {
   sustainedspace = 0;
   sustainednodes = 0;
   // inode allocation (fsnodes_get_next_id / fsnodes_free_id)
-  private freebits: Uint32Array;
-  private searchpos = 0;
+  freebits: Uint32Array;
+  searchpos = 0;
   maxnodeid = MFS_ROOT_ID;
   freelist: Array<{ inode: number; ftime: number }> = [];
   freelastts = 0;
@@ -150,7 +150,7 @@ export class FsTree {
   }
 
   // ---------- inode numbers ----------
-  private markUsed(inode: number): void {
+  markUsed(inode: number): void {
     const pos = inode >>> 5;
     if (pos >= this.freebits.length) {
       const nb = new Uint32Array(0x100 + (pos & 0xffffff80));

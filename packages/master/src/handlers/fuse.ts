@@ -299,16 +299,9 @@ function sustained(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaFuseSustainedInodes, p);
   if (!v) return;
   const s = c.session!;
-  const now = new Set(v.inodes);
-  for (const ino of [...s.openFiles]) {
-    if (!now.has(ino)) {
-      c.ctx.ns.release(s.id, ino);
-      s.openFiles.delete(ino);
-    }
-  }
-  for (const ino of now) {
-    if (!s.openFiles.has(ino) && c.ctx.ns.acquire(s.id, ino) === MFS_STATUS_OK) s.openFiles.add(ino);
-  }
+  c.ctx.ns.syncOpenFiles(s.id, v.inodes);
+  s.openFiles.clear();
+  for (const ino of v.inodes) if (c.ctx.ns.isOpen(ino)) s.openFiles.add(ino);
 }
 
 function amtime(c: ClConn, p: Buffer): void {

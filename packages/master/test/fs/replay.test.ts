@@ -24,78 +24,8 @@ import {
   TYPE_FILE,
   TYPE_FIFO,
 } from '../../src/fs/index.js';
-import { b, ctxOf, META, ok, replay, ROOT, setup } from './helpers.js';
-
-const U1 = ctxOf(1000, [1000]);
-
-function scenario(ns: Namespace, clock: { t: number }): void {
-  const tick = (s = 1) => (clock.t += s);
-  const d = ok(ns.mkdir(ROOT, 1, b('dir, with (odd) %name'), 0o777, 0o022, false)).inode;
-  ok(ns.setattr(ROOT, d, 0, { setmask: SET_MODE_FLAG, mode: 0o2777, uid: 0, gid: 0, atime: 0, mtime: 0, winattr: 0, sugidclearmode: 0 }));
-  const sub = ok(ns.mkdir(U1, d, b('sub'), 0o755, 0o022, true)).inode;
-  tick();
-  const f = ok(ns.create(U1, 5, d, b('f\n1'), 0o644, 0o022)).inode;
-  ok(ns.mknod(ROOT, sub, b('fifo'), TYPE_FIFO, 0o600, 0, 0));
-  ok(ns.symlink(U1, d, b('link'), b('../target with spaces,()')));
-  ok(ns.link(ROOT, f, sub, b('hard')));
-  tick();
-  // chunks: create, continue, end, second chunk, rollback, truncate inside a chunk
-  ok(ns.writeChunk(f, 0, { chunkopflags: CHUNKOPFLAG_CANMODTIME }));
-  ns.writeChunkEnd(f, 1, 70000, CHUNKOPFLAG_CANMODTIME);
-  ok(ns.writeChunk(f, 1, { chunkopflags: 0 }));
-  ns.writeChunkEnd(f, 2, 0x4000000 + 5, 0);
-  tick(200);
-  const w = ok(ns.writeChunk(f, 1, { chunkopflags: 0 }));
-  ns.rollback(f, 1, 2, w.chunkId);
-  const t = ok(ns.tryTruncate(ROOT, f, 0, 1000));
-  ns.truncateChunkDone(t!.chunkId);
-  ok(ns.doTruncate(ROOT, f, 0, 1000));
-  // readlink / readdir atime (ACCESS), amtime, attrs
-  tick(100000);
-  ok(ns.readlink(ROOT, ok(ns.lookup(ROOT, d, b('link'))).inode));
-  ok(ns.readdir(ROOT, d, 1, 100, 0n));
-  ns.amtimeUpdate(ROOT, [{ inode: f, atime: clock.t + 5, mtime: clock.t + 6 }]);
-  ok(ns.setattr(ROOT, f, 0, { setmask: SET_UID_FLAG | SET_ATIME_FLAG, mode: 0, uid: 1001, gid: 0, atime: 12345, mtime: 0, winattr: 0, sugidclearmode: 1 }));
-  // xattrs, ACLs
-  ns.setxattr(ROOT, f, 0, b('user.k,1'), Buffer.from([0, 1, 2, 0x25, 0x28, 255]), MFS_XATTR_CREATE_OR_REPLACE);
-  ns.setxattr(ROOT, f, 0, b('user.k2'), b('v'), MFS_XATTR_CREATE_OR_REPLACE);
-  ns.setxattr(ROOT, f, 0, b('user.k2'), b(''), MFS_XATTR_REMOVE);
-  ns.setfacl(ROOT, f, POSIX_ACL_ACCESS, { userperm: 7, groupperm: 4, otherperm: 0, mask: 6, namedusers: [{ id: 1000, perm: 6 }], namedgroups: [{ id: 44, perm: 4 }] });
-  ok(ns.setattr(ROOT, f, 0, { setmask: SET_MODE_FLAG, mode: 0o750, uid: 0, gid: 0, atime: 0, mtime: 0, winattr: 0, sugidclearmode: 0 }));
-  ns.setfacl(ROOT, sub, POSIX_ACL_DEFAULT, { userperm: 7, groupperm: 5, otherperm: 5, mask: 7, namedusers: [{ id: 7, perm: 5 }], namedgroups: [] });
-  ok(ns.mknod(ROOT, sub, b('inherits'), TYPE_FILE, 0o666, 0o022, 0));
-  // goal, trashtime, eattr
-  ok(ns.setsclass(ROOT, d, 1, 4, SMODE_SET | SMODE_RMASK));
-  ok(ns.settrashtime(ROOT, sub, 0, SMODE_SET | SMODE_RMASK));
-  ok(ns.settrashtime(ROOT, f, 3600, SMODE_SET));
-  ok(ns.seteattr(ctxOf(0, [0], SESFLAG_ADMIN), d, EATTR_NOECACHE, SMODE_SET));
-  // snapshot (shares chunks), overwrite, hardlink preservation
-  tick();
-  ns.snapshot(ROOT, d, 1, b('snap'), SNAPSHOT_MODE_PRESERVE_HARDLINKS, 0o022);
-  ns.snapshot(ROOT, d, 1, b('snap'), SNAPSHOT_MODE_CAN_OVERWRITE, 0o022);
-  // trash, undel, setpath, purge, sustained, expiry, inode reuse
-  ok(ns.unlink(ROOT, d, b('f\n1')));
-  ok(ns.unlink(ROOT, sub, b('hard')));
-  expect(ns.undel(META, f)).toBe(MFS_STATUS_OK); // back as sub/hard (the path of the last link)
-  ok(ns.unlink(ROOT, sub, b('hard')));
-  expect(ns.setTrashPath(META, f, b('elsewhere/f'))).toBe(MFS_STATUS_OK);
-  expect(ns.undel(META, f)).toBe(MFS_STATUS_OK);
-  const g = ok(ns.create(ROOT, 6, sub, b('open-unlinked'), 0o644, 0)).inode;
-  ok(ns.unlink(ROOT, sub, b('open-unlinked'))); // trashtime 0 in sub -> sustained
-  ns.release(6, g);
-  ok(ns.unlink(ROOT, ok(ns.lookup(ROOT, 1, b('elsewhere'))).inode, b('f')));
-  expect(ns.purge(META, f)).toBe(MFS_STATUS_OK);
-  ok(ns.rename(ROOT, d, b('sub'), 1, b('moved')));
-  const x = ok(ns.mknod(ROOT, 1, b('x'), TYPE_FILE, 0o644, 0, 0)).inode;
-  ok(ns.unlink(ROOT, 1, b('x')));
-  tick(25 * 3600);
-  ns.emptyAllTrash();
-  tick(400);
-  ns.periodic();
-  ns.syncOpenFiles(5, []);
-  ok(ns.mknod(ROOT, 1, b('reuses-inode'), TYPE_FILE, 0o644, 0, 0));
-  void x;
-}
+import { b, ok, replay, ROOT, setup } from './helpers.js';
+import { scenario } from './scenario.js';
 
 describe('replay == live', () => {
   test('a scenario touching every record type', () => {

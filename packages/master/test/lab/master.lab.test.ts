@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+import { run, waitFor, type Mount } from '@mfs-ts/lab';
 
 const MiB = 1024 * 1024;
 const EXPORTS = ['*\t/\trw,admin,maproot=0:0', '*\t.\trw', '*\t/secret\trw,password=sesame,maproot=0:0', ''].join('\n');
@@ -55,6 +56,47 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       const ok = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/secret', 'mfspassword=sesame'], name: 'mnt-secret' });
       await writeFile(ok.path('x'), 'hello');
       expect((await readdir(mnt.path('secret')))).toEqual(['x']);
+    });
+  });
+
+  it('AUTH_CODE registration; goal changes replicate and delete copies', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const auth = { AUTH_CODE: 'lab-secret' };
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', metadata: 'none', cfg: { ...auth, REPLICATIONS_DELAY_INIT: 0 } });
+      const cs1 = await lab.startChunkserver({ host: 'cs1', master, cfg: auth });
+      // A chunkserver with the wrong AUTH_CODE never gets registered.
+      const intruder = await lab.startChunkserver({ host: 'cs2', master, cfg: { AUTH_CODE: 'wrong' }, port: 9423, readyTimeoutMs: 4_000 }).catch((e: Error) => e);
+      expect(intruder).toBeInstanceOf(Error);
+      expect((await master.chunkservers()).map((s) => s.ip)).toEqual([cs1.host.ip]);
+      const mnt = await lab.mount({ host: 'client', master });
+
+      const copiesOf = async (m: Mount, file: string): Promise<string[]> => {
+        const out = (await m.exec(['mfsfileinfo', file])).stdout;
+        return [...out.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((x) => `${x[1]}:${x[2]}`).sort();
+      };
+      // Goal 1 from the start (set on the directory, inherited by the new file).
+      await mkdir(mnt.path('g'));
+      await mnt.exec(['mfssetgoal', '1', mnt.path('g')]);
+      const file = mnt.path('g/one.bin');
+      await writeFile(file, randomBytes(MiB));
+      expect(await copiesOf(mnt, file)).toEqual([`${cs1.host.ip}:${cs1.port}`]);
+
+      // A second chunkserver, then goal 2: the master replicates the chunk to it.
+      const cs2 = await lab.startChunkserver({ host: 'cs2', master, cfg: auth });
+      await mnt.exec(['mfssetgoal', '2', file]);
+      const both = [`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort();
+      await waitFor('two valid copies after setgoal 2', async () => JSON.stringify(await copiesOf(mnt, file)) === JSON.stringify(both), { timeoutMs: 30_000, intervalMs: 300 });
+
+      // Back to goal 1: one copy is deleted.
+      await mnt.exec(['mfssetgoal', '1', file]);
+      await waitFor('one valid copy after setgoal 1', async () => (await copiesOf(mnt, file)).length === 1, { timeoutMs: 30_000, intervalMs: 300 });
+
+      // Every copy the master asked to delete is gone from the disks: one chunk file in all.
+      const chunkFiles = async () => {
+        const r = await run(['sh', '-c', `find ${[...cs1.hddPaths, ...cs2.hddPaths].join(' ')} -name 'chunk_*.mfs' | wc -l`]);
+        return Number(r.stdout.trim());
+      };
+      await waitFor('one chunk file on the two chunkservers', async () => (await chunkFiles()) === 1, { timeoutMs: 30_000, intervalMs: 300 });
     });
   });
 });
