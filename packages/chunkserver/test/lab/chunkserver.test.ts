@@ -2,11 +2,11 @@
 // our chunkservers as their own (goal 2, chunk boundaries), chains mix real and ours in both orders,
 // mfscli lists and inspects ours, and a disk written by the real chunkserver is served by ours.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect, it } from 'vitest';
-import type { Chunkserver as LabCs, Lab, Master, Mount } from '@mfs-ts/lab';
+import { binFor, type Chunkserver as LabCs, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
 // Our daemons log each write session's place in the chain at debug level; the tests read it.
@@ -204,6 +204,51 @@ async function patchFile(path: string, pos: number, data: Buffer): Promise<void>
     await fh.close();
   }
 }
+
+describeLab('mfschunkserver-ts command line', () => {
+  it('start daemonizes and returns once initialised; test/stop find it by its lock file', async () => {
+    await withLab({ hosts: ['master', 'cs1'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master' });
+      const h = lab.host('cs1');
+      const dir = join(lab.dir, 'cli-cs');
+      const data = join(dir, 'data');
+      await mkdir(join(dir, 'hdd'), { recursive: true });
+      await mkdir(data, { recursive: true });
+      await writeFile(join(dir, 'mfshdd.cfg'), `${join(dir, 'hdd')}\n`);
+      const cfg = join(dir, 'mfschunkserver.cfg');
+      await writeFile(
+        cfg,
+        [
+          `DATA_PATH = ${data}`,
+          `HDD_CONF_FILENAME = ${join(dir, 'mfshdd.cfg')}`,
+          `MASTER_HOST = ${master.addr}`,
+          `BIND_HOST = ${h.ip}`,
+          `CSSERV_LISTEN_HOST = ${h.ip}`,
+          'CSSERV_LISTEN_PORT = 9430',
+        ].join('\n') + '\n',
+      );
+      const bin = binFor('chunkserver', 'ts');
+      const start = await h.exec([bin, '-c', cfg, 'start'], { env: { ...process.env, MFS_TS_LOG_FILE: lab.logFile('cli-cs') } });
+      expect(start.stderr).toContain('mfschunkserver daemon initialized properly');
+      await waitFor(async () => (await master.chunkservers()).some((r) => r.ip === h.ip && r.port === 9430 && r.total > 0));
+      const pid = Number((await readFile(join(data, '.mfschunkserver.lock'), 'utf8')).trim());
+      expect(pid).toBeGreaterThan(0);
+      expect((await h.exec([bin, '-c', cfg, 'test'], { allowFail: true })).stderr).toContain(`mfschunkserver pid: ${pid}`);
+      const again = await h.exec([bin, '-c', cfg, 'start'], { allowFail: true });
+      expect(again.ok).toBe(false);
+      const stop = await h.exec([bin, '-c', cfg, 'stop']);
+      expect(stop.stderr).toContain('terminated');
+      expect((await h.exec([bin, '-c', cfg, 'test'], { allowFail: true })).ok).toBe(false);
+      // A clean stop leaves .chunkdb for a fast next start, as MooseFS does.
+      expect((await readFile(join(dir, 'hdd', '.chunkdb'))).subarray(0, 12).toString()).toBe('MFS CHUNKDB2');
+      // A 127.x master is refused at start, with MooseFS's message.
+      await writeFile(cfg, (await readFile(cfg, 'utf8')).replace(`MASTER_HOST = ${master.addr}`, 'MASTER_HOST = 127.0.0.1'));
+      const bad = await h.exec([bin, '-c', cfg, '-f', 'start'], { allowFail: true, timeoutMs: 30_000 });
+      expect(bad.ok).toBe(false);
+      expect(bad.stderr).toContain("can't be used for connecting with master");
+    });
+  });
+});
 
 async function waitFor(f: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
