@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '@mfs-ts/common';
+import { MFS_ERROR_CHUNKBUSY, MFS_ERROR_NOCHUNKSERVERS, MFS_ERROR_NOSPACE, MFS_ERROR_NOTDONE, MFS_STATUS_OK } from '@mfs-ts/protocol';
+import { ChunkRegistry, type ChunkMeta, type ChunkServerLink } from '../src/chunks.js';
+
+// The chunk registry against fake chunkserver links that record the commands they were sent.
+
+class FakeCs implements ChunkServerLink {
+  sent: string[] = [];
+  registered = true;
+  version = 0x0300ea;
+  labelmask = 0;
+  load = 0;
+  chunkscount = 0;
+  constructor(
+    readonly csid: number,
+    readonly ip: number,
+    readonly port = 9422,
+    public usedspace = 0,
+    public totalspace = 1e12,
+  ) {}
+  sendCreate(id: number, v: number) { this.sent.push(`create ${id} ${v}`); }
+  sendDelete(id: number, v: number) { this.sent.push(`delete ${id} ${v}`); }
+  sendSetVersion(id: number, nv: number, v: number) { this.sent.push(`setversion ${id} ${v}->${nv}`); }
+  sendDuplicate(nid: number, nv: number, id: number, v: number) { this.sent.push(`duplicate ${id}:${v} -> ${nid}:${nv}`); }
+  sendTruncate(id: number, len: number, nv: number, v: number) { this.sent.push(`truncate ${id} ${len} ${v}->${nv}`); }
+  sendDuptrunc(nid: number, nv: number, id: number, v: number, len: number) { this.sent.push(`duptrunc ${id}:${v} -> ${nid}:${nv} ${len}`); }
+  sendReplicate(id: number, v: number, ip: number, port: number) { this.sent.push(`replicate ${id} ${v} from ${ip}:${port}`); }
+}
+
+function setup(meta?: ChunkMeta) {
+  const reg = new ChunkRegistry({ log: silentLogger(), replicationsDelayInit: 0, meta });
+  const a = new FakeCs(1, 0x0a000001, 9422, 100);
+  const b = new FakeCs(2, 0x0a000002, 9422, 0);
+  return { reg, a, b };
+}
+
+describe('chunk registry', () => {
+  it('refuses a new chunk without servers, and with servers that are full', () => {
+    const { reg, a } = setup();
+    expect(reg.precheckModify(0, 2)).toBe(MFS_ERROR_NOCHUNKSERVERS);
+    a.usedspace = a.totalspace;
+    reg.serverConnected(a);
+    expect(reg.precheckModify(0, 2)).toBe(MFS_ERROR_NOSPACE);
+  });
+
+  it('creates on `goal` servers and resolves only when every one answered', async () => {
+    const { reg, a, b } = setup();
+    reg.serverConnected(a);
+    reg.serverConnected(b);
+    let done: number | undefined;
+    const p = reg.create(7, 1, 2).then((s) => (done = s));
+    expect(a.sent).toEqual(['create 7 1']);
+    expect(b.sent).toEqual(['create 7 1']);
+    expect(reg.precheckModify(7, 2)).toBe(MFS_ERROR_CHUNKBUSY);
+    reg.operationStatus(1, 7, MFS_STATUS_OK);
+    await Promise.resolve();
+    expect(done).toBeUndefined();
+    reg.operationStatus(2, 7, MFS_STATUS_OK);
+    expect(await p).toBe(MFS_STATUS_OK);
+    expect(reg.locations(7).map((l) => l.ip).sort()).toEqual([0x0a000001, 0x0a000002]);
+  });
+
+  it('a failed copy is dropped; all failed -> the error; a vanished server ends the wait', async () => {
+    const { reg, a, b } = setup();
+    reg.serverConnected(a);
+    reg.serverConnected(b);
+    const p = reg.create(8, 1, 2);
+    reg.operationStatus(1, 8, MFS_ERROR_NOTDONE);
+    reg.operationStatus(2, 8, MFS_STATUS_OK);
+    expect(await p).toBe(MFS_STATUS_OK);
+    expect(reg.locations(8).map((l) => l.ip)).toEqual([0x0a000002]);
+
+    const q = reg.setVersion(8, 2, 1);
+    expect(b.sent.at(-1)).toBe('setversion 8 1->2');
+    reg.serverDisconnected(2);
+    expect(await q).not.toBe(MFS_STATUS_OK);
+  });
+
+  it('tells the namespace when the version must go up and when an operation finished', async () => {
+    const calls: string[] = [];
+    const meta: ChunkMeta = {
+      chunkInfo: () => ({ version: 1, refs: 1 }),
+      markNeedVersionIncrease: (id) => calls.push(`need ${id}`),
+      operationDone: (id) => calls.push(`done ${id}`),
+      drop: (id) => calls.push(`drop ${id}`),
+    };
+    const { reg, a } = setup(meta);
+    reg.serverConnected(a);
+    reg.serverHasChunk(1, 5, 1);
+    expect(calls).toEqual(['need 5']);
+    const p = reg.setVersion(5, 2, 1);
+    reg.operationStatus(1, 5, MFS_STATUS_OK);
+    expect(await p).toBe(MFS_STATUS_OK);
+    expect(calls).toEqual(['need 5', 'done 5']);
+  });
+
+  it('replicates an under-goal chunk, deletes an over-goal copy, and deletes unreferenced chunks', async () => {
+    const refs = new Map<number, number>([[9, 1]]);
+    const dropped: number[] = [];
+    const meta: ChunkMeta = {
+      chunkInfo: (id) => (refs.has(id) ? { version: 1, refs: refs.get(id)! } : undefined),
+      markNeedVersionIncrease: () => {},
+      operationDone: () => {},
+      drop: (id) => dropped.push(id),
+    };
+    const { reg, a, b } = setup(meta);
+    reg.serverConnected(a);
+    const p = reg.create(9, 1, 1);
+    reg.operationStatus(1, 9, MFS_STATUS_OK);
+    await p;
+    reg.serverConnected(b);
+    reg.setGoal(9, 2);
+    reg.jobs();
+    expect(b.sent).toEqual([`replicate 9 1 from ${0x0a000001}:9422`]);
+    reg.replicateStatus(2, 9, 1, MFS_STATUS_OK);
+    expect(reg.locations(9)).toHaveLength(2);
+    reg.setGoal(9, 1);
+    reg.jobs();
+    // The fuller server (a: 100 bytes used) loses its copy.
+    expect(a.sent.at(-1)).toBe('delete 9 1');
+    reg.deleteStatus(1, 9, MFS_STATUS_OK);
+    expect(reg.locations(9).map((l) => l.ip)).toEqual([0x0a000002]);
+    refs.set(9, 0);
+    reg.jobs();
+    expect(b.sent.at(-1)).toBe('delete 9 1');
+    reg.deleteStatus(2, 9, MFS_STATUS_OK);
+    expect(dropped).toEqual([9]);
+    expect(reg.chunks.has(9)).toBe(false);
+  });
+
+  it('a copy with the wrong version is deleted once a valid copy exists', () => {
+    const meta: ChunkMeta = { chunkInfo: () => ({ version: 3, refs: 1 }), markNeedVersionIncrease: () => {}, operationDone: () => {}, drop: () => {} };
+    const { reg, a, b } = setup(meta);
+    reg.serverConnected(a);
+    reg.serverConnected(b);
+    reg.serverHasChunk(1, 4, 3);
+    reg.serverHasChunk(2, 4, 2);
+    expect(reg.copiesOf(4).map((c) => c.state).sort()).toEqual(['valid', 'wver']);
+    reg.jobs();
+    expect(b.sent).toEqual(['delete 4 2']);
+    expect(a.sent).toEqual([]);
+  });
+
+  it('keeps csids stable per address and refuses nothing twice', () => {
+    const { reg } = setup();
+    const id1 = reg.allocCsid(1, 9422, 0);
+    const id2 = reg.allocCsid(2, 9422, 0);
+    expect(id1).not.toBe(id2);
+    expect(reg.allocCsid(1, 9422, 0)).toBe(id1);
+    expect(reg.allocCsid(3, 9422, id1)).not.toBe(id1); // taken by another address
+  });
+});

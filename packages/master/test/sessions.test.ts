@@ -1,0 +1,193 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  authCodePasscode,
+  CltomaFuseCreate,
+  CltomaFuseRegister,
+  CltomaSessionList,
+  CstomaRegister,
+  FUSE_REGISTER_BLOB_ACL,
+  MatoclFuseCreate,
+  MatoclFuseRegister,
+  MatoclSessionList,
+  MatocsMasterAck,
+  MFS_ERROR_BADSESSIONID,
+  MFS_ERROR_EPERM,
+  MFS_STATUS_OK,
+  VERSHEX,
+} from '@mfs-ts/protocol';
+import { Master, masterCfg, masterCfgSchema } from '../src/index.js';
+import { applyCfgSchema, ConfigError } from '@mfs-ts/common';
+import { Sessions } from '../src/sessions.js';
+import { TestPeer } from './client.js';
+
+type Reg = Parameters<typeof CltomaFuseRegister.encode>[0];
+const reg = (v: Record<string, unknown>) => ({ blob: FUSE_REGISTER_BLOB_ACL, ...v }) as unknown as Reg;
+const LOCAL = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0' };
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function started(opts: ConstructorParameters<typeof Master>[0]): Promise<Master> {
+  const m = new Master(opts);
+  await m.start();
+  cleanup.push(() => m.stop());
+  return m;
+}
+
+async function peer(port: number): Promise<TestPeer> {
+  const p = await TestPeer.connect(port);
+  cleanup.push(() => p.close());
+  return p;
+}
+
+async function newSession(port: number): Promise<{ p: TestPeer; sessionid: number }> {
+  const p = await peer(port);
+  p.send(CltomaFuseRegister, reg({ $v: 'newsession', rcode: 2, version: VERSHEX, info: Buffer.from('t\0'), path: Buffer.from('/\0') }));
+  const r = await p.reply(MatoclFuseRegister);
+  if (r.$v !== 'session') throw new Error(`register: ${JSON.stringify(r)}`);
+  return { p, sessionid: r.sessionid };
+}
+
+describe('sessions', () => {
+  it('a session outlives its connection: RECONNECT with its id works, an unknown id is refused', async () => {
+    const m = await started({ cfg: LOCAL, exportsText: '* / rw,maproot=0:0' });
+    const { p, sessionid } = await newSession(m.ports.cl);
+    p.send(CltomaFuseCreate, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('f'), mode: 0o644, umask: 0, uid: 0, gids: [0] });
+    const cr = await p.reply(MatoclFuseCreate);
+    expect(cr.$v).toBe('ok');
+    p.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(m.sessions.find(sessionid)?.nsocks).toBe(0);
+
+    const q = await peer(m.ports.cl);
+    q.send(CltomaFuseRegister, reg({ $v: 'reconnect_meta', rcode: 3, sessionid, version: VERSHEX, metaid: m.metaid }));
+    expect(await q.reply(MatoclFuseRegister)).toEqual({ $v: 'reconnect', version: VERSHEX, status: MFS_STATUS_OK });
+    // The open file stays with the session.
+    const cli = await peer(m.ports.cl);
+    cli.send(CltomaSessionList, { $v: 'vmode', vmode: 4 });
+    const sl = await cli.reply(MatoclSessionList);
+    if (sl.$v !== 'v4') throw new Error('form');
+    expect(sl.sessions.find((s) => s.sessionid === sessionid)).toMatchObject({ openfiles: 1, nsocks: 1 });
+
+    const bad = await peer(m.ports.cl);
+    bad.send(CltomaFuseRegister, reg({ $v: 'reconnect', rcode: 3, sessionid: 9999, version: VERSHEX }));
+    expect(await bad.reply(MatoclFuseRegister)).toMatchObject({ status: MFS_ERROR_BADSESSIONID });
+    const wrongMeta = await peer(m.ports.cl);
+    wrongMeta.send(CltomaFuseRegister, reg({ $v: 'reconnect_meta', rcode: 3, sessionid, version: VERSHEX, metaid: m.metaid ^ 1n }));
+    expect(await wrongMeta.reply(MatoclFuseRegister)).toMatchObject({ status: MFS_ERROR_BADSESSIONID });
+  });
+
+  it('CLOSESESSION ends the session; a sustained one is removed after SESSION_SUSTAIN_TIME', () => {
+    const removed: number[] = [];
+    const s = new Sessions(100, { removed: (x) => removed.push(x.id) });
+    const p = { exportsChecksum: 0n, rootinode: 1, sesflags: 0, umask: 0, rootuid: 0, rootgid: 0, mapalluid: 0, mapallgid: 0, mingoal: 1, maxgoal: 9, mintrashtime: 0, maxtrashtime: 0, disables: 0, peerip: 1, info: Buffer.alloc(0) };
+    const a = s.create(p);
+    const b = s.create(p);
+    s.attach(a, 1, VERSHEX);
+    s.attach(b, 1, VERSHEX);
+    s.close(a.id);
+    s.detach(a);
+    s.detach(b);
+    const now = Math.floor(Date.now() / 1000);
+    expect(s.check(now + 50).map((x) => x.id)).toEqual([a.id]); // closed: at once, even in the start-up grace
+    expect(s.check(now + 50, true)).toEqual([]); // b: within its sustain time
+    expect(s.check(now + 500, true).map((x) => x.id)).toEqual([b.id]);
+    expect(removed).toEqual([a.id, b.id]);
+  });
+
+  it('maproot / mapall remapping of the caller', () => {
+    const s = new Sessions();
+    const base = { exportsChecksum: 0n, rootinode: 1, umask: 0, mingoal: 1, maxgoal: 9, mintrashtime: 0, maxtrashtime: 0, disables: 0, peerip: 1, info: Buffer.alloc(0) };
+    const a = s.create({ ...base, sesflags: 0, rootuid: 999, rootgid: 998, mapalluid: 5, mapallgid: 6 });
+    expect(a.remap(0, 0)).toEqual({ uid: 999, gid: 998 });
+    expect(a.remap(1000, 100)).toEqual({ uid: 1000, gid: 100 });
+    const b = s.create({ ...base, sesflags: 0x10, rootuid: 0, rootgid: 0, mapalluid: 5, mapallgid: 6 });
+    expect(b.remap(1000, 100)).toEqual({ uid: 5, gid: 6 });
+    expect(b.remap(0, 0)).toEqual({ uid: 0, gid: 0 });
+  });
+
+  it('SIGHUP reload: changed exports disconnect sessions granted by the old rules; RECONNECT then gets EPERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'mfsexports.cfg');
+    writeFileSync(file, '* / rw\n');
+    const cfg = { ...LOCAL, EXPORTS_FILENAME: file };
+    const m = await started({ cfg });
+    const { p, sessionid } = await newSession(m.ports.cl);
+    writeFileSync(file, '* / ro\n');
+    m.reload({ ...cfg });
+    expect(await p.waitClosed()).toBe(true);
+    const q = await peer(m.ports.cl);
+    q.send(CltomaFuseRegister, reg({ $v: 'reconnect', rcode: 3, sessionid, version: VERSHEX }));
+    expect(await q.reply(MatoclFuseRegister)).toMatchObject({ status: MFS_ERROR_EPERM });
+    // A new session gets the new options.
+    const r = await peer(m.ports.cl);
+    r.send(CltomaFuseRegister, reg({ $v: 'newsession_sid', rcode: 2, version: VERSHEX, info: Buffer.from('t\0'), path: Buffer.from('/\0'), sessionid }));
+    const again = await r.reply(MatoclFuseRegister);
+    expect(again).toMatchObject({ $v: 'session', sessionid, sesflags: 1 });
+  });
+});
+
+describe('chunkserver registration (matocsserv)', () => {
+  const space = { usedspace: 0n, totalspace: 1n << 30n, chunkcount: 0, tdusedspace: 0n, tdtotalspace: 0n, tdchunkcount: 0 };
+  const begin = { rversion: 60, version: VERSHEX, ip: 0x0a000009, port: 9422, timeout: 0, csid: 0, ...space };
+
+  it('AUTH_CODE: a challenge, then the right passcode registers and a wrong one is dropped', async () => {
+    const m = await started({ cfg: { ...LOCAL, AUTH_CODE: 'k3y' }, exportsText: '* /' });
+    const cs = await peer(m.ports.cs);
+    cs.send(CstomaRegister, { $v: 'begin', ...begin });
+    const ch = await cs.reply(MatocsMasterAck);
+    if (ch.$v !== 'challenge') throw new Error(`expected a challenge, got ${ch.$v}`);
+    cs.send(CstomaRegister, { $v: 'beginAuth', ...begin, passcode: authCodePasscode(ch.random, 'k3y') });
+    const ack = await cs.reply(MatocsMasterAck);
+    expect(ack).toMatchObject({ $v: 'registeredMeta', version: VERSHEX, timeout: 10, metaid: m.metaid });
+
+    const bad = await peer(m.ports.cs);
+    bad.send(CstomaRegister, { $v: 'begin', ...begin, ip: 0x0a00000a });
+    const ch2 = await bad.reply(MatocsMasterAck);
+    if (ch2.$v !== 'challenge') throw new Error('challenge');
+    bad.send(CstomaRegister, { $v: 'beginAuth', ...begin, ip: 0x0a00000a, passcode: authCodePasscode(ch2.random, 'nope') });
+    expect(await bad.waitClosed()).toBe(true);
+    expect(cs.closed).toBe(false);
+  });
+
+  it('drops a chunkserver on 127.x, one that sends commands before registering, and a bad packet', async () => {
+    const m = await started({ cfg: LOCAL, exportsText: '* /' });
+    const lo = await peer(m.ports.cs);
+    lo.send(CstomaRegister, { $v: 'begin', ...begin, ip: 0 }); // 0 = use the peer address: 127.0.0.1
+    expect(await lo.waitClosed()).toBe(true);
+    const early = await peer(m.ports.cs);
+    const b = Buffer.alloc(12);
+    b.writeUInt32BE(103, 0); // CSTOMA_CURRENT_LOAD
+    b.writeUInt32BE(4, 4);
+    early.raw(b);
+    expect(await early.waitClosed()).toBe(true);
+    const trunc = await peer(m.ports.cs);
+    const t = Buffer.alloc(8 + 5);
+    t.writeUInt32BE(100, 0);
+    t.writeUInt32BE(5, 4);
+    t[8] = 60;
+    trunc.raw(t);
+    expect(await trunc.waitClosed()).toBe(true);
+  });
+});
+
+describe('mfsmaster.cfg', () => {
+  it('has MooseFS defaults and refuses a bad value naming the key', () => {
+    const c = masterCfg();
+    expect([c.DATA_PATH, c.EXPORTS_FILENAME, c.MATOCL_LISTEN_PORT, c.MATOCS_LISTEN_PORT, c.MATOML_LISTEN_PORT, c.MATOCS_TIMEOUT, c.REPLICATIONS_DELAY_INIT, c.CHUNKS_LOOP_MAX_CPS]).toEqual([
+      '/var/lib/mfs', '/etc/mfs/mfsexports.cfg', '9421', '9420', '9419', 10, 60, 100000,
+    ]);
+    const bad = (k: string, v: string) => () => applyCfgSchema(masterCfgSchema, new Map([[k, v]]));
+    expect(bad('MATOCS_TIMEOUT', '5')).toThrow(ConfigError);
+    expect(bad('MATOCS_TIMEOUT', '5')).toThrow(/MATOCS_TIMEOUT/);
+    expect(bad('MATOCL_LISTEN_PORT', '70000')).toThrow(/MATOCL_LISTEN_PORT/);
+    expect(bad('CHUNKS_LOOP_TIME', 'abc')).toThrow(/CHUNKS_LOOP_TIME/);
+    expect(applyCfgSchema(masterCfgSchema, new Map([['NO_SUCH_KEY', '1']])).unknown).toEqual(['NO_SUCH_KEY']);
+  });
+});
