@@ -14,19 +14,11 @@ import {
   CstomaChunkDamaged,
   CstomaChunkLost,
   CstomaChunkNew,
-  CstomaChunkop,
-  CstomaCreate,
   CstomaCurrentLoad,
-  CstomaDelete,
-  CstomaDuplicate,
-  CstomaDuptrunc,
   CstomaErrorOccurred,
   CstomaLabels,
   CstomaRegister,
-  CstomaReplicate,
-  CstomaSetVersion,
   CstomaSpace,
-  CstomaTruncate,
   MATOCS_CHUNKOP,
   MATOCS_CREATE,
   MATOCS_DELETE,
@@ -37,16 +29,7 @@ import {
   MATOCS_REPLICATE,
   MATOCS_SET_VERSION,
   MATOCS_TRUNCATE,
-  MFS_ERROR_EINVAL,
-  MatocsChunkop,
-  MatocsCreate,
-  MatocsDelete,
-  MatocsDuplicate,
-  MatocsDuptrunc,
   MatocsMasterAck,
-  MatocsReplicate,
-  MatocsSetVersion,
-  MatocsTruncate,
   PacketFramer,
   VERSHEX,
   authCodePasscode,
@@ -55,9 +38,8 @@ import {
 } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
-import { chunkOp, createChunk, deleteChunk, duplicateChunk, setChunkVersion, truncateChunk } from './hddspacemgr/chunkops.js';
 import { chunkInfoReply } from './csserv.js';
-import { replicate } from './replicator.js';
+import { masterCommand, type CommandContext } from './mastercmds.js';
 import { ipNumber, ipString, packetName } from './names.js';
 
 /** Reports: load every 5 s, space every second (masterconn.c REPORT_*_FREQ). */
@@ -151,6 +133,8 @@ export class MasterConn {
   ) {
     this.log = log.child({ link: 'master' });
     this.timeoutS = opts.timeout > 0 ? opts.timeout : 10;
+    this.cmdCtx.hdd = hdd;
+    this.cmdCtx.log = this.log;
   }
 
   /** Resolves the master, refusing 127.x as MooseFS does, and starts connecting. */
@@ -313,54 +297,14 @@ export class MasterConn {
       case MATOCS_MASTER_ACK:
         return this.masterAck(p);
       case MATOCS_CREATE:
-        return this.command(type, MatocsCreate, p, (m) => createChunk(this.hdd, m.chunkid, m.version), (m, st) => this.send(CstomaCreate, { chunkid: m.chunkid, status: st }));
       case MATOCS_DELETE:
-        return this.command(type, MatocsDelete, p, (m) => deleteChunk(this.hdd, m.chunkid, m.version), (m, st) => this.send(CstomaDelete, { chunkid: m.chunkid, status: st }));
       case MATOCS_SET_VERSION:
-        return this.command(
-          type,
-          MatocsSetVersion,
-          p,
-          (m) => (m.newversion > 0 ? setChunkVersion(this.hdd, m.chunkid, m.version, m.newversion) : Promise.resolve(MFS_ERROR_EINVAL)),
-          (m, st) => this.send(CstomaSetVersion, { chunkid: m.chunkid, status: st }),
-        );
       case MATOCS_DUPLICATE:
-        return this.command(
-          type,
-          MatocsDuplicate,
-          p,
-          (m) => (m.version > 0 && m.copychunkid > 0 ? duplicateChunk(this.hdd, m.chunkid, m.version, m.version, m.copychunkid, m.copyversion) : Promise.resolve(MFS_ERROR_EINVAL)),
-          (m, st) => this.send(CstomaDuplicate, { chunkid: m.copychunkid, status: st }),
-        );
       case MATOCS_TRUNCATE:
-        return this.command(
-          type,
-          MatocsTruncate,
-          p,
-          (m) => (m.newversion > 0 && m.length !== 0xffffffff ? truncateChunk(this.hdd, m.chunkid, m.version, m.newversion, m.length) : Promise.resolve(MFS_ERROR_EINVAL)),
-          (m, st) => this.send(CstomaTruncate, { chunkid: m.chunkid, status: st }),
-        );
       case MATOCS_DUPTRUNC:
-        return this.command(
-          type,
-          MatocsDuptrunc,
-          p,
-          (m) =>
-            m.version > 0 && m.copychunkid > 0 && m.length !== 0xffffffff
-              ? duplicateChunk(this.hdd, m.chunkid, m.version, m.version, m.copychunkid, m.copyversion, m.length)
-              : Promise.resolve(MFS_ERROR_EINVAL),
-          (m, st) => this.send(CstomaDuptrunc, { chunkid: m.copychunkid, status: st }),
-        );
       case MATOCS_CHUNKOP:
-        return this.command(
-          type,
-          MatocsChunkop,
-          p,
-          (m) => chunkOp(this.hdd, m.chunkid, m.version, m.newversion, m.copychunkid, m.copyversion, m.length),
-          (m, st) => this.send(CstomaChunkop, { ...m, status: st }),
-        );
       case MATOCS_REPLICATE:
-        return this.replicateCmd(p);
+        return masterCommand(this.cmdCtx, type, p);
       case ANTOCS_GET_CHUNK_BLOCKS:
       case ANTOCS_GET_CHUNK_CHECKSUM:
       case ANTOCS_GET_CHUNK_CHECKSUM_TAB: {
@@ -377,46 +321,21 @@ export class MasterConn {
     }
   }
 
-  /** Runs a chunk command as a job and replies on the same connection when it ends. */
-  private command<T>(type: number, def: MessageDef<T>, p: Buffer, job: (m: T) => Promise<number>, reply: (m: T, st: number) => void): void {
-    const r = def.decode(p);
-    if (!r.ok) return this.kill(`${packetName(type)} - wrong size (${p.length})`, type);
-    const cc = this.conncnt;
-    this.jobs++;
-    void job(r.value)
-      .catch((e) => {
-        this.log.error({ err: e, msg_name: packetName(type) }, 'chunk operation failed');
-        return 22; // MFS_ERROR_IO
-      })
-      .then((st) => {
-        this.jobs--;
-        if (cc === this.conncnt && this.connected) reply(r.value, st);
-      });
-  }
-
   /** Chunk operations and replications in progress (part of the reported load). */
-  jobs = 0;
-
-  private replicateCmd(p: Buffer): void {
-    if (!(p.length === 18 || (p.length >= 28 + 18 && p.length <= 28 + 8 * 18 && (p.length - 28) % 18 === 0))) {
-      return this.kill(`MATOCS_REPLICATE - wrong size (${p.length}/18|28+n*18[n:1..8])`, MATOCS_REPLICATE);
-    }
-    const r = MatocsReplicate.decode(p);
-    if (!r.ok) return this.kill(`MATOCS_REPLICATE - wrong size (${p.length})`, MATOCS_REPLICATE);
-    const m = r.value;
-    const cc = this.conncnt;
-    let src: { ip: number; port: number } | undefined;
-    if (m.$v === 'simple') src = { ip: m.ip, port: m.port };
-    else if (m.sources.length === 1 && m.sources[0]!.chunkid === m.chunkid && m.sources[0]!.version === m.version) src = m.sources[0]!;
-    this.jobs++;
-    const run = src ? replicate(this.hdd, this.log, m.chunkid, m.version, src.ip, src.port) : Promise.resolve(MFS_ERROR_EINVAL);
-    void run
-      .catch(() => 22)
-      .then((st) => {
-        this.jobs--;
-        if (cc === this.conncnt && this.connected) this.send(CstomaReplicate, { chunkid: m.chunkid, version: m.version, status: st });
-      });
+  get jobs(): number {
+    return this.cmdCtx.jobs;
   }
+
+  /** What the command handlers need: replies go out only on the connection the command came on. */
+  private readonly cmdCtx: CommandContext = {
+    hdd: undefined as unknown as HddSpaceMgr,
+    log: undefined as unknown as Logger,
+    jobs: 0,
+    current: () => this.conncnt,
+    isCurrent: (cc) => cc === this.conncnt && this.connected,
+    send: (b) => this.sendRaw(b),
+    kill: (reason, type) => this.kill(reason, type),
+  };
 
   private masterAck(p: Buffer): void {
     const r = MatocsMasterAck.decode(p);
