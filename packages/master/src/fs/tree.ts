@@ -534,9 +534,10 @@ export class FsTree {
     if (i >= 0) p.parents.splice(i, 1);
   }
 
+  /** posix_acl_copy for each ACL the source has; ACLs the destination inherited stay otherwise (as in C). */
   copyAcls(src: FsNode, dst: FsNode): void {
-    dst.aclAccess = src.aclAccess ? cloneAcl(src.aclAccess) : null;
-    dst.aclDefault = src.aclDefault ? cloneAcl(src.aclDefault) : null;
+    if (src.aclAccess) dst.aclAccess = cloneAcl(src.aclAccess);
+    if (src.aclDefault) dst.aclDefault = cloneAcl(src.aclDefault);
   }
 
   isDevice(n: FsNode): boolean {
