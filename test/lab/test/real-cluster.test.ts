@@ -1,16 +1,18 @@
 // The lab itself, proven against the real MooseFS 3.0.117 daemons: a cluster comes up, stores and
 // returns data with two copies, lists its metalogger, and leaves nothing behind when torn down.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { createLab, isAlive, listNetns, mountsUnder, run } from '@mfs-ts/lab';
+import { createLab, isAlive, listNetns, mountsUnder, REPO_ROOT, run, waitFor } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
 const MiB = 1024 * 1024;
+const here = dirname(fileURLToPath(import.meta.url));
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -112,5 +114,26 @@ describeLab('lab: real MooseFS 3.0.117 cluster', () => {
       await run(['ip', 'netns', 'del', ns], { allowFail: true });
       if (isAlive(straypid)) process.kill(straypid, 'SIGKILL');
     }
+  });
+
+  it('cleans up when the test process is killed (SIGTERM) mid-run', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'interrupted-run.ts')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
+    const info = await waitFor('the interrupted run to report its lab', () => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      return line ? (JSON.parse(line) as { id: string; dir: string; mount: string; pids: number[] }) : undefined;
+    }, { timeoutMs: 60_000, abort: () => (child.exitCode !== null ? `exited with ${child.exitCode}` : undefined) });
+    expect(mountsUnder(info.dir)).toContain(info.mount);
+    child.kill('SIGTERM');
+    await exited;
+    expect(listNetns().filter((n) => n.startsWith(`${info.id}-`))).toEqual([]);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(info.mount);
+    expect(info.pids.filter((p) => isAlive(p))).toEqual([]);
+    // The directory stays (no async work at signal time); the next lab's sweep removes it.
+    const next = await createLab({ hosts: 1 });
+    await next.teardown();
+    expect(existsSync(info.dir)).toBe(false);
   });
 });
