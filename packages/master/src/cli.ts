@@ -10,6 +10,6 @@ const code = await runDaemonCli({
   schema: masterCfgSchema,
   // TODO: -a (restore from changelogs) is accepted but the namespace does not load metadata yet.
   extraFlags: { a: 'automatically restore metadata from change logs' },
-  create: ({ cfg, log }) => new Master({ cfg, log }),
+  create: ({ cfg, log }) => new Master({ cfg, log, persist: true }),
 });
 process.exit(code);

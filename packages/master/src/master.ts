@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { Namespace } from './fs/index.js';
+import { ChangelogWriter, loadMetadata, Namespace, storeMetadata } from './fs/index.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
 import { Sessions } from './sessions.js';
@@ -21,7 +23,15 @@ export interface MasterOptions {
   /** mfsexports.cfg text instead of reading EXPORTS_FILENAME. */
   exportsText?: string;
   accounts?: Accounts;
+  /**
+   * Keep the metadata in DATA_PATH as mfsmaster does: load metadata.mfs at start (a file holding
+   * "MFSM NEW" starts a new file system), append every change to changelog.0.mfs, write metadata.mfs
+   * at stop. Default false for library use (in memory); the CLI turns it on.
+   */
+  persist?: boolean;
 }
+
+const NEW_FS = 'MFSM NEW';
 
 export class Master implements Daemon {
   cfg: MasterCfg;
@@ -35,8 +45,9 @@ export class Master implements Daemon {
   private timers: NodeJS.Timeout[] = [];
   /** Bound ports (useful with port 0). */
   readonly ports = { cl: 0, cs: 0 };
-  /** Metadata id: TODO(namespace): take it from the loaded metadata (meta_get_id) once the namespace exposes it. */
-  readonly metaid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
+  /** Metadata id (meta_get_id): from metadata.mfs, or new for a new file system. */
+  metaid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
+  private changelog: ChangelogWriter | undefined;
   private readonly startTime = Math.floor(Date.now() / 1000);
 
   constructor(private readonly opts: MasterOptions = {}) {
@@ -76,7 +87,53 @@ export class Master implements Daemon {
     return r.exports;
   }
 
+  /** meta_version: the id the next changelog record gets. */
+  get metaversion(): bigint {
+    return this.changelog?.version ?? 0n;
+  }
+
+  private metadataPath(name = 'metadata.mfs'): string {
+    return join(this.cfg.DATA_PATH, name);
+  }
+
+  /** Loads DATA_PATH/metadata.mfs and opens changelog.0.mfs (meta_init without -a). */
+  private loadMetadataFiles(): void {
+    const f = this.metadataPath();
+    if (!existsSync(f)) {
+      throw new ConfigError(`can't find metadata.mfs in ${this.cfg.DATA_PATH} (for a new file system copy metadata.mfs.empty there)`, 'DATA_PATH');
+    }
+    const buf = readFileSync(f);
+    let metaversion = 1n;
+    if (buf.toString('latin1') === NEW_FS) {
+      this.log.info('new file system: metadata.mfs says MFSM NEW');
+    } else {
+      const r = loadMetadata(this.ns, buf);
+      this.metaid = r.metaid;
+      metaversion = r.metaversion;
+      this.log.info({ metaversion: String(metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
+    }
+    // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start).
+    renameSync(f, this.metadataPath('metadata.mfs.back'));
+    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
+    this.ns.onRecord = (rec) => void this.changelog?.append(rec);
+  }
+
+  /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
+  private storeMetadataFiles(): void {
+    if (!this.changelog) return;
+    const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid });
+    const tmp = this.metadataPath('metadata.mfs.tmp');
+    writeFileSync(tmp, data);
+    renameSync(tmp, this.metadataPath());
+    this.changelog.close();
+    this.changelog = undefined;
+    const cl0 = this.metadataPath('changelog.0.mfs');
+    if (existsSync(cl0)) renameSync(cl0, this.metadataPath('changelog.1.mfs'));
+    this.log.info('metadata file has been stored');
+  }
+
   async start(): Promise<void> {
+    if (this.opts.persist) this.loadMetadataFiles();
     try {
       this.exportsTable = this.loadExports();
     } catch (e) {
@@ -103,8 +160,7 @@ export class Master implements Daemon {
       registry: this.registry,
       cs,
       metaid: () => this.metaid,
-      // TODO(namespace): the metadata version (meta_version) is not in the Namespace API yet.
-      metaversion: () => 0n,
+      metaversion: () => this.metaversion,
       metaloggers: () => [],
       startTime: this.startTime,
     };
@@ -142,6 +198,7 @@ export class Master implements Daemon {
     await this.cs?.close();
     this.cl = undefined;
     this.cs = undefined;
+    if (this.opts.persist) this.storeMetadataFiles();
   }
 
   /** SIGHUP: reloadable cfg keys and the exports file (matoclserv_reload_sessions). */

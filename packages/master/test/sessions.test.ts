@@ -191,3 +191,41 @@ describe('mfsmaster.cfg', () => {
     expect(applyCfgSchema(masterCfgSchema, new Map([['NO_SUCH_KEY', '1']])).unknown).toEqual(['NO_SUCH_KEY']);
   });
 });
+
+describe('metadata in DATA_PATH (persist)', () => {
+  it('starts a new file system from "MFSM NEW", logs changes, stores metadata.mfs at stop and loads it again', async () => {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { CltomaFuseMkdir, CltomaFuseLookup, MatoclFuseMkdir, MatoclFuseLookup } = await import('@mfs-ts/protocol');
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
+    const cfg = { ...LOCAL, DATA_PATH: dir };
+    const m1 = new Master({ cfg, exportsText: '* / rw,maproot=0:0', persist: true });
+    await m1.start();
+    expect(existsSync(join(dir, 'metadata.mfs.back'))).toBe(true);
+    const { p } = await newSession(m1.ports.cl);
+    p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('kept'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
+    const mk = await p.reply(MatoclFuseMkdir);
+    if (mk.$v !== 'ok') throw new Error('mkdir');
+    expect(readFileSync(join(dir, 'changelog.0.mfs'), 'utf8')).toMatch(/^1: \d+\|CREATE\(1,kept,2,493,/m);
+    const metaid = m1.metaid;
+    p.close();
+    await m1.stop();
+    expect(readFileSync(join(dir, 'metadata.mfs')).subarray(0, 8).toString()).toBe('MFSM 2.0');
+
+    const m2 = await started({ cfg, exportsText: '* / rw,maproot=0:0', persist: true });
+    expect(m2.metaid).toBe(metaid);
+    expect(m2.metaversion).toBeGreaterThan(1n);
+    const s2 = await newSession(m2.ports.cl);
+    s2.p.send(CltomaFuseLookup, { $v: 'groups', msgid: 2, inode: 1, name: Buffer.from('kept'), uid: 0, gids: [0] });
+    const lk = await s2.p.reply(MatoclFuseLookup);
+    expect(lk.$v === 'status' ? -1 : lk.inode).toBe(mk.inode);
+  });
+
+  it('refuses to start without metadata.mfs, naming DATA_PATH', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const m = new Master({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* /', persist: true });
+    await expect(m.start()).rejects.toThrow(/metadata\.mfs/);
+  });
+});

@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { mkdirSync } from 'node:fs';
-import { Namespace, storeMetadata, TYPE_FILE } from '../../src/fs/index.js';
-import { b, ok, ROOT, setup } from '../fs/helpers.js';
+import { Namespace, storeMetadata, TYPE_FILE, TYPE_FIFO, type FsCtx } from '../../src/fs/index.js';
+import { b, ctxOf, META, ok, ROOT, setup } from '../fs/helpers.js';
 import { scenario } from '../fs/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mfs-meta-lab-'));
@@ -97,4 +98,79 @@ describe('metadata.mfs against the real tools', () => {
     expect(real.length).toBeGreaterThan(50);
     expect(keep(dump(ours))).toEqual(real);
   });
+
+  test('random operation sequences: real mfsmaster -a restore agrees with us', () => {
+    const users: FsCtx[] = [ROOT, ctxOf(1000, [1000, 50]), ctxOf(1001, [1001]), ctxOf(0, [0], 0x08)];
+    const names = ['a', 'b', 'c'].map(b);
+    const action = fc.record({
+      op: fc.integer({ min: 0, max: 21 }),
+      x: fc.nat(30),
+      y: fc.nat(30),
+      n: fc.nat(2),
+      m: fc.nat(2),
+      u: fc.nat(3),
+      v: fc.nat(0xffff),
+    });
+    let run = 0;
+    fc.assert(
+      fc.property(fc.array(action, { minLength: 20, maxLength: 120 }), (acts) => {
+        run++;
+        const { ns, clock, lines } = setup();
+        const data = join(dir, `rnd${run}`);
+        mkdirSync(data, { recursive: true });
+        writeFileSync(join(data, 'metadata.mfs'), storeMetadata(ns, { metaversion: 1n, metaid: 7n, now: clock.t }));
+        const inodes = () => [...ns.tree.nodes.keys()].sort((p, q) => p - q);
+        const pick = (k: number) => inodes()[k % inodes().length]!;
+        const modes = [0o755, 0o777, 0o700, 0o1777, 0o644, 0o2775];
+        for (const a of acts) {
+          const u = users[a.u]!;
+          const x = pick(a.x);
+          const y = pick(a.y);
+          const nm = names[a.n]!;
+          const nm2 = names[a.m]!;
+          clock.t += a.v % 7 === 0 ? 4000 : 1;
+          switch (a.op) {
+            case 0: ns.mkdir(u, x, nm, modes[a.v % modes.length]!, a.v & 0o22, (a.v & 1) === 1); break;
+            case 1: ns.mknod(u, x, nm, a.v % 5 === 0 ? TYPE_FIFO : TYPE_FILE, modes[a.v % modes.length]!, 0o022, 0); break;
+            case 2: ns.symlink(u, x, nm, b('t'.repeat(1 + (a.v % 9)))); break;
+            case 3: ns.link(u, x, y, nm); break;
+            case 4: ns.unlink(u, x, nm); break;
+            case 5: ns.rmdir(u, x, nm); break;
+            case 6: ns.rename(u, x, nm, y, nm2); break;
+            case 7: ns.setattr(u, x, 0, { setmask: [0x02, 0x04, 0x08, 0x40 | 0x20, 0x10, 0x0c][a.v % 6]!, mode: modes[a.v % modes.length]! | (a.v & 0o4000), uid: [0, 1000, 1001][a.m]!, gid: [0, 50, 1001][a.n]!, atime: a.v, mtime: a.v * 3, winattr: 0, sugidclearmode: a.v % 6 }); break;
+            case 8: {
+              const w = ns.writeChunk(x, a.v % 3, { chunkopflags: a.n === 0 ? 1 : 0 });
+              if (w.ok) ns.writeChunkEnd(x, w.value.chunkId, (a.v % 3) * 0x4000000 + a.v + 1, a.n === 0 ? 1 : 0);
+              break;
+            }
+            case 9: ns.truncate(u, x, 0, [0, 100, 70000, 0x4000000 + 5][a.v % 4]!); break;
+            case 10: ns.setxattr(u, x, 0, b(`user.${a.n}`), b('v'.repeat(a.m)), a.v % 4); break;
+            case 11: ns.setfacl(u, x, 1 + (a.v % 2), a.m === 0 ? null : { userperm: 7, groupperm: a.v & 7, otherperm: 0, mask: a.m === 1 ? 0xffff : 5, namedusers: a.n ? [{ id: 1001, perm: 6 }] : [], namedgroups: [] }); break;
+            case 12: ns.settrashtime(u, x, [0, 3600, 86400][a.m]!, a.v % 8); break;
+            case 13: ns.setsclass(u, x, 1 + (a.v % 5), 1 + (a.n * 3), a.v % 8); break;
+            case 14: ns.seteattr(u, x, [0x01, 0x02, 0x04, 0x10, 0x20][a.v % 5]!, a.v % 8); break;
+            case 15: ns.snapshot(u, x, y, nm, a.v & 0x0b, 0o022); break;
+            case 16: ns.snapshot(u, 0, y, nm, 0x80 | (a.v & 0x04), 0); break;
+            case 17: { const t = ok(ns.readTrash(META)); if (t.length) ns.undel(META, t[a.x % t.length]!.inode); break; }
+            case 18: { const t = ok(ns.readTrash(META)); if (t.length) ns.purge(META, t[a.x % t.length]!.inode); break; }
+            case 19: if (a.n) ns.acquire(1 + a.m, x); else ns.release(1 + a.m, x); break;
+            case 20: ns.periodic(); ns.emptyAllTrash(); break;
+            case 21: ns.readdir(u, x, 0, 10, 0n); ns.readlink(u, x); ns.amtimeUpdate(u, [{ inode: x, atime: clock.t + 1, mtime: clock.t + a.n }]); break;
+          }
+        }
+        process.stderr.write('LINES ' + lines.length + ' ' + new Set(lines.map((l) => /\|([A-Z]+)\(/.exec(l)![1])).size + '\n');
+        writeFileSync(join(data, 'changelog.0.mfs'), lines.join('\n') + '\n');
+        const ours = join(data, 'ours.mfs');
+        writeFileSync(ours, storeMetadata(ns, { metaversion: BigInt(lines.length + 1), metaid: 7n, now: clock.t }));
+        const cfg = join(data, 'mfsmaster.cfg');
+        writeFileSync(join(data, 'mfsexports.cfg'), '* / rw\n');
+        writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+        const log = execFileSync('mfsmaster', ['-c', cfg, '-a', '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+        expect(log).not.toMatch(/mismatch|error/i);
+        const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
+        expect(keep(dump(ours))).toEqual(keep(dump(join(data, 'metadata.mfs'))));
+      }),
+      { numRuns: 12 },
+    );
+  }, 120_000);
 });

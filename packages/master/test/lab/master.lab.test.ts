@@ -12,7 +12,7 @@ const EXPORTS = ['*\t/\trw,admin,maproot=0:0', '*\t.\trw', '*\t/secret\trw,passw
 describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
   it('serves mkdir, create, write/read, ls, rename, unlink; goal 2 = two copies; mfscli sees it; a wrong password is refused', async () => {
     await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
-      const master = await lab.startMaster({ host: 'master', impl: 'ts', exports: EXPORTS, metadata: 'none' });
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', exports: EXPORTS });
       const cs1 = await lab.startChunkserver({ host: 'cs1', master });
       const cs2 = await lab.startChunkserver({ host: 'cs2', master });
       const mnt = await lab.mount({ host: 'client', master });
@@ -62,7 +62,7 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
   it('AUTH_CODE registration; goal changes replicate and delete copies', async () => {
     await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
       const auth = { AUTH_CODE: 'lab-secret' };
-      const master = await lab.startMaster({ host: 'master', impl: 'ts', metadata: 'none', cfg: { ...auth, REPLICATIONS_DELAY_INIT: 0 } });
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', cfg: { ...auth, REPLICATIONS_DELAY_INIT: 0 } });
       const cs1 = await lab.startChunkserver({ host: 'cs1', master, cfg: auth });
       // A chunkserver with the wrong AUTH_CODE never gets registered.
       const intruder = await lab.startChunkserver({ host: 'cs2', master, cfg: { AUTH_CODE: 'wrong' }, port: 9423, readyTimeoutMs: 4_000 }).catch((e: Error) => e);
