@@ -518,7 +518,7 @@ function collect(conns: TcpConnection[], t: Topology): { samples: Map<string, Sa
         }
       });
       if (err) stats.push(`${label} ${dir}: ${err.message}`);
-      if (framer.pending) stats.push(`${label} ${dir}: ${framer.pending} bytes of an incomplete packet at the end`);
+      if (framer.pending) stats.push(`${label} ${dir}: ${framer.pending} bytes of an incomplete packet at the end (client ${c.up.end ?? 'open'}, server ${c.down.end ?? 'open'})`);
     }
   }
   stats.push(`${packets} packets framed`);

@@ -119,6 +119,8 @@ export interface TcpDirection {
   /** Bytes missing (holes in the capture): the data after the first hole is dropped. */
   missing: number;
   firstTs: number;
+  /** How this side ended the connection, if the capture saw it. */
+  end: 'fin' | 'rst' | undefined;
 }
 
 export interface TcpConnection {
@@ -143,6 +145,7 @@ interface DirAcc {
   synAck: boolean;
   segs: Map<number, Buffer>;
   firstTs: number;
+  end: 'fin' | 'rst' | undefined;
 }
 
 /**
@@ -173,7 +176,7 @@ export function reassemble(segments: readonly TcpSegment[]): TcpConnection[] {
       a = undefined;
     }
     if (!a) {
-      a = { src: s.src, sport: s.sport, dst: s.dst, dport: s.dport, isn: undefined, firstSeq: undefined, syn: false, synAck: false, segs: new Map(), firstTs: s.ts };
+      a = { src: s.src, sport: s.sport, dst: s.dst, dport: s.dport, isn: undefined, firstSeq: undefined, syn: false, synAck: false, segs: new Map(), firstTs: s.ts, end: undefined };
       dirs.set(k, a);
     }
     if (isSyn) {
@@ -181,6 +184,8 @@ export function reassemble(segments: readonly TcpSegment[]): TcpConnection[] {
       a.syn = !(s.flags & TCP_ACK);
       a.synAck = (s.flags & TCP_ACK) !== 0;
     }
+    if (s.flags & TCP_RST) a.end = 'rst';
+    else if (s.flags & TCP_FIN && a.end === undefined) a.end = 'fin';
     if (s.data.length === 0) continue;
     const base = a.isn !== undefined ? (a.isn + 1) >>> 0 : (a.firstSeq ??= s.seq);
     const rel = (s.seq - base) | 0; // signed: tolerate wrap-around
@@ -194,7 +199,7 @@ export function reassemble(segments: readonly TcpSegment[]): TcpConnection[] {
   for (const [a, b] of done) {
     // The SYN sender is the client; without a SYN, guess the side with the higher (ephemeral) port.
     const aIsClient = a.syn || (!b?.syn && !a.synAck && a.sport > a.dport);
-    const flip = (d: DirAcc): DirAcc => ({ src: d.dst, sport: d.dport, dst: d.src, dport: d.sport, isn: undefined, firstSeq: undefined, syn: false, synAck: false, segs: new Map(), firstTs: d.firstTs });
+    const flip = (d: DirAcc): DirAcc => ({ src: d.dst, sport: d.dport, dst: d.src, dport: d.sport, isn: undefined, firstSeq: undefined, syn: false, synAck: false, segs: new Map(), firstTs: d.firstTs, end: undefined });
     const up = aIsClient ? a : (b ?? flip(a));
     const dn = aIsClient ? (b ?? flip(a)) : a;
     out.push({
@@ -226,5 +231,5 @@ function join(d: DirAcc): TcpDirection {
     parts.push(skip ? seg.subarray(skip) : seg);
     pos = o + seg.length;
   }
-  return { src: d.src, sport: d.sport, dst: d.dst, dport: d.dport, data: Buffer.concat(parts), missing, firstTs: d.firstTs };
+  return { src: d.src, sport: d.sport, dst: d.dst, dport: d.dport, data: Buffer.concat(parts), missing, firstTs: d.firstTs, end: d.end };
 }

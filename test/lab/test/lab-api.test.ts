@@ -129,5 +129,6 @@ print(len(back))`;
     expect(c.down.data.subarray(0, 64).toString()).toBe(digest);
     expect(c.down.data.length).toBe(64 + 256 * 390 + 4);
     expect(c.down.data.subarray(-4).toString()).toBe('end!');
+    expect(c.down.end).toBe('fin');
   });
 });
