@@ -190,6 +190,9 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
       await ours.stop();
       await real.start();
       await readBack(lab, master, files, 'read-real');
+      // Each side started from the other's .chunkdb (no full scan): the format is the same.
+      expect(await readFile(lab.logFile(ours.name), 'utf8')).toContain('.chunkdb used - full scan not needed');
+      expect(await readFile(lab.logFile(real.name), 'utf8')).toContain('.chunkdb used - full scan not needed');
     });
   });
 });
