@@ -5,6 +5,8 @@ import {
   ANTOAN_NOP_MSGID0_PACKET,
   ANTOAN_UNKNOWN_COMMAND,
   CLTOMA_MAXPACKETSIZE,
+  AntoanUnknownCommand,
+  MESSAGE_IDS,
   type MessageDef,
 } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
@@ -21,6 +23,7 @@ import { registerHandlers } from './handlers/register.js';
 import { fuseHandlers } from './handlers/fuse.js';
 import { chunkHandlers } from './handlers/chunkio.js';
 import { toolHandlers } from './handlers/tools.js';
+import { metaHandlers } from './handlers/meta.js';
 
 /**
  * Client link of the master (port 9421, mfsmaster/matoclserv.c): mounts (after REGISTER), the mfs*
@@ -115,8 +118,9 @@ export interface HandlerGroup {
   session?: Record<number, Handler>;
 }
 
-const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers];
+const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers, metaHandlers];
 
+const KNOWN_CLTOMA = new Set(MESSAGE_IDS.filter((m) => m.link === 'CLTOMA').map((m) => m.id));
 const UNREG = new Map<number, Handler>();
 const SESS = new Map<number, Handler>();
 for (const g of GROUPS) {
@@ -173,6 +177,13 @@ export class MatoclServer {
   private packet(c: ClConn, type: number, payload: Buffer): void {
     if (type === ANTOAN_NOP || type === ANTOAN_UNKNOWN_COMMAND || type === ANTOAN_BAD_COMMAND_SIZE) return;
     const h = c.registered === 0 ? UNREG.get(type) : SESS.get(type);
+    if (!h && c.registered !== 0 && KNOWN_CLTOMA.has(type) && payload.length >= 4) {
+      // A request we do not serve (locks, quotas, archive, sclass admin...): ANTOAN_UNKNOWN_COMMAND
+      // with its msgid, which mfsmount turns into ENOTSUP (mastercomm.c), instead of a disconnect.
+      c.log.debug({ msg_name: msgName(type, 'CLTOMA') }, 'not supported: answered ENOTSUP');
+      c.sendMsg(AntoanUnknownCommand, { data: Buffer.from(payload.subarray(0, 4)) });
+      return;
+    }
     if (!h) {
       c.conn.kill(msgName(type, 'CLTOMA'), c.registered === 0 ? 'unknown message from unregistered client' : 'unknown message');
       return;

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ANTOAN_NOP,
   clientPasscode,
+  AntoanUnknownCommand,
   CltomaFuseCreate,
+  CltomaFuseFlock,
+  CltomaFuseGettrash,
+  CltomaFuseUnlink,
+  MatoclFuseGettrash,
+  MatoclFuseUnlink,
   CltomaFuseGetattr,
   CltomaFuseLookup,
   CltomaFuseMkdir,
@@ -220,6 +226,31 @@ describe('matoclserv: an in-process master and a socket client', () => {
     const ex = await cli.reply(MatoclExportsInfo);
     if (ex.$v !== 'v3') throw new Error('exports form');
     expect(ex.exports.map((e) => e.path.toString())).toEqual(['/', '.', '/secret']);
+  });
+
+  it('answers a request it does not serve (FLOCK) with ANTOAN_UNKNOWN_COMMAND and its msgid, keeping the session', async () => {
+    sessionPeer.send(CltomaFuseFlock, { msgid: 77, inode: 1, reqid: 1, owner: 5n, cmd: 1 });
+    const r = await sessionPeer.next(AntoanUnknownCommand.id);
+    expect(r.readUInt32BE(0)).toBe(77);
+    expect(sessionPeer.closed).toBe(false);
+  });
+
+  it('a meta session (NEWMETASESSION) lists the trash', async () => {
+    // Put a file in the trash through the mount session.
+    sessionPeer.send(CltomaFuseCreate, { $v: 'groups', msgid: 30, inode: 1, name: Buffer.from('gone'), mode: 0o644, umask: 0, uid: 0, gids: [0] });
+    const cr = await sessionPeer.reply(MatoclFuseCreate);
+    if (cr.$v !== 'ok') throw new Error('create');
+    sessionPeer.send(CltomaFuseUnlink, { $v: 'groups', msgid: 31, inode: 1, name: Buffer.from('gone'), uid: 0, gids: [0] });
+    expect(await sessionPeer.reply(MatoclFuseUnlink)).toMatchObject({ $v: 'ok', inode: cr.inode });
+    const meta = await TestPeer.connect(port);
+    peers.push(meta);
+    meta.send(CltomaFuseRegister, reg({ $v: 'newmetasession', rcode: 5, version: VERSHEX, info: Buffer.from('meta\0') }));
+    const mr = await meta.reply(MatoclFuseRegister);
+    expect(mr.$v).toBe('metasession');
+    meta.send(CltomaFuseGettrash, { $v: 'all', msgid: 1 });
+    const tr = await meta.reply(MatoclFuseGettrash);
+    if (tr.$v !== 'ok') throw new Error(`gettrash: ${JSON.stringify(tr)}`);
+    expect(tr.entries.find((e) => e.inode === cr.inode)?.name.toString()).toBe('gone');
   });
 
   it('answers WRITE_CHUNK only after the chunkserver confirmed the create', async () => {
