@@ -237,10 +237,12 @@ export class ChunkReader {
  */
 export class ReadAhead {
   private win: { start: number; data: Buffer; eof: boolean } | undefined;
-  private next: { start: number; len: number; p: Promise<Buffer> } | undefined;
+  /** Windows being fetched ahead, in file order. */
+  private ahead: Array<{ start: number; len: number; p: Promise<Buffer> }> = [];
   private lastEnd = -1;
   private wsize: number;
   private gen = 0;
+  static readonly AHEAD = 2;
 
   constructor(
     readonly reader: ChunkReader,
@@ -254,7 +256,7 @@ export class ReadAhead {
   drop(): void {
     this.gen++;
     this.win = undefined;
-    this.next = undefined;
+    this.ahead = [];
     this.lastEnd = -1;
     this.wsize = this.minWindow;
   }
@@ -269,12 +271,15 @@ export class ReadAhead {
       return hit;
     }
     const gen = this.gen;
-    const n = this.next;
-    if (n && offset >= n.start && offset < n.start + n.len) {
-      this.next = undefined;
+    // Drop windows ahead that end before the offset; use the one that holds it.
+    while (this.ahead.length > 0 && this.ahead[0]!.start + this.ahead[0]!.len <= offset) this.ahead.shift();
+    const n = this.ahead[0];
+    if (n && offset >= n.start) {
+      this.ahead.shift();
       const data = await n.p.catch(() => undefined);
       if (data && gen === this.gen) {
         this.win = { start: n.start, data, eof: data.length < n.len };
+        if (this.win.eof) this.ahead = [];
         const h = this.slice(offset, size);
         if (h) {
           this.prefetch();
@@ -287,7 +292,7 @@ export class ReadAhead {
     const data = await this.reader.read(this.inode, offset, len);
     if (gen === this.gen) {
       this.win = { start: offset, data, eof: data.length < len };
-      this.next = undefined;
+      this.ahead = [];
       if (sequential) this.prefetch();
     }
     return data.subarray(0, Math.min(size, data.length));
@@ -304,12 +309,15 @@ export class ReadAhead {
 
   private prefetch(): void {
     const w = this.win;
-    if (!w || w.eof || this.next) return;
-    const start = w.start + w.data.length;
-    const len = this.wsize;
-    const p = this.reader.read(this.inode, start, len);
-    p.catch(() => undefined);
-    this.next = { start, len, p };
+    if (!w || w.eof) return;
+    while (this.ahead.length < ReadAhead.AHEAD) {
+      const last = this.ahead[this.ahead.length - 1];
+      const start = last ? last.start + last.len : w.start + w.data.length;
+      const len = this.wsize;
+      const p = this.reader.read(this.inode, start, len);
+      p.catch(() => undefined);
+      this.ahead.push({ start, len, p });
+    }
   }
 }
 

@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import type { Logger } from '@mfs-ts/common';
 import {
   CSTOCL_WRITE_STATUS,
@@ -15,6 +14,7 @@ import {
   MFS_ERROR_EROFS,
   MFS_STATUS_OK,
   WRITE_DATA_HEADER_SIZE,
+  crc32,
   decodeCsWriteStatus,
   encodeCsWrite,
   encodeCsWriteFinish,
@@ -23,23 +23,28 @@ import {
 } from './proto.js';
 import { StatusError } from './errors.js';
 import type { ChunkInfo, FsOps } from './fsops.js';
-import type { CsPool } from './csconn.js';
+import type { CsConn, CsPool } from './csconn.js';
 import { retryDelayMs } from './mastercomm.js';
 
 /**
  * Write-back of file data (mfsclient/writedata.c). Writes are copied into 64 KiB block buffers per
- * chunk; a flush takes the dirty chunks of a file and, for each: WRITE_CHUNK to the master (which
- * locks the chunk and returns the chain of chunkservers), CLTOCS_WRITE with the rest of the chain to
- * the first server, waits for its status for writeid 0, streams CLTOCS_WRITE_DATA pieces (each with
- * its crc32, header and data written as two buffers, never copied into a packet), waits for every
- * piece's CSTOCL_WRITE_STATUS, sends CLTOCS_WRITE_FINISH and then WRITE_CHUNK_END with the new file
- * length to the master. A failed chunk is unlocked (WRITE_CHUNK_END with the old length) and tried
- * again up to mfsioretries times; the error is kept and reported by the next write/flush/close.
+ * chunk. A chunk with dirty blocks gets a write session, as mfsmount's write worker does:
+ * WRITE_CHUNK to the master (which locks the chunk and returns the chain of chunkservers),
+ * CLTOCS_WRITE with the rest of the chain to the first server, its status for writeid 0, then
+ * CLTOCS_WRITE_DATA pieces (each with its crc32; header and data go out as two buffers, never copied
+ * into a packet) for as long as new data keeps arriving for that chunk, each acknowledged by a
+ * CSTOCL_WRITE_STATUS; when the chunk has nothing more to send and every piece is acknowledged:
+ * CLTOCS_WRITE_FINISH, and WRITE_CHUNK_END with the new file length to the master. On a failure the
+ * chunk is unlocked (WRITE_CHUNK_END with the old length), unacknowledged blocks go back to the dirty
+ * set (under any newer data) and the session starts again, up to mfsioretries times; the error is
+ * kept and reported by the next write, flush or close of the file.
  */
 
 const CS_ACTIVITY_TIMEOUT_MS = 5000;
+/** Bytes sent and not yet acknowledged, per chunk session (the C client caps pieces in flight too). */
+const WINDOW_BYTES = 16 * 1024 * 1024;
 /** Statuses from WRITE_CHUNK that retrying cannot fix. */
-const FATAL_WRITE_STATUSES = new Set([MFS_ERROR_ENOENT, MFS_ERROR_EPERM, MFS_ERROR_NOCHUNK, MFS_ERROR_INDEXTOOBIG, MFS_ERROR_QUOTA, MFS_ERROR_EROFS]);
+const FATAL_WRITE_STATUSES = new Set([MFS_ERROR_ENOENT, MFS_ERROR_EPERM, MFS_ERROR_NOCHUNK, MFS_ERROR_INDEXTOOBIG, MFS_ERROR_QUOTA, MFS_ERROR_EROFS, MFS_ERROR_IO]);
 
 /** Dirty bytes of one 64 KiB block: disjoint sorted [from,to) ranges over `data`. */
 interface Block {
@@ -50,42 +55,70 @@ interface Block {
 type DirtyChunk = Map<number, Block>;
 
 class FileWrites {
-  /** Chunk index -> block number -> block. */
+  /** Chunk index -> block number -> block: data not yet taken by a session. */
   chunks = new Map<number, DirtyChunk>();
+  /** Bytes in `chunks`. */
   dirty = 0;
-  /** Highest offset written and not yet known to the master. */
+  /** Highest offset written (the length the file has once everything is flushed). */
   maxEnd = 0;
-  /** The flush in progress (flushes of a file run one after another). */
-  chain: Promise<void> = Promise.resolve();
+  /** Running write sessions by chunk index. */
+  sessions = new Map<number, Promise<void>>();
   error: StatusError | undefined;
-  pendingFlush = false;
 }
 
+function rangeBytes(ranges: Array<[number, number]>): number {
+  let n = 0;
+  for (const [a, b] of ranges) n += b - a;
+  return n;
+}
+
+function chunkBytes(c: DirtyChunk): number {
+  let n = 0;
+  for (const b of c.values()) n += rangeBytes(b.ranges);
+  return n;
+}
+
+/** Adds [from,to) to sorted disjoint ranges; returns how many bytes became newly dirty. */
 function addRange(ranges: Array<[number, number]>, from: number, to: number): number {
-  // Returns how many bytes became newly dirty.
-  let before = 0;
-  for (const [a, b] of ranges) before += b - a;
+  const before = rangeBytes(ranges);
   ranges.push([from, to]);
   ranges.sort((x, y) => x[0] - y[0]);
-  const merged: Array<[number, number]> = [];
-  for (const r of ranges) {
-    const last = merged[merged.length - 1];
+  let w = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    const last = w > 0 ? ranges[w - 1]! : undefined;
     if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-    else merged.push([r[0], r[1]]);
+    else ranges[w++] = [r[0], r[1]];
   }
-  ranges.length = 0;
-  let after = 0;
-  for (const r of merged) {
-    ranges.push(r);
-    after += r[1] - r[0];
-  }
-  return after - before;
+  ranges.length = w;
+  return rangeBytes(ranges) - before;
 }
+
+/** Lays `newer`'s dirty bytes over `older` (which is changed and returned). */
+function overlay(older: Block, newer: Block): Block {
+  for (const [a, b] of newer.ranges) {
+    newer.data.copy(older.data, a, a, b);
+    addRange(older.ranges, a, b);
+  }
+  return older;
+}
+
+interface Piece {
+  bno: number;
+  from: number;
+  to: number;
+  block: Block;
+}
+
+/** Spare 64 KiB block buffers (a steady write stream would otherwise allocate one per block). */
+const BLOCK_POOL_MAX = 512;
 
 export class WriteCache {
   private files = new Map<number, FileWrites>();
   private total = 0;
-  /** Dirty bytes of one file that start a background flush. */
+  private blockPool: Buffer[] = [];
+  private roomWaiters: Array<() => void> = [];
+  /** Dirty bytes of one file that start writing in the background. */
   private readonly flushAt: number;
 
   constructor(
@@ -95,7 +128,7 @@ export class WriteCache {
     readonly ioRetries: number,
     readonly log: Logger,
   ) {
-    this.flushAt = Math.max(MFSBLOCKSIZE, Math.min(limit / 2, 16 * 1024 * 1024));
+    this.flushAt = Math.max(MFSBLOCKSIZE, Math.min(limit / 4, 4 * 1024 * 1024));
   }
 
   private file(inode: number): FileWrites {
@@ -104,24 +137,28 @@ export class WriteCache {
     return f;
   }
 
-  /** The file length including data not yet flushed (write_data_getmaxfleng). */
+  /** The file length including data not yet flushed (write_data_getmaxfleng); 0 if none. */
   maxLength(inode: number): number {
     return this.files.get(inode)?.maxEnd ?? 0;
   }
 
   hasDirty(inode: number): boolean {
     const f = this.files.get(inode);
-    return f !== undefined && f.dirty > 0;
+    return f !== undefined && (f.dirty > 0 || f.sessions.size > 0);
   }
 
-  /** Copies `data` into the cache; may wait for a flush when the cache is full. */
-  async write(inode: number, offset: number, data: Uint8Array): Promise<void> {
-    const f = this.file(inode);
+  private takeError(f: FileWrites): void {
     if (f.error) {
       const e = f.error;
       f.error = undefined;
       throw e;
     }
+  }
+
+  /** Copies `data` into the cache; waits for the chunkservers when the cache is full. */
+  async write(inode: number, offset: number, data: Uint8Array): Promise<void> {
+    const f = this.file(inode);
+    this.takeError(f);
     if (offset + data.length > MFSCHUNKSIZE * 2 ** 31) throw new StatusError(MFS_ERROR_INDEXTOOBIG, 'write');
     let pos = 0;
     while (pos < data.length) {
@@ -134,7 +171,7 @@ export class WriteCache {
       let ch = f.chunks.get(indx);
       if (!ch) f.chunks.set(indx, (ch = new Map()));
       let b = ch.get(bno);
-      if (!b) ch.set(bno, (b = { data: Buffer.allocUnsafe(MFSBLOCKSIZE), ranges: [] }));
+      if (!b) ch.set(bno, (b = { data: this.blockPool.pop() ?? Buffer.allocUnsafe(MFSBLOCKSIZE), ranges: [] }));
       b.data.set(data.subarray(pos, pos + n), boff);
       const added = addRange(b.ranges, boff, boff + n);
       f.dirty += added;
@@ -142,57 +179,49 @@ export class WriteCache {
       pos += n;
     }
     f.maxEnd = Math.max(f.maxEnd, offset + data.length);
-    if (this.total > this.limit) await this.flush(inode);
-    else if (f.dirty >= this.flushAt) void this.flush(inode).catch(() => undefined);
+    if (f.dirty >= this.flushAt) this.kick(inode, f);
+    // Cache full: write out everything and wait until a quarter of it has gone.
+    while (this.total > this.limit) {
+      for (const [i, g] of this.files) this.kick(i, g);
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      this.takeError(f);
+    }
+  }
+
+  /** Called whenever cached bytes were written out or dropped. */
+  private freed(): void {
+    if (this.roomWaiters.length === 0 || this.total > (this.limit * 3) / 4) return;
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** Starts a session for every dirty chunk of the file that has none running. */
+  private kick(inode: number, f: FileWrites): void {
+    for (const indx of f.chunks.keys()) {
+      if (f.sessions.has(indx)) continue;
+      const s = this.session(inode, indx, f).finally(() => {
+        if (f.sessions.get(indx) === s) f.sessions.delete(indx);
+      });
+      f.sessions.set(indx, s);
+    }
   }
 
   /** Writes everything dirty of the file to the chunkservers; rejects with the first error. */
-  flush(inode: number): Promise<void> {
+  async flush(inode: number): Promise<void> {
     const f = this.files.get(inode);
-    if (!f) return Promise.resolve();
-    if (f.dirty === 0) {
-      return f.chain.then(() => {
-        if (f.error) {
-          const e = f.error;
-          f.error = undefined;
-          throw e;
-        }
-        if (f.dirty === 0 && !f.pendingFlush) this.forget(inode, f);
-      });
+    if (!f) return;
+    for (;;) {
+      this.kick(inode, f);
+      if (f.sessions.size === 0) break;
+      await Promise.all([...f.sessions.values()]);
+      if (f.error) break;
     }
-    const chunks = f.chunks;
-    const bytes = f.dirty;
-    f.chunks = new Map();
-    f.dirty = 0;
-    f.pendingFlush = true;
-    const run = f.chain.then(async () => {
-      try {
-        for (const [indx, blocks] of [...chunks.entries()].sort((a, b) => a[0] - b[0])) {
-          await this.writeChunk(inode, indx, blocks);
-        }
-      } catch (e) {
-        f.error ??= e instanceof StatusError ? e : new StatusError(MFS_ERROR_IO, (e as Error).message);
-      } finally {
-        this.total -= bytes;
-        f.pendingFlush = false;
-      }
-    });
-    f.chain = run;
-    return run.then(() => {
-      if (f.error) {
-        const e = f.error;
-        f.error = undefined;
-        throw e;
-      }
-      if (f.dirty === 0 && f.chunks.size === 0 && f.chain === run) this.forget(inode, f);
-    });
+    if (this.files.get(inode) === f && f.dirty === 0 && f.sessions.size === 0 && !f.error) this.files.delete(inode);
+    this.takeError(f);
   }
 
-  private forget(inode: number, f: FileWrites): void {
-    if (this.files.get(inode) === f && f.dirty === 0) this.files.delete(inode);
-  }
-
-  /** Drops dirty data at or beyond `length` (truncate) after flushing what is before it. */
+  /** Before a truncate: flush, then the length no longer includes what was beyond. */
   async truncated(inode: number, length: number): Promise<void> {
     await this.flush(inode);
     const f = this.files.get(inode);
@@ -205,116 +234,197 @@ export class WriteCache {
     if (errs.length > 0) throw errs[0];
   }
 
-  /** One chunk, with retries (write_worker). */
-  private async writeChunk(inode: number, indx: number, blocks: DirtyChunk): Promise<void> {
+  /** One chunk's write session, with retries (write_worker). */
+  private async session(inode: number, indx: number, f: FileWrites): Promise<void> {
     let lastErr = '';
     const retries = Math.max(1, this.ioRetries);
+    // Highest file offset acknowledged by the chunkservers, over every attempt (mfleng in writedata.c).
+    const hw = { maxEnd: 0 };
     for (let attempt = 1; attempt <= retries; attempt++) {
+      if (!f.chunks.has(indx)) return;
       let info: ChunkInfo;
       try {
         info = await this.fs.writeChunk(inode, indx, 0);
       } catch (e) {
-        if (e instanceof StatusError && (FATAL_WRITE_STATUSES.has(e.status) || e.status === MFS_ERROR_IO)) throw e;
-        if (e instanceof StatusError && e.status === MFS_ERROR_NOSPACE && attempt >= 3) throw e;
+        const fatal = e instanceof StatusError && (FATAL_WRITE_STATUSES.has(e.status) || (e.status === MFS_ERROR_NOSPACE && attempt >= 3));
         lastErr = (e as Error).message;
+        if (fatal) return this.giveUp(f, indx, e as StatusError);
         await sleep(retryDelayMs(attempt));
         continue;
       }
-      let written = 0;
+      const sent: Piece[] = [];
+      const acked = new Set<number>();
       try {
         if (info.servers.length === 0) throw new StatusError(MFS_ERROR_CHUNKLOST, 'write: there are no valid copies');
-        written = await this.sendChunk(info, indx, blocks);
-        const newLength = Math.max(info.length, written);
-        await this.fs.writeChunkEnd(info.chunkid, inode, indx, newLength, 0);
+        await this.stream(info, indx, f, sent, acked, hw);
+        await this.fs.writeChunkEnd(info.chunkid, inode, indx, Math.max(info.length, hw.maxEnd), 0);
         return;
       } catch (e) {
         lastErr = (e as Error).message;
         this.log.warn({ inode, indx, chunkid: info.chunkid, attempt, err: lastErr }, 'chunk write failed');
-        // Unlock the chunk on the master without changing the length.
-        await this.fs.writeChunkEnd(info.chunkid, inode, indx, info.length, 0).catch(() => undefined);
-        if (e instanceof StatusError && e.status === MFS_ERROR_NOSPACE) throw e;
+        this.putBack(f, indx, sent, acked);
+        // Unlock the chunk on the master, with the length of what was acknowledged.
+        await this.fs.writeChunkEnd(info.chunkid, inode, indx, Math.max(info.length, hw.maxEnd), 0).catch(() => undefined);
+        if (e instanceof StatusError && e.status === MFS_ERROR_NOSPACE) return this.giveUp(f, indx, e);
         await sleep(retryDelayMs(attempt));
       }
     }
-    throw new StatusError(MFS_ERROR_IO, `write: inode ${inode} chunk ${indx}: ${lastErr}`);
+    this.giveUp(f, indx, new StatusError(MFS_ERROR_IO, `write: inode ${inode} chunk ${indx}: ${lastErr}`));
   }
 
-  /** The chained write of the dirty blocks of one chunk; returns the highest file offset written. */
-  private async sendChunk(info: ChunkInfo, indx: number, blocks: DirtyChunk): Promise<number> {
+  /** Drops the chunk's dirty data and records the error for the file. */
+  private giveUp(f: FileWrites, indx: number, e: StatusError): void {
+    const c = f.chunks.get(indx);
+    if (c) {
+      const n = chunkBytes(c);
+      f.dirty -= n;
+      this.total -= n;
+      f.chunks.delete(indx);
+    }
+    f.error ??= e;
+    // Writers waiting for room must see the error too.
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** After a failed session: every block with an unacknowledged piece goes back, under newer data. */
+  private putBack(f: FileWrites, indx: number, sent: Piece[], acked: Set<number>): void {
+    const back = new Map<number, Block>();
+    const seen = new Set<Block>();
+    let unacked = 0;
+    for (let i = 0; i < sent.length; i++) {
+      const p = sent[i]!;
+      if (acked.has(i + 1)) continue;
+      unacked += p.to - p.from;
+      if (seen.has(p.block)) continue;
+      seen.add(p.block);
+      const prev = back.get(p.bno);
+      back.set(p.bno, prev ? overlay(prev, p.block) : p.block);
+    }
+    this.total -= unacked;
+    const cur = f.chunks.get(indx);
+    const curBytes = cur ? chunkBytes(cur) : 0;
+    if (cur) for (const [bno, b] of cur) back.set(bno, back.has(bno) ? overlay(back.get(bno)!, b) : b);
+    if (back.size === 0) return;
+    f.chunks.set(indx, back);
+    const n = chunkBytes(back);
+    f.dirty += n - curBytes;
+    this.total += n - curBytes;
+    this.freed();
+  }
+
+  /**
+   * The chained write on one connection: sends the chunk's dirty blocks as they come (taking them
+   * out of the dirty set), until nothing is left and everything is acknowledged. Returns the highest
+   * file offset acknowledged.
+   */
+  private async stream(info: ChunkInfo, indx: number, f: FileWrites, sent: Piece[], acked: Set<number>, hw: { maxEnd: number }): Promise<number> {
     const first = info.servers[0]!;
     const chain = info.servers.slice(1).map((s) => ({ ip: s.ip, port: s.port }));
     const conn = await this.pool.get(first.ip, first.port);
     const chunkid = info.chunkid;
-    const pieces: Array<{ bno: number; from: number; to: number; data: Buffer }> = [];
+    let maxEnd = 0;
+    let inflight = 0;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const progress = () => new Promise<void>((r) => (wake = r));
+    let started = false;
+    let timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+    function onTimeout(): void {
+      conn.fail(`write to ${conn.key}: timed out`);
+    }
+    const fail = (e: Error) => {
+      failure ??= e;
+      notify();
+    };
+    conn.use(
+      (type, payload) => {
+        // After the first error nothing more counts (writedata.c leaves its loop there): what was
+        // not acknowledged by then is sent again.
+        if (failure) return;
+        clearTimeout(timer);
+        timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+        if (type !== CSTOCL_WRITE_STATUS) return fail(new Error(`${conn.key}: unexpected packet ${type} during write`));
+        const r = decodeCsWriteStatus(payload);
+        if (!r.ok || r.value.chunkid !== chunkid) return fail(new Error(`${conn.key}: malformed WRITE_STATUS`));
+        const { writeid, status } = r.value;
+        if (status !== MFS_STATUS_OK) {
+          return fail(status === MFS_ERROR_NOSPACE ? new StatusError(status, 'write') : new Error(`${conn.key}: write error: ${mfsStrerror(status)}`));
+        }
+        if (writeid === 0) {
+          if (started) return fail(new Error(`${conn.key}: second chain status`));
+          started = true;
+          return notify();
+        }
+        const p = sent[writeid - 1];
+        if (!started || !p || acked.has(writeid)) return fail(new Error(`${conn.key}: got unexpected status (writeid:${writeid})`));
+        acked.add(writeid);
+        const size = p.to - p.from;
+        inflight -= size;
+        this.total -= size;
+        this.freed();
+        maxEnd = Math.max(maxEnd, indx * MFSCHUNKSIZE + p.bno * MFSBLOCKSIZE + p.to);
+        hw.maxEnd = Math.max(hw.maxEnd, maxEnd);
+        notify();
+      },
+      (reason) => fail(new Error(reason)),
+    );
+    try {
+      conn.write(encodeCsWrite(chunkid, info.version, chain));
+      while (!started && !failure) await progress();
+      for (;;) {
+        if (failure) throw failure;
+        const blocks = f.chunks.get(indx);
+        if (blocks && inflight < WINDOW_BYTES) {
+          f.chunks.delete(indx);
+          f.dirty -= chunkBytes(blocks);
+          this.send(conn, chunkid, blocks, sent, (n) => (inflight += n));
+          continue;
+        }
+        if (!blocks && inflight === 0) break;
+        await progress();
+      }
+    } catch (e) {
+      clearTimeout(timer);
+      conn.fail((e as Error).message);
+      throw e;
+    }
+    clearTimeout(timer);
+    conn.write(encodeCsWriteFinish(chunkid, info.version));
+    this.pool.put(conn);
+    // Every piece is acknowledged, so the chunkserver has all the bytes: the buffers can be reused.
+    const done = new Set<Buffer>();
+    for (const p of sent) done.add(p.block.data);
+    for (const b of done) if (this.blockPool.length < BLOCK_POOL_MAX) this.blockPool.push(b);
+    return maxEnd;
+  }
+
+  private send(conn: CsConn, chunkid: number, blocks: DirtyChunk, sent: Piece[], add: (n: number) => void): void {
+    const pieces: Piece[] = [];
     for (const bno of [...blocks.keys()].sort((a, b) => a - b)) {
       const b = blocks.get(bno)!;
-      for (const [from, to] of b.ranges) pieces.push({ bno, from, to, data: b.data });
+      for (const [from, to] of b.ranges) pieces.push({ bno, from, to, block: b });
     }
-    let maxEnd = 0;
-    await new Promise<void>((resolve, reject) => {
-      let timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
-      function onTimeout(): void {
-        conn.fail(`write to ${conn.key}: timed out`);
-      }
-      let started = false;
-      let acked = 0;
-      const finish = (err: Error | undefined) => {
-        clearTimeout(timer);
-        if (err) {
-          conn.fail(err.message);
-          reject(err);
-        } else {
-          conn.write(encodeCsWriteFinish(chunkid, info.version));
-          this.pool.put(conn);
-          resolve();
-        }
-      };
-      const sendData = () => {
-        const heads = Buffer.allocUnsafe(WRITE_DATA_HEADER_SIZE * pieces.length);
-        conn.sock.cork();
-        for (let i = 0; i < pieces.length; i++) {
-          const p = pieces[i]!;
-          const view = p.data.subarray(p.from, p.to);
-          const h = heads.subarray(i * WRITE_DATA_HEADER_SIZE, (i + 1) * WRITE_DATA_HEADER_SIZE);
-          putWriteDataHeader(h, 0, chunkid, i + 1, p.bno, p.from, p.to - p.from, crc32(view));
-          conn.write(h);
-          conn.write(view);
-        }
-        process.nextTick(() => conn.sock.uncork());
-      };
-      conn.use(
-        (type, payload) => {
-          clearTimeout(timer);
-          timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
-          if (type !== CSTOCL_WRITE_STATUS) return finish(new Error(`${conn.key}: unexpected packet ${type} during write`));
-          const r = decodeCsWriteStatus(payload);
-          if (!r.ok || r.value.chunkid !== chunkid) return finish(new Error(`${conn.key}: malformed WRITE_STATUS`));
-          const { writeid, status } = r.value;
-          if (status !== MFS_STATUS_OK) {
-            const err = status === MFS_ERROR_NOSPACE ? new StatusError(status, 'write') : new Error(`${conn.key}: write error: ${mfsStrerror(status)}`);
-            return finish(err);
-          }
-          if (writeid === 0) {
-            if (started) return finish(new Error(`${conn.key}: second chain status`));
-            started = true;
-            if (pieces.length === 0) return finish(undefined);
-            sendData();
-            return;
-          }
-          const p = pieces[writeid - 1];
-          if (!started || !p) return finish(new Error(`${conn.key}: got unexpected status (writeid:${writeid})`));
-          maxEnd = Math.max(maxEnd, indx * MFSCHUNKSIZE + p.bno * MFSBLOCKSIZE + p.to);
-          acked++;
-          if (acked === pieces.length) finish(undefined);
-        },
-        (reason) => {
-          clearTimeout(timer);
-          reject(new Error(reason));
-        },
-      );
-      conn.write(encodeCsWrite(chunkid, info.version, chain));
-    });
-    return maxEnd;
+    const heads = Buffer.allocUnsafe(WRITE_DATA_HEADER_SIZE * pieces.length);
+    conn.sock.cork();
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i]!;
+      sent.push(p);
+      const writeid = sent.length;
+      const view = p.block.data.subarray(p.from, p.to);
+      const h = heads.subarray(i * WRITE_DATA_HEADER_SIZE, (i + 1) * WRITE_DATA_HEADER_SIZE);
+      putWriteDataHeader(h, 0, chunkid, writeid, p.bno, p.from, p.to - p.from, crc32(view));
+      conn.write(h);
+      conn.write(view);
+      add(p.to - p.from);
+    }
+    process.nextTick(() => conn.sock.uncork());
   }
 }
 

@@ -108,4 +108,22 @@ describe('chained writes', () => {
     expect(cs1.data.subarray(100, 100 + a.length).equals(a)).toBe(true);
     expect(cs1.data.subarray(3 * MFSBLOCKSIZE, 3 * MFSBLOCKSIZE + 500).equals(b)).toBe(true);
   });
+
+  it('a chunkserver error mid-write: the chunk is unlocked, written again from the unacknowledged blocks, and no byte is lost', async () => {
+    const { cs1, writeEnds, fs, pool } = await cluster(0);
+    cs1.failWriteId = 2;
+    const w = new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger());
+    const a = randomBytes(3 * MFSBLOCKSIZE);
+    await w.write(4, 0, a);
+    await w.flush(4);
+    // First session: WRITE_CHUNK_END with what was acknowledged (block 0); second: the new length.
+    expect(writeEnds).toEqual([
+      { chunkid: CHUNKID, length: MFSBLOCKSIZE },
+      { chunkid: CHUNKID, length: 3 * MFSBLOCKSIZE },
+    ]);
+    expect(cs1.chains.length).toBe(2);
+    expect(cs1.data.subarray(0, a.length).equals(a)).toBe(true);
+    // Blocks 1 and 2 were not acknowledged the first time, so they went again.
+    expect(cs1.pieces.map((p) => p.blocknum)).toEqual([0, 2, 1, 2]);
+  });
 });

@@ -31,6 +31,8 @@ export class FakeChunkserver {
   chains: Array<Array<{ ip: number; port: number }>> = [];
   pieces: Array<{ writeid: number; blocknum: number; offset: number; size: number; crcOk: boolean }> = [];
   finishes = 0;
+  /** Answer the first WRITE_DATA with this writeid with an IO error (once). */
+  failWriteId = 0;
 
   constructor() {
     this.server = createServer((s) => {
@@ -70,6 +72,13 @@ export class FakeChunkserver {
             s.write(st);
           } else if (type === CLTOCS_WRITE_DATA) {
             if (parseWriteData(payload, dv) !== undefined) return void s.destroy();
+            if (this.failWriteId !== 0 && dv.writeid === this.failWriteId) {
+              this.failWriteId = 0;
+              const st = Buffer.allocUnsafe(21);
+              putWriteStatus(st, 0, dv.chunkid, dv.writeid, 22);
+              s.write(st);
+              return;
+            }
             const ok = crc32(dv.data) === dv.crc;
             this.pieces.push({ writeid: dv.writeid, blocknum: dv.blocknum, offset: dv.offset, size: dv.size, crcOk: ok });
             dv.data.copy(this.data, dv.blocknum * MFSBLOCKSIZE + dv.offset);

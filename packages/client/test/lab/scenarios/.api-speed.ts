@@ -1,0 +1,17 @@
+import { MfsClient } from '../../../src/index.js';
+const { host, port } = JSON.parse(process.argv[2]!) as { host: string; port: number };
+const c = await MfsClient.connect({ host, port });
+const buf = Buffer.alloc(1024 * 1024, 7);
+const N = 512;
+let t = Date.now();
+const h = await c.open('/speed.bin', 'w');
+for (let i = 0; i < N; i++) await h.write(buf, 0, buf.length, i * buf.length);
+await h.close();
+console.log('api write MB/s', ((N * 1.048576) / ((Date.now() - t) / 1000)).toFixed(0));
+t = Date.now();
+const r = await c.open('/speed.bin', 'r');
+const out = Buffer.alloc(128 * 1024);
+for (let pos = 0; pos < N * buf.length; pos += out.length) await r.read(out, 0, out.length, pos);
+await r.close();
+console.log('api read (128K reads) MB/s', ((N * 1.048576) / ((Date.now() - t) / 1000)).toFixed(0));
+await c.close();
