@@ -59,6 +59,7 @@ export class Chunkserver implements Daemon {
       fsyncBeforeClose: cfg.HDD_FSYNC_BEFORE_CLOSE,
       rrChunkCount: cfg.HDD_RR_CHUNK_COUNT,
       knownMetaId: ids.metaId,
+      errorTolerance: { count: cfg.HDD_ERROR_TOLERANCE_COUNT, periodS: cfg.HDD_ERROR_TOLERANCE_PERIOD },
       log: this.log,
     });
     await this.hdd.init();

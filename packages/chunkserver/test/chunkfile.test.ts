@@ -293,6 +293,27 @@ describe('disk registry', () => {
     expect(hdd.space().total).toBeGreaterThan(0);
   });
 
+  it('gives up a disk after more than HDD_ERROR_TOLERANCE_COUNT I/O errors: its chunks are reported lost', async () => {
+    env = await tmpDisks(2);
+    hdd = await openHdd(env.hddCfg, { errorTolerance: { count: 2, periodS: 600 } });
+    for (let i = 1; i <= 8; i++) expect(await createChunk(hdd, 200 + i, 1)).toBe(MFS_STATUS_OK);
+    const bad = hdd.folders[0]!;
+    const onBad = [...hdd.allChunks()].filter((c) => c.owner === bad);
+    const onGood = [...hdd.allChunks()].filter((c) => c.owner !== bad);
+    expect(onBad.length).toBeGreaterThanOrEqual(3);
+    for (const c of onBad) await (await import('node:fs/promises')).unlink(c.path);
+    for (const c of onBad) expect(await c.exclusive(() => c.ioBegin())).not.toBe(MFS_STATUS_OK);
+    expect(hdd.damaged.sort()).toEqual(onBad.map((c) => c.id).sort());
+    const deadline = Date.now() + 5000;
+    while (!bad.damaged && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(bad.damaged).toBe(true);
+    expect(hdd.lost.sort()).toEqual(onBad.map((c) => c.id).sort());
+    expect(hdd.chunkList().map((c) => c.id).sort()).toEqual(onGood.map((c) => c.id).sort());
+    expect(hdd.space().chunks).toBe(onGood.length);
+    expect(await createChunk(hdd, 300, 1)).toBe(MFS_STATUS_OK);
+    expect(hdd.get(300)!.owner).not.toBe(bad);
+  });
+
   it('ignores a disk whose .metaid belongs to another instance', async () => {
     env = await tmpDisks(2);
     const b = Buffer.alloc(8);

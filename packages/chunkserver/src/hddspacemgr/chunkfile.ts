@@ -124,7 +124,8 @@ export class ChunkFile {
           this.fh = await open(this.path, flags, 0o666);
           this.fsyncNeeded = false;
         } catch (e) {
-          this.owner.chunkError(this, false, e);
+          // hdd_open reports an existing chunk it cannot open as damaged; a failed create is only an error.
+          this.owner.chunkError(this, mode !== 'new', e);
           return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
         }
       }

@@ -40,7 +40,7 @@ export class Folder implements ChunkOwner {
   /** Chunks per subfolder, and the subfolder new chunks go to (round robin every HDD_RR_CHUNK_COUNT). */
   private readonly subfCount = new Uint32Array(256);
   private currentPathId = 0;
-  readonly lastErrors: Array<{ chunkId: number; time: number }> = [];
+  readonly lastErrors: Array<{ chunkId: number; time: number; mono: number; code: string | undefined }> = [];
   /** Chunks handed out to this disk by the placement (for proportional choice). */
   placed = 0;
   stats = { rbytes: 0, wbytes: 0, rops: 0, wops: 0 };
@@ -59,13 +59,23 @@ export class Folder implements ChunkOwner {
   }
 
   chunkError(c: ChunkFile, damaged: boolean, err?: unknown): void {
-    this.lastErrors.push({ chunkId: c.id, time: Math.floor(Date.now() / 1000) });
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    this.lastErrors.push({ chunkId: c.id, time: Math.floor(Date.now() / 1000), mono: performance.now() / 1000, code });
     if (this.lastErrors.length > LASTERRSIZE) this.lastErrors.shift();
     this.hooks.chunkError(this, c, damaged, err);
   }
 
   touched(): void {
     this.hooks.touched(this);
+  }
+
+  /**
+   * I/O errors (EIO, EROFS, ENOENT) among the last 30 within `periodS` seconds: more than
+   * HDD_ERROR_TOLERANCE_COUNT of them and MooseFS gives the disk up (hdd_check_folders).
+   */
+  recentIoErrors(periodS: number): number {
+    const now = performance.now() / 1000;
+    return this.lastErrors.filter((e) => e.mono + periodS >= now && (e.code === 'EIO' || e.code === 'EROFS' || e.code === 'ENOENT')).length;
   }
 
   /** Can new chunks be put here? */

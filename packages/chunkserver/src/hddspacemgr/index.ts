@@ -23,6 +23,8 @@ export interface HddOptions {
   rrChunkCount: number;
   /** The metaid this chunkserver already belongs to (chunkserverid.mfs), 0n if none. */
   knownMetaId: bigint;
+  /** HDD_ERROR_TOLERANCE_COUNT / _PERIOD: more I/O errors than this in that many seconds and a disk is given up. */
+  errorTolerance?: { count: number; periodS: number };
   log: Logger;
 }
 
@@ -168,7 +170,29 @@ export class HddSpaceMgr implements ChunkEnv {
   }
 
   private async refreshAll(): Promise<void> {
-    for (const f of this.folders) if (await f.refreshUsage()) this.spaceChanged = true;
+    const tol = this.opts.errorTolerance ?? { count: 2, periodS: 600 };
+    for (const f of this.folders) {
+      if (f.damaged) continue;
+      const errs = f.recentIoErrors(tol.periodS);
+      if (errs > tol.count && !f.readOnly) {
+        this.log.warn({ disk: f.path }, `${errs} errors occurred in ${tol.periodS} seconds on folder: ${f.path}`);
+        this.giveUp(f);
+        continue;
+      }
+      if (await f.refreshUsage()) this.spaceChanged = true;
+    }
+  }
+
+  /** A damaged disk: its chunks are reported lost and dropped; it takes no new chunks. */
+  private giveUp(f: Folder): void {
+    f.damaged = true;
+    for (const c of [...f.chunks]) {
+      if (c.state === 'avail') this.lost.push(c.id);
+      void c.exclusive(() => c.closeNow());
+      this.forget(c);
+    }
+    this.spaceChanged = true;
+    this.onReport?.();
   }
 
   private chunkError(f: Folder, c: ChunkFile, damaged: boolean, err?: unknown): void {
