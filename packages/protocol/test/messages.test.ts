@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MESSAGES, MESSAGE_IDS, messageById, messageByName, ProtocolError } from '../src/index.js';
+import { decodePacket, MESSAGES, MESSAGE_IDS, messageById, messageByName, ProtocolError } from '../src/index.js';
 import { messageArb } from './arbitraries.js';
 
 const payloadOf = (packet: Buffer) => packet.subarray(8);
@@ -24,6 +24,14 @@ describe('message catalogue', () => {
     expect(messageById(406, 'CLTOMA')!.name).toBe('CLTOMA_FUSE_LOOKUP');
     expect(messageById(0, 'CSTOMA')!.name).toBe('ANTOAN_NOP');
     expect(messageById(12345)).toBeUndefined();
+  });
+
+  it('decodes a packet by type and link, unknown types as an error value', () => {
+    const r = decodePacket(409, Buffer.from('0000000703', 'hex'), 'MATOCL');
+    expect(r.ok && r.value.def.name).toBe('MATOCL_FUSE_GETATTR');
+    expect(r.ok && r.value.value).toMatchObject({ $v: 'status', msgid: 7, status: 3 });
+    const u = decodePacket(9999, Buffer.alloc(0), 'CLTOMA');
+    expect(u.ok || u.error.code).toBe('MFS_PROTO_UNKNOWN');
   });
 });
 

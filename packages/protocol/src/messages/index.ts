@@ -1,4 +1,5 @@
 import type { Link, MessageDef } from '../codec/message.js';
+import { fail, ok, ProtocolError, type Result } from '../codec/errors.js';
 import { ANTOAN_MESSAGES } from './antoan.js';
 import { ANTOMA_MESSAGES } from './antoma.js';
 import { CLTOCS_MESSAGES } from './cltocs.js';
@@ -62,4 +63,16 @@ function compatible(generic: Link, link: Link): boolean {
   const [src, dst] = [generic.slice(0, 2), generic.slice(4, 6)];
   const [lsrc, ldst] = [link.slice(0, 2), link.slice(4, 6)];
   return (src === 'AN' || src === lsrc) && (dst === 'AN' || dst === ldst);
+}
+
+/**
+ * Decodes one framed packet by its type number: the definition (by id and link, see messageById) and
+ * the value, or MFS_PROTO_UNKNOWN for a type with no definition on that link.
+ */
+export function decodePacket(type: number, payload: Buffer, link?: Link): Result<{ def: MessageDef<any>; value: any }> {
+  const def = messageById(type, link);
+  if (!def) return fail(new ProtocolError('MFS_PROTO_UNKNOWN', `unknown message type ${type}${link ? ` on ${link}` : ''}`));
+  const r = def.decode(payload);
+  if (!r.ok) return r;
+  return ok({ def, value: r.value });
 }
