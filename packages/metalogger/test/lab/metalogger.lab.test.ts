@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Master, waitFor, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
+import { Master, run, waitFor, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
 /** Writes a file through the mount and fsyncs it (so the master has the chunk and the length). */
@@ -98,6 +98,16 @@ function lastVersion(path: string): number {
   return v.length ? v[v.length - 1]! : 0;
 }
 
+/**
+ * A real master rotates its changelog (and tells the metaloggers, 0x55) and stores metadata.mfs.back
+ * at the top of every hour (meta_dostoreall, wall-clock aligned). This test compares whole files, so
+ * it does not start when the next hour is closer than `needMs`; it waits for that hour to pass.
+ */
+async function clearOfHourBoundary(needMs: number): Promise<void> {
+  const toHour = 3_600_000 - (Date.now() % 3_600_000);
+  if (toHour < needMs) await new Promise((r) => setTimeout(r, toHour + 2_000));
+}
+
 function mode(path: string): string {
   return (lstatSync(path).mode & 0o777).toString(8);
 }
@@ -137,6 +147,7 @@ function copyMetaloggerFiles(from: string, to: string): string[] {
 
 describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
   it('is listed by mfscli -SMB, keeps the same files as the real metalogger, and real mfsmaster -a restores from them', async () => {
+    await clearOfHourBoundary(150_000);
     await withLab({ hosts: ['m', 'mlts', 'mlreal'] }, async (lab: Lab) => {
       // 1. A namespace with history, stored by a clean stop; the restarted master renames that
       //    metadata.mfs to metadata.mfs.back, which is what metaloggers download.
@@ -172,13 +183,13 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       populate(mnt.dir, 'b');
       renameSync(join(mnt.dir, 'dir-a', 'data.bin'), join(mnt.dir, 'dir-b', 'from-a.bin'));
       unlinkSync(join(mnt.dir, 'dir-a', 'sub', 'f5'));
-      const want = tree(mnt.dir);
+      let want = tree(mnt.dir);
       // Quiet point: after the unmount the master has logged the session's end, and nothing else
       // changes the namespace.
       await mnt.unmount();
       const masterLog = join(master.dataPath, 'changelog.0.mfs');
       const metaVersion = Number(masterBack.readBigUInt64BE(8));
-      const last = await sessionEnd(masterLog, metaVersion);
+      let last = await sessionEnd(masterLog, metaVersion);
       const oursFile = join(ours.dataPath, 'changelog_ml.0.mfs');
       const realFile = join(real.dataPath, 'changelog_ml.0.mfs');
       await waitFor(`both metaloggers to hold change ${last}`, () => lastVersion(oursFile) >= last && lastVersion(realFile) >= last);
@@ -191,6 +202,27 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       expect(linesIn(oursFile, 0, last)).toEqual(masterLines);
       expect(readFileSync(oursFile).equals(readFileSync(realFile))).toBe(true);
       expect(mode(oursFile)).toBe(mode(realFile));
+
+      // 3b. Our link is cut while changes happen. We time out, and on reconnecting register with our
+      //     log position; the master resends what we missed from its memory, so our file ends up the
+      //     same bytes as the real metalogger's, which never lost its link.
+      const cut = lab.host('mlts');
+      mnt = await lab.mount({ host: 'm', master });
+      await run(['ip', '-n', cut.ns, 'link', 'set', 'eth0', 'down']);
+      populate(mnt.dir, 'd');
+      want = tree(mnt.dir);
+      await mnt.unmount();
+      const before = last;
+      last = await sessionEnd(masterLog, before + 1);
+      await waitFor('our metalogger to time out', () => /timeout: nothing from Master/.test(readFileSync(lab.logFile(ours.name), 'utf8')), { timeoutMs: 40_000 });
+      expect(lastVersion(oursFile)).toBeLessThan(last);
+      await run(['ip', '-n', cut.ns, 'link', 'set', 'eth0', 'up']);
+      await waitFor(`our metalogger to catch up to ${last}`, () => lastVersion(oursFile) >= last && lastVersion(realFile) >= last, { timeoutMs: 40_000 });
+      expect(linesIn(oursFile, 0, last)).toEqual(linesIn(masterLog, metaVersion, last));
+      expect(readFileSync(oursFile).equals(readFileSync(realFile))).toBe(true);
+      expect(readFileSync(lab.logFile(ours.name), 'utf8')).not.toMatch(/changes lost/);
+      // The master never complained about what we sent (matomlserv.c logs every bad packet).
+      expect(readFileSync(lab.logFile(master.name), 'utf8')).not.toMatch(/ANTOMA_|ANTOAN_|got unknown message|from registered metalogger/);
 
       // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`. Both
       //    metaloggers stay up and must find the new master at the same address by themselves.
