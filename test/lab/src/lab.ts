@@ -29,6 +29,12 @@ export interface LabOptions {
   root?: string;
   /** Keep the working directory (logs, data) after teardown. Default: only if a test failed. */
   keep?: boolean;
+  /**
+   * How teardown ends the daemons: 'graceful' (SIGTERM; a real master then spends seconds writing
+   * metadata.mfs) or 'kill' (SIGKILL at once: for tests that never look at what a stop leaves).
+   * Default 'graceful'.
+   */
+  stop?: 'graceful' | 'kill';
 }
 
 let labCounter = 0;
@@ -61,6 +67,7 @@ export class Lab implements HostOwner, DaemonOwner {
     private readonly lease: SubnetLease,
     readonly defaultImpl: Impl,
     private readonly keep: boolean,
+    private readonly stopMode: 'graceful' | 'kill' = 'graceful',
   ) {
     this.logDir = join(dir, 'logs');
     mkdirSync(this.logDir, { recursive: true });
@@ -233,9 +240,13 @@ export class Lab implements HostOwner, DaemonOwner {
       }
     };
     await Promise.all(this.mounts.map((m) => attempt(`unmount ${m.dir}`, () => m.unmount())));
-    const others = this.daemons.filter((d) => d.role !== 'master');
-    await Promise.all(others.map((d) => attempt(`stop ${d.name}`, () => d.stop(15_000))));
-    await Promise.all(this.daemons.filter((d) => d.role === 'master').map((d) => attempt(`stop ${d.name}`, () => d.stop(30_000))));
+    if (this.stopMode === 'kill') {
+      await Promise.all(this.daemons.map((d) => attempt(`kill ${d.name}`, () => d.kill())));
+    } else {
+      const others = this.daemons.filter((d) => d.role !== 'master');
+      await Promise.all(others.map((d) => attempt(`stop ${d.name}`, () => d.stop(15_000))));
+      await Promise.all(this.daemons.filter((d) => d.role === 'master').map((d) => attempt(`stop ${d.name}`, () => d.stop(30_000))));
+    }
     await Promise.all(this.procs.map((p) => attempt(`stop ${p.name}`, () => p.stop(5_000))));
     for (const ns of this.namespaces) {
       await attempt(`kill processes in ${ns}`, async () => {
@@ -330,7 +341,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const lease = leaseSubnet(process.pid * 7 + n * 131);
   const dir = join(root, id);
   rmSync(dir, { recursive: true, force: true });
-  const lab = new Lab(id, dir, lease, opts.impl ?? 'real', opts.keep ?? process.env.MFSL_KEEP === '1');
+  const lab = new Lab(id, dir, lease, opts.impl ?? 'real', opts.keep ?? process.env.MFSL_KEEP === '1', opts.stop ?? 'graceful');
   activeLabs.add(lab);
   installExitHooks();
   try {

@@ -64,7 +64,9 @@ describeLab('lab: real MooseFS 3.0.117 cluster', () => {
   });
 
   it('teardown leaves no namespace, mount, process or lease behind', async () => {
-    const lab = await createLab({ hosts: 2 });
+    // 'kill': the graceful path is the default, taken by the other tests' teardowns (which throw if
+    // anything is left); this one checks the SIGKILL path too.
+    const lab = await createLab({ hosts: 2, stop: 'kill' });
     let pids: number[] = [];
     let mountDir = '';
     try {
