@@ -37,6 +37,11 @@ export function formatVersion(v: number | MfsVersion): string {
   return `${p.major}.${p.mid}.${p.minor}${p.pro ? ' PRO' : ''}`;
 }
 
+/** "3.0.117-1": the daemons' version string (ANTOAN_VERSION, -v output). */
+export function formatVersionString(v: number, release = '1'): string {
+  return `${formatVersion(v)}-${release}`;
+}
+
 /**
  * Parses "3.0.117", "3.0.117-1" or "3.0.117 PRO" into a version word; undefined if malformed.
  * The release suffix ("-1") is not part of the word.

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ATTR_RECORD_SIZE, authCodePasscode, clientPasscode, decodeAttr, dirLengthCode, dirLengthFromCode, encodeAttr,
-  formatVersion, FUSE_REGISTER_BLOB_ACL, parseVersionInt, parseVersionString, passwordDigest, putAttr, VERSHEX,
+  formatVersion, formatVersionString, FUSE_REGISTER_BLOB_ACL, parseVersionInt, parseVersionString, passwordDigest, putAttr, VERSHEX,
   versionAtLeast, versionToInt, VERSSTR,
 } from '../src/index.js';
 
@@ -60,6 +60,7 @@ describe('version words', () => {
     expect(parseVersionInt(0x0300ea)).toEqual({ major: 3, mid: 0, minor: 117, pro: false });
     expect(parseVersionInt(0x0300eb).pro).toBe(true);
     expect(formatVersion(0x0300ea)).toBe('3.0.117');
+    expect(formatVersionString(VERSHEX)).toBe(VERSSTR);
     expect(parseVersionString(VERSSTR)).toBe(0x0300ea);
     expect(parseVersionString('3.0.117')).toBe(0x0300ea);
     expect(parseVersionString('1.6.27')).toBe(0x01061b);

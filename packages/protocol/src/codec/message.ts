@@ -34,6 +34,9 @@ export interface MessageDef<T> {
   encode(v: T): Buffer;
 }
 
+/** The value type of a definition: `ValueOf<typeof CltomaFuseLookup>`. */
+export type ValueOf<M> = M extends MessageDef<infer T> ? T : never;
+
 const scratch = new Reader();
 
 function decodeWith<T>(name: string, s: StructField<any>, payload: Buffer): Result<T> {
