@@ -387,6 +387,7 @@ export class MfsClient {
     return this.wrap('utime', path, async () => {
       const r = await this.core.resolve(path, true);
       await this.core.fs.setattr(r.inode, this.core.creds, { setmask: SET_ATIME_FLAG | SET_MTIME_FLAG, atime: sec(atime), mtime: sec(mtime) });
+      this.core.timesSet(r.inode);
     });
   }
 

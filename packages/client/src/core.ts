@@ -32,6 +32,12 @@ export class MfsCore {
   private readAheads = new Map<number, ReadAhead>();
   private opens = new Map<number, number>();
   private entries = new Map<string, CachedEntry>();
+  /**
+   * atime/mtime (master seconds) of reads and writes not yet reported: 3.0.74+ masters ignore
+   * CHUNKOPFLAG_CANMODTIME and take the times from CLTOMA_FUSE_AMTIME_INODES (mastercomm.c fs_atime,
+   * fs_mtime, fs_send_amtime_inodes); until then getattr shows them (fs_fix_amtime).
+   */
+  private amtime = new Map<number, { atime: number; mtime: number }>();
   private readonly entryTtlMs: number;
   creds: Creds = ROOT_CREDS;
 
@@ -45,6 +51,11 @@ export class MfsCore {
     this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log);
     this.entryTtlMs = Math.max(0, opts.dirEntryCacheTo) * 1000;
     master.sustainedInodes = () => this.opens.keys();
+    master.amtimes = () => {
+      const out = [...this.amtime].map(([inode, t]) => ({ inode, atime: t.atime, mtime: t.mtime }));
+      this.amtime.clear();
+      return out;
+    };
     master.on('chunkChanged', (inode, indx) => {
       this.reader.invalidate(inode, indx);
       this.readAheads.get(inode)?.drop();
@@ -145,7 +156,28 @@ export class MfsCore {
   /** Attributes with the length of data still in the write-back cache (write_data_getmaxfleng). */
   fixLength(inode: number, a: Attr): Attr {
     const w = this.writes.maxLength(inode);
-    return w > a.length && a.type !== TYPE_DIRECTORY ? { ...a, length: w } : a;
+    const t = this.amtime.get(inode);
+    if (!(w > a.length && a.type !== TYPE_DIRECTORY) && !(t && (t.atime > a.atime || t.mtime > a.mtime))) return a;
+    const r = { ...a };
+    if (w > a.length && a.type !== TYPE_DIRECTORY) r.length = w;
+    if (t) {
+      r.atime = Math.max(r.atime, t.atime);
+      r.mtime = Math.max(r.mtime, t.mtime);
+    }
+    return r;
+  }
+
+  private touch(inode: number, write: boolean): void {
+    const now = this.master.masterSeconds();
+    const t = this.amtime.get(inode) ?? { atime: 0, mtime: 0 };
+    if (write) t.mtime = now;
+    else t.atime = now;
+    this.amtime.set(inode, t);
+  }
+
+  /** An explicit utimes wins over times of earlier I/O (fs_no_atime / fs_no_mtime). */
+  timesSet(inode: number): void {
+    this.amtime.delete(inode);
   }
 
   async getattr(inode: number): Promise<Attr> {
@@ -182,13 +214,16 @@ export class MfsCore {
   async read(inode: number, offset: number, size: number): Promise<Buffer> {
     if (size <= 0) return Buffer.alloc(0);
     if (this.writes.hasDirty(inode)) await this.writes.flush(inode);
-    return this.readAhead(inode).read(offset, size);
+    const d = await this.readAhead(inode).read(offset, size);
+    this.touch(inode, false);
+    return d;
   }
 
   async write(inode: number, offset: number, data: Uint8Array): Promise<void> {
     this.readAheads.get(inode)?.drop();
     this.reader.invalidate(inode);
     await this.writes.write(inode, offset, data);
+    this.touch(inode, true);
   }
 
   async flush(inode: number): Promise<void> {

@@ -116,6 +116,7 @@ export class MasterConn extends EventEmitter<MasterEvents> {
   private lastRecv = 0;
   private lastTimeSync = 0;
   private lastSustained = 0;
+  private lastAmtime = 0;
   private tick: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** 0: have a session; 1: lost, register anew; 2: lost with EPERM, register quoting the old id. */
@@ -124,8 +125,15 @@ export class MasterConn extends EventEmitter<MasterEvents> {
   session: SessionParams | undefined;
   /** Master wall clock minus local wall clock, µs (TIME_SYNC). */
   clockOffsetUs = 0;
+
+  /** The master's wall clock now, in seconds (what atime/mtime are measured in). */
+  masterSeconds(): number {
+    return Math.floor((Date.now() * 1000 + this.clockOffsetUs) / 1e6);
+  }
   /** Inodes the client holds open; sent as sustained inodes so the master keeps them. */
   sustainedInodes: () => Iterable<number> = () => [];
+  /** Access/modification times to report (fs_send_amtime_inodes), taken once a second. */
+  amtimes: () => Array<{ inode: number; atime: number; mtime: number }> = () => [];
 
   private constructor(
     readonly opts: ClientOptions,
@@ -311,6 +319,11 @@ export class MasterConn extends EventEmitter<MasterEvents> {
     if (versionAtLeast(this.masterVersion, 3, 0, 74) && (this.lastTimeSync === 0 || now - this.lastTimeSync > TIME_SYNC_EVERY_MS)) {
       this.lastTimeSync = now;
       this.write(W.TIME_SYNC_PACKET);
+    }
+    if (versionAtLeast(this.masterVersion, 3, 0, 74) && now - this.lastAmtime >= 1000) {
+      this.lastAmtime = now;
+      const entries = this.amtimes();
+      if (entries.length > 0) this.write(W.encodeAmtimeInodes(entries));
     }
     if (now - this.lastSustained > SUSTAINED_EVERY_MS) {
       this.lastSustained = now;

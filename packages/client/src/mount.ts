@@ -295,7 +295,9 @@ export class MfsMount {
       utimens: (p: string, atime: unknown, mtime: unknown, cb: Cb) =>
         this.op(cb, 'utimens', p, async () => {
           const sec = (t: unknown) => Math.floor((t instanceof Date ? t.getTime() : Number(t)) / 1000);
-          await c.fs.setattr((await c.resolve(p, true)).inode, c.creds, { setmask: SET_ATIME_FLAG | SET_MTIME_FLAG, atime: sec(atime), mtime: sec(mtime) });
+          const r = await c.resolve(p, true);
+          await c.fs.setattr(r.inode, c.creds, { setmask: SET_ATIME_FLAG | SET_MTIME_FLAG, atime: sec(atime), mtime: sec(mtime) });
+          c.timesSet(r.inode);
         }),
       getxattr: (p: string, name: string, _pos: number, cb: Cb) =>
         this.op(

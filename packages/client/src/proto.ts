@@ -3,6 +3,7 @@
 import {
   CltomaFuseRegister,
   CltomaFuseSustainedInodes,
+  CltomaFuseAmtimeInodes,
   CltomaFuseSustainedInodesDeprecated,
   CltomaFuseTimeSync,
   MatoclFuseChunkHasChanged,
@@ -124,6 +125,10 @@ export function decodeSessionReply(
     };
   }
   return { ok: false, error: `unexpected ${p.length}-byte register answer` };
+}
+
+export function encodeAmtimeInodes(entries: Array<{ inode: number; atime: number; mtime: number }>): Buffer {
+  return CltomaFuseAmtimeInodes.encode({ entries });
 }
 
 export function encodeSustainedInodes(inodes: number[], current: boolean): Buffer {

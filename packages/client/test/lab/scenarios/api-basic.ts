@@ -144,6 +144,27 @@ try {
   assert.deepEqual(await c.readdir('/d1/sub'), []);
   step('unlink rmdir');
 
+  // mtime after writes: 3.0.74+ masters take it from CLTOMA_FUSE_AMTIME_INODES, so a second session
+  // sees it only if this one reported it.
+  {
+    await c.writeFile('/d1/times.txt', 'v1');
+    const m0 = (await c.stat('/d1/times.txt')).mtimeMs;
+    await new Promise((r) => setTimeout(r, 2100));
+    const ht = await c.open('/d1/times.txt', 'r+');
+    await ht.write(Buffer.from('v2'), 0, 2, 0);
+    await ht.close();
+    const other = await MfsClient.connect({ host, port, password, ioRetries: 2 });
+    let m1 = m0;
+    for (let i = 0; i < 40 && m1 <= m0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      m1 = (await other.stat('/d1/times.txt')).mtimeMs;
+    }
+    await other.close();
+    assert.ok(m1 >= m0 + 2000, `mtime ${m0} -> ${m1}`);
+    await c.unlink('/d1/times.txt');
+    step('mtime');
+  }
+
   // Streams.
   const streamed = randomBytes(3 * 1024 * 1024 + 99);
   await pipeline(Readable.from([streamed.subarray(0, 1_000_000), streamed.subarray(1_000_000)]), c.createWriteStream('/d1/stream.bin'));
