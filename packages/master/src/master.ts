@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { ChangelogWriter, loadMetadata, Namespace, storeMetadata } from './fs/index.js';
+import { ChangelogWriter, formatRecord, loadMetadata, Namespace, storeMetadata } from './fs/index.js';
+import { MatomlServer } from './matomlserv.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
 import { Sessions } from './sessions.js';
@@ -42,9 +43,12 @@ export class Master implements Daemon {
   private exportsTable: Exports | undefined;
   private cs: MatocsServer | undefined;
   private cl: MatoclServer | undefined;
+  private ml: MatomlServer | undefined;
+  /** Version of the next change when no changelog file is kept (library use). */
+  private memVersion = 1n;
   private timers: NodeJS.Timeout[] = [];
   /** Bound ports (useful with port 0). */
-  readonly ports = { cl: 0, cs: 0 };
+  readonly ports = { cl: 0, cs: 0, ml: 0 };
   /** Metadata id (meta_get_id): from metadata.mfs, or new for a new file system. */
   metaid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
   private changelog: ChangelogWriter | undefined;
@@ -89,7 +93,15 @@ export class Master implements Daemon {
 
   /** meta_version: the id the next changelog record gets. */
   get metaversion(): bigint {
-    return this.changelog?.version ?? 0n;
+    return this.changelog?.version ?? this.memVersion;
+  }
+
+  /** Every applied change: to changelog.0.mfs (when persisting) and to the metaloggers. */
+  private logged(text: string): void {
+    let v: bigint;
+    if (this.changelog) v = this.changelog.appendText(text);
+    else v = this.memVersion++;
+    this.ml?.broadcast(v, text);
   }
 
   private metadataPath(name = 'metadata.mfs'): string {
@@ -112,10 +124,11 @@ export class Master implements Daemon {
       metaversion = r.metaversion;
       this.log.info({ metaversion: String(metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
     }
-    // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start).
+    // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start); it is
+    // rewritten here so that a new file system also has a real one for the metaloggers to download.
     renameSync(f, this.metadataPath('metadata.mfs.back'));
+    writeFileSync(this.metadataPath('metadata.mfs.back'), storeMetadata(this.ns, { metaversion, metaid: this.metaid }));
     this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
-    this.ns.onRecord = (rec) => void this.changelog?.append(rec);
   }
 
   /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
@@ -129,11 +142,13 @@ export class Master implements Daemon {
     this.changelog = undefined;
     const cl0 = this.metadataPath('changelog.0.mfs');
     if (existsSync(cl0)) renameSync(cl0, this.metadataPath('changelog.1.mfs'));
+    this.ml?.rotate();
     this.log.info('metadata file has been stored');
   }
 
   async start(): Promise<void> {
     if (this.opts.persist) this.loadMetadataFiles();
+    this.ns.onRecord = (rec) => this.logged(formatRecord(rec));
     try {
       this.exportsTable = this.loadExports();
     } catch (e) {
@@ -161,11 +176,19 @@ export class Master implements Daemon {
       cs,
       metaid: () => this.metaid,
       metaversion: () => this.metaversion,
-      metaloggers: () => [],
+      metaloggers: () => this.ml?.list() ?? [],
       startTime: this.startTime,
     };
     this.cl = new MatoclServer(ctx, { host: listenHost(this.cfg.MATOCL_LISTEN_HOST), port: Number(this.cfg.MATOCL_LISTEN_PORT) });
+    this.ml = new MatomlServer({
+      log: this.log.child({ module: 'matomlserv' }),
+      host: listenHost(this.cfg.MATOML_LISTEN_HOST),
+      port: Number(this.cfg.MATOML_LISTEN_PORT),
+      dataPath: () => this.cfg.DATA_PATH,
+      preserveSeconds: this.cfg.MATOAN_LOG_PRESERVE_SECONDS,
+    });
     try {
+      this.ports.ml = await this.ml.listen();
       this.ports.cs = await cs.listen();
       this.ports.cl = await this.cl.listen();
     } catch (e) {
@@ -196,6 +219,8 @@ export class Master implements Daemon {
     this.timers = [];
     await this.cl?.close();
     await this.cs?.close();
+    await this.ml?.close();
+    this.ml = undefined;
     this.cl = undefined;
     this.cs = undefined;
     if (this.opts.persist) this.storeMetadataFiles();

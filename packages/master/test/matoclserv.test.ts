@@ -84,7 +84,7 @@ describe('matoclserv: an in-process master and a socket client', () => {
   const peers: TestPeer[] = [];
   beforeAll(async () => {
     master = new Master({
-      cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_PORT: '0', REPLICATIONS_DELAY_INIT: 0 },
+      cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0', REPLICATIONS_DELAY_INIT: 0 },
       exportsText: EXPORTS,
     });
     await master.start();
@@ -176,7 +176,7 @@ describe('matoclserv: an in-process master and a socket client', () => {
     await sessionPeer.reply(MatoclFuseMkdir);
     // The '*  /  alldirs' line matches /secret without a password; the password line ranks lower
     // than it only when the password fails, so check with a master whose exports need one.
-    const m2 = new Master({ cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0' }, exportsText: '* / rw,password=sesame' });
+    const m2 = new Master({ cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' }, exportsText: '* / rw,password=sesame' });
     await m2.start();
     try {
       const none = await newSession(m2.ports.cl);
@@ -197,7 +197,7 @@ describe('matoclserv: an in-process master and a socket client', () => {
   });
 
   it('refuses a client no export line admits', async () => {
-    const m3 = new Master({ cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0' }, exportsText: '10.1.0.0/16 / rw' });
+    const m3 = new Master({ cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' }, exportsText: '10.1.0.0/16 / rw' });
     await m3.start();
     try {
       const r = await newSession(m3.ports.cl);

@@ -25,7 +25,7 @@ import { TestPeer } from './client.js';
 
 type Reg = Parameters<typeof CltomaFuseRegister.encode>[0];
 const reg = (v: Record<string, unknown>) => ({ blob: FUSE_REGISTER_BLOB_ACL, ...v }) as unknown as Reg;
-const LOCAL = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0' };
+const LOCAL = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -227,5 +227,42 @@ describe('metadata in DATA_PATH (persist)', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const m = new Master({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* /', persist: true });
     await expect(m.start()).rejects.toThrow(/metadata\.mfs/);
+  });
+});
+
+describe('metalogger link (matomlserv)', () => {
+  it('streams each change and serves metadata.mfs.back and the changelogs for download', async () => {
+    const { CltomaFuseMkdir, MatoclFuseMkdir, AntomaRegister, AntomaDownloadStart, AntomaDownloadRequest, AntomaDownloadEnd, MatoanMetachangesLog, MatoanDownloadInfo, MatoanDownloadData } = await import('@mfs-ts/protocol');
+    const { crc32 } = await import('node:zlib');
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
+    const m = await started({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
+    const ml = await peer(m.ports.ml);
+    ml.send(AntomaRegister, { $v: 'v1', rversion: 1, version: VERSHEX, timeout: 10 });
+    const { p } = await newSession(m.ports.cl);
+    // The session itself is not logged yet; the mkdir is.
+    p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('logged'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
+    await p.reply(MatoclFuseMkdir);
+    const ch = await ml.reply(MatoanMetachangesLog);
+    if (ch.$v !== 'change') throw new Error('expected a change');
+    expect(ch.version).toBe(1n);
+    expect(ch.data.toString('latin1')).toMatch(/^\d+\|CREATE\(1,logged,2,493,0,0,0,0\):2\0$/);
+
+    ml.send(AntomaDownloadStart, { filenum: 1 });
+    const info = await ml.reply(MatoanDownloadInfo);
+    if (info.$v !== 'ok') throw new Error('no metadata.mfs.back');
+    expect(info.size).toBeGreaterThan(16);
+    ml.send(AntomaDownloadRequest, { offset: 0, leng: info.size });
+    const d = await ml.reply(MatoanDownloadData);
+    expect(d.data.subarray(0, 8).toString()).toBe('MFSM 2.0');
+    expect(d.crc).toBe(crc32(d.data) >>> 0);
+    ml.send(AntomaDownloadEnd, {});
+    ml.send(AntomaDownloadStart, { filenum: 11 });
+    const cl0 = await ml.reply(MatoanDownloadInfo);
+    if (cl0.$v !== 'ok') throw new Error('changelog.0');
+    ml.send(AntomaDownloadRequest, { offset: 0, leng: cl0.size });
+    expect((await ml.reply(MatoanDownloadData)).data.toString()).toMatch(/^1: \d+\|CREATE\(1,logged,/);
+    expect(m.ports.ml).toBeGreaterThan(0);
   });
 });

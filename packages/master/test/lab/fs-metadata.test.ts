@@ -108,7 +108,7 @@ describe('metadata.mfs against the real tools', () => {
       y: fc.nat(30),
       n: fc.nat(2),
       m: fc.nat(2),
-      u: fc.nat(3),
+      u: fc.nat(5),
       v: fc.nat(0xffff),
     });
     let run = 0;
@@ -121,11 +121,16 @@ describe('metadata.mfs against the real tools', () => {
         writeFileSync(join(data, 'metadata.mfs'), storeMetadata(ns, { metaversion: 1n, metaid: 7n, now: clock.t }));
         const inodes = () => [...ns.tree.nodes.keys()].sort((p, q) => p - q);
         const pick = (k: number) => inodes()[k % inodes().length]!;
+        const dirsOnly = () => inodes().filter((i) => ns.tree.nodes.get(i)!.type === 2);
+        const filesOnly = () => inodes().filter((i) => ns.tree.nodes.get(i)!.type === TYPE_FILE);
+        const pickDir = (k: number) => dirsOnly()[k % dirsOnly().length]!;
+        const pickFile = (k: number) => { const f = filesOnly(); return f.length ? f[k % f.length]! : 1; };
         const modes = [0o755, 0o777, 0o700, 0o1777, 0o644, 0o2775];
         for (const a of acts) {
-          const u = users[a.u]!;
-          const x = pick(a.x);
-          const y = pick(a.y);
+          const u = users[[0, 0, 0, 1, 2, 3][a.u]!]!;
+          const parentOps = [0, 1, 2, 4, 5, 6, 16];
+          const x = parentOps.includes(a.op) ? pickDir(a.x) : a.op === 8 || a.op === 9 ? pickFile(a.x) : pick(a.x);
+          const y = a.op === 3 || a.op === 6 || a.op === 15 || a.op === 16 ? pickDir(a.y) : pick(a.y);
           const nm = names[a.n]!;
           const nm2 = names[a.m]!;
           clock.t += a.v % 7 === 0 ? 4000 : 1;

@@ -1,6 +1,8 @@
 // Our master (mfsmaster-ts) with two real MooseFS 3.0.117 chunkservers and a real mfsmount, inside the
 // lab's network namespaces (real chunkservers refuse a master on 127.x).
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
@@ -15,6 +17,8 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       const master = await lab.startMaster({ host: 'master', impl: 'ts', exports: EXPORTS });
       const cs1 = await lab.startChunkserver({ host: 'cs1', master });
       const cs2 = await lab.startChunkserver({ host: 'cs2', master });
+      // A real metalogger: registers (the master lists it in -SMB), downloads the metadata.
+      const ml = await lab.startMetalogger({ host: 'cs1', master });
       const mnt = await lab.mount({ host: 'client', master });
 
       // real mfscli: -SIN and -SCS show our master and both chunkservers.
@@ -49,6 +53,14 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
 
       await unlink(mnt.path('moved.bin'));
       expect((await readdir(mnt.path(''))).sort()).toEqual(['d1']);
+
+      // The metalogger got the metadata file and the changes as they happened.
+      expect(await master.metaloggers()).toContain(ml.host.ip);
+      await waitFor('metalogger files', () => existsSync(join(ml.dataPath, 'metadata_ml.mfs.back')) || undefined, { timeoutMs: 20_000 });
+      await waitFor('the mkdir in changelog_ml.0.mfs', async () => {
+        const f = join(ml.dataPath, 'changelog_ml.0.mfs');
+        return existsSync(f) && /\|CREATE\(1,d1,2,/.test(await readFile(f, 'utf8'));
+      }, { timeoutMs: 20_000 });
 
       // Password export: the wrong password is refused, the right one mounts.
       await mkdir(mnt.path('secret'));

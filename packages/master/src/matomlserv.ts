@@ -1,0 +1,226 @@
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import {
+  ANTOAN_GET_VERSION,
+  ANTOAN_NOP,
+  ANTOAN_NOP_PACKET,
+  ANTOMA_DOWNLOAD_END,
+  ANTOMA_DOWNLOAD_REQUEST,
+  ANTOMA_DOWNLOAD_START,
+  ANTOMA_MAXPACKETSIZE,
+  ANTOMA_REGISTER,
+  AntoanGetVersion,
+  AntoanVersion,
+  AntomaDownloadEnd,
+  AntomaDownloadRequest,
+  AntomaDownloadStart,
+  AntomaRegister,
+  MatoanDownloadData,
+  MatoanDownloadInfo,
+  MatoanMetachangesLog,
+  VERSHEX,
+  VERSSTR,
+  type MessageDef,
+} from '@mfs-ts/protocol';
+import type { Logger } from '@mfs-ts/common';
+import { Conn, msgName } from './conn.js';
+import { zlibCrc32 } from './util.js';
+
+/**
+ * Metalogger link of the master (port 9419, mfsmaster/matomlserv.c): a metalogger registers, downloads
+ * metadata.mfs.back and changelog.0/1.mfs from DATA_PATH, and then receives every change as it is
+ * logged (MATOAN_METACHANGES_LOG), or a 0x55 byte when the master rotates its changelog.
+ */
+
+/** Largest piece one DOWNLOAD_REQUEST may ask for (the metalogger asks for 1,000,000). */
+const MAX_DOWNLOAD = 1_000_000;
+
+export interface MatomlOptions {
+  log: Logger;
+  host: string | undefined;
+  port: number;
+  dataPath: () => string;
+  /** MATOAN_LOG_PRESERVE_SECONDS: recent changes kept for metaloggers that reconnect (rversion 2). */
+  preserveSeconds: number;
+}
+
+class MlConn {
+  version = 0;
+  timeout = 10;
+  /** Receives live changes. */
+  sync = false;
+  private files: { meta: number; chain1: number; chain2: number } = { meta: -1, chain1: -1, chain2: -1 };
+
+  constructor(
+    readonly conn: Conn,
+    private readonly srv: MatomlServer,
+  ) {}
+
+  private dec<T>(def: MessageDef<T>, p: Buffer): T | undefined {
+    const r = def.decode(p);
+    if (!r.ok) {
+      this.conn.bad(def, r.error.message);
+      return undefined;
+    }
+    return r.value;
+  }
+
+  private closeFile(k: keyof MlConn['files']): void {
+    if (this.files[k] >= 0) closeSync(this.files[k]);
+    this.files[k] = -1;
+  }
+
+  closeAll(): void {
+    this.closeFile('meta');
+    this.closeFile('chain1');
+    this.closeFile('chain2');
+  }
+
+  private open(name: string): number {
+    try {
+      return openSync(join(this.srv.opts.dataPath(), name), 'r');
+    } catch {
+      return -1;
+    }
+  }
+
+  packet(type: number, p: Buffer): void {
+    switch (type) {
+      case ANTOAN_NOP:
+        return;
+      case ANTOAN_GET_VERSION: {
+        const v = this.dec(AntoanGetVersion, p);
+        if (!v) return;
+        const vstring = Buffer.from(VERSSTR);
+        if (v.$v === 'msgid') this.conn.sendMsg(AntoanVersion, { $v: 'msgid', msgid: v.msgid, version: VERSHEX, vstring });
+        else this.conn.sendMsg(AntoanVersion, { $v: 'bare', version: VERSHEX, vstring });
+        return;
+      }
+      case ANTOMA_REGISTER: {
+        if (this.version > 0) return this.conn.kill('ANTOMA_REGISTER', 'got register message from registered metalogger');
+        const v = this.dec(AntomaRegister, p);
+        if (!v) return;
+        this.version = v.version;
+        this.timeout = Math.max(3, v.timeout);
+        if (v.$v === 'v2') this.srv.sendOldChanges(this, v.minversion);
+        this.sync = true;
+        this.conn.keepAlive((this.timeout * 1000) / 3, this.timeout * 1000, () => this.conn.send(ANTOAN_NOP_PACKET));
+        this.srv.opts.log.info({ peer: this.conn.peer, version: v.version.toString(16) }, 'metalogger registered');
+        return;
+      }
+      case ANTOMA_DOWNLOAD_START: {
+        const v = this.dec(AntomaDownloadStart, p);
+        if (!v) return;
+        const n = v.filenum;
+        if (n === 1 || n === 2) this.closeAll();
+        if (n === 1) {
+          this.files.meta = this.open('metadata.mfs.back');
+          this.files.chain1 = this.open('changelog.0.mfs');
+          this.files.chain2 = this.open('changelog.1.mfs');
+        } else if (n === 2) {
+          this.files.meta = this.open('sessions.mfs');
+        } else if (n === 11 || n === 12) {
+          this.closeFile('meta');
+          const k = n === 11 ? 'chain1' : 'chain2';
+          this.files.meta = this.files[k];
+          this.files[k] = -1;
+        } else {
+          return this.conn.kill('ANTOMA_DOWNLOAD_START', `unknown file number ${n}`);
+        }
+        if (this.files.meta < 0) {
+          // A missing changelog is an empty one; a missing metadata file an error.
+          if (n === 11 || n === 12) this.conn.sendMsg(MatoanDownloadInfo, { $v: 'ok', size: 0 });
+          else this.conn.sendMsg(MatoanDownloadInfo, { $v: 'error', status: 0xff });
+          return;
+        }
+        this.conn.sendMsg(MatoanDownloadInfo, { $v: 'ok', size: fstatSync(this.files.meta).size });
+        return;
+      }
+      case ANTOMA_DOWNLOAD_REQUEST: {
+        const v = this.dec(AntomaDownloadRequest, p);
+        if (!v) return;
+        if (this.files.meta < 0) return this.conn.kill('ANTOMA_DOWNLOAD_REQUEST', 'file not opened');
+        if (v.leng > MAX_DOWNLOAD) return this.conn.kill('ANTOMA_DOWNLOAD_REQUEST', `length ${v.leng} too big`);
+        const data = Buffer.allocUnsafe(v.leng);
+        const got = readSync(this.files.meta, data, 0, v.leng, v.offset);
+        if (got !== v.leng) return this.conn.kill('ANTOMA_DOWNLOAD_REQUEST', 'error reading metafile');
+        this.conn.sendMsg(MatoanDownloadData, { offset: v.offset, leng: v.leng, crc: zlibCrc32(data), data });
+        return;
+      }
+      case ANTOMA_DOWNLOAD_END:
+        if (!this.dec(AntomaDownloadEnd, p)) return;
+        this.closeFile('meta');
+        return;
+      default:
+        this.conn.kill(msgName(type, 'ANTOMA'), 'unknown message');
+    }
+  }
+}
+
+export class MatomlServer {
+  private server: Server | undefined;
+  private readonly conns = new Set<MlConn>();
+  /** Recent changes (version, text with NUL, time), for metaloggers that ask from a version. */
+  private readonly recent: Array<{ version: bigint; data: Buffer; t: number }> = [];
+
+  constructor(readonly opts: MatomlOptions) {}
+
+  async listen(): Promise<number> {
+    const srv = createServer((sock) => this.accept(sock));
+    this.server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    const a = srv.address();
+    return typeof a === 'object' && a ? a.port : this.opts.port;
+  }
+
+  private accept(sock: Socket): void {
+    const log = this.opts.log.child({ link: 'matoml', peer: `${sock.remoteAddress}:${sock.remotePort}` });
+    let ml: MlConn | undefined = undefined;
+    const conn = new Conn(sock, log, ANTOMA_MAXPACKETSIZE, (t, p) => ml!.packet(t, p), 'ANTOMA');
+    ml = new MlConn(conn, this);
+    this.conns.add(ml);
+    conn.keepAlive(3333, 10000, () => conn.send(ANTOAN_NOP_PACKET));
+    conn.onClose(() => {
+      ml!.closeAll();
+      this.conns.delete(ml!);
+    });
+  }
+
+  /** A change was logged with this version (matomlserv_broadcast_logstring). */
+  broadcast(version: bigint, text: string): void {
+    const data = Buffer.from(`${text}\0`, 'latin1');
+    const now = Date.now();
+    this.recent.push({ version, data, t: now });
+    const keepFrom = now - this.opts.preserveSeconds * 1000;
+    while (this.recent.length > 0 && this.recent[0]!.t < keepFrom) this.recent.shift();
+    for (const c of this.conns) if (c.version > 0 && c.sync) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version, data });
+  }
+
+  /** The changelog was rotated (0x55). */
+  rotate(): void {
+    for (const c of this.conns) if (c.version > 0) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'rotate', rtype: 0x55 });
+  }
+
+  sendOldChanges(c: MlConn, from: bigint): void {
+    const first = this.recent[0];
+    if (!first || first.version > from) return;
+    for (const r of this.recent) if (r.version >= from) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version: r.version, data: r.data });
+  }
+
+  /** MLOG_LIST entries. */
+  list(): Array<{ version: number; ip: number }> {
+    return [...this.conns].filter((c) => c.version > 0 && !c.conn.closed).map((c) => ({ version: c.version, ip: c.conn.peerip }));
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) c.conn.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
