@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { HDD_ENTRY, messageByName, PATHS_LIST, Reader, VERSHEX } from '../src/index.js';
+import { HDD_ENTRY, messageById, messageByName, PATHS_LIST, Reader, VERSHEX, type Link } from '../src/index.js';
 
 // Real MooseFS 3.0.117 packets captured in the lab (scripts/capture-fixtures.ts, protocol-fixtures/README.md):
 // the authority for every layout. Each must decode with its definition and re-encode to the same bytes.
@@ -146,6 +146,7 @@ describe('protocol fixtures', () => {
     expect(packet.readUInt32BE(4)).toBe(packet.length - 8);
     const m = messageByName(e.name);
     expect(m, `no definition for ${e.name}`).toBeDefined();
+    expect(messageById(e.id, e.link as Link)?.name, `messageById(${e.id}, ${e.link})`).toBe(e.name);
     expect(m!.id).toBe(e.id);
     const r = m!.decode(packet.subarray(8));
     if (!r.ok) throw new Error(`${e.name} (${e.file}): ${r.error.message}; payload ${packet.subarray(8, 200).toString('hex')}`);

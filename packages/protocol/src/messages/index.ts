@@ -49,14 +49,22 @@ export function messageByName(name: string): MessageDef<any> | undefined {
  * The definition for a type number. Ids are unique per link but two directions can share one
  * (499 = MATOCL_FUSE_FSYNC and CLTOMA_FUSE_SUSTAINED_INODES_DEPRECATED), so pass the link to be exact;
  * without it the first definition registered is returned. Links ANTOAN/CLTOAN/ANTOCL/ANTOCS/CSTOAN
- * match any receiver: a `link` of e.g. 'CLTOMA' also finds ANTOAN_NOP.
+ * match any receiver: a `link` of e.g. 'CLTOMA' also finds ANTOAN_NOP; 'CSTOCS' finds the CLTOCS / CSTOCL /
+ * ANTOCS / CSTOAN packets chunkservers exchange.
  */
 export function messageById(id: number, link?: Link): MessageDef<any> | undefined {
   const l = byId.get(id);
   if (!l) return undefined;
   if (!link) return l[0];
-  return l.find((m) => m.link === link) ?? l.find((m) => GENERIC.has(m.link) && compatible(m.link, link));
+  return (
+    l.find((m) => m.link === link) ??
+    l.find((m) => GENERIC.has(m.link) && compatible(m.link, link)) ??
+    (link === 'CSTOCS' ? l.find((m) => CS_TO_CS.has(m.link)) : undefined)
+  );
 }
+
+/** Between two chunkservers (chained writes, replication) the client and tool packets are reused. */
+const CS_TO_CS = new Set<Link>(['CLTOCS', 'CSTOCL', 'ANTOCS', 'CSTOAN']);
 
 const GENERIC = new Set<Link>(['ANTOAN', 'CLTOAN', 'ANTOCL', 'ANTOCS', 'CSTOAN', 'ANTOMA', 'MATOAN']);
 function compatible(generic: Link, link: Link): boolean {
