@@ -139,9 +139,22 @@ export class Chunkserver implements Daemon {
     await this.hdd.stop();
   }
 
-  reload(values: Record<string, unknown>): void {
+  /**
+   * SIGHUP: mfshdd.cfg is read again (disks added, removed, marked for removal), LABELS are sent to the
+   * master if they changed, HDD_FSYNC_BEFORE_CLOSE applies at once. Other keys need a restart.
+   */
+  async reload(values: Record<string, unknown>): Promise<void> {
     if (typeof values.HDD_FSYNC_BEFORE_CLOSE === 'boolean') this.hdd.setFsyncBeforeClose(values.HDD_FSYNC_BEFORE_CLOSE);
-    this.log.info('reload: HDD_FSYNC_BEFORE_CLOSE applied; other keys take effect after a restart');
+    if (typeof values.LABELS === 'string') {
+      const l = parseLabels(values.LABELS);
+      for (const w of l.warnings) this.log.warn(w);
+      this.master.setLabels(l.mask);
+    }
+    try {
+      await this.hdd.reload();
+    } catch (e) {
+      this.log.error({ err: e }, `reload: ${(e as Error).message}`);
+    }
   }
 
   info(): void {

@@ -187,6 +187,13 @@ export class MasterConn {
     return true;
   }
 
+  /** New LABELS (reload): sent at once when registered, else with the next registration. */
+  setLabels(mask: number): void {
+    if (mask === this.opts.labelMask) return;
+    this.opts.labelMask = mask;
+    if (this.isRegistered) this.send(CstomaLabels, { labelmask: mask });
+  }
+
   get isRegistered(): boolean {
     return this.connected && this.registerState === 'registered';
   }

@@ -314,6 +314,33 @@ describe('disk registry', () => {
     expect(hdd.get(300)!.owner).not.toBe(bad);
   });
 
+  it('reload of mfshdd.cfg: marking for removal re-reports chunks with bit 31, new disks are scanned, dropped ones lost', async () => {
+    env = await tmpDisks(3);
+    const [d0, d1, d2] = env.disks.map((d) => d.slice(0, -1));
+    await writeFile(env.hddCfg, `${d0}\n${d1}\n`);
+    hdd = await openHdd(env.hddCfg);
+    for (let i = 1; i <= 6; i++) await createChunk(hdd, 400 + i, 2);
+    const on = (p: string) => [...hdd!.allChunks()].filter((c) => c.owner.path === `${p}/`).map((c) => c.id).sort();
+    const on0 = on(d0!);
+    const on1 = on(d1!);
+    // A chunk already on the third disk (written earlier by someone else) appears when the disk is added.
+    await writeFile(`${env.root}/only2.cfg`, `${d2}\n`);
+    const other = await openHdd(`${env.root}/only2.cfg`);
+    await createChunk(other, 499, 9);
+    await other.stop();
+    await (await import('node:fs/promises')).unlink(`${d2}/.chunkdb`);
+    await writeFile(env.hddCfg, `*${d0}\n${d2}\n`);
+    await hdd.reload();
+    expect(hdd.folders.map((f) => f.path).sort()).toEqual([`${d0}/`, `${d2}/`].sort());
+    expect(hdd.lost.sort()).toEqual(on1);
+    const marked = hdd.newChunks.filter((c) => c.version === (0x80000000 | 2) >>> 0).map((c) => c.id).sort();
+    expect(marked).toEqual(on0);
+    expect(hdd.newChunks).toContainEqual({ id: 499, version: 9 });
+    expect(hdd.space().tdChunks).toBe(on0.length);
+    expect(hdd.space().chunks).toBe(1);
+    expect(hdd.chunkList().find((c) => c.id === on0[0])!.version).toBe((0x80000000 | 2) >>> 0);
+  });
+
   it('ignores a disk whose .metaid belongs to another instance', async () => {
     env = await tmpDisks(2);
     const b = Buffer.alloc(8);

@@ -4,7 +4,7 @@ import type { Logger } from '@mfs-ts/common';
 import { BufferPool } from './bufpool.js';
 import { ChunkFile, type ChunkEnv } from './chunkfile.js';
 import { Folder } from './folder.js';
-import { parseHddCfg } from './hddcfg.js';
+import { parseHddCfg, type HddLine } from './hddcfg.js';
 import { chunkPath, layoutFromSize } from './layout.js';
 
 export { ChunkFile } from './chunkfile.js';
@@ -85,8 +85,14 @@ export class HddSpaceMgr implements ChunkEnv {
     this.fsync = v;
   }
 
-  /** Reads mfshdd.cfg, checks and scans every disk. Rejects when the file is missing or no disk is usable. */
-  async init(): Promise<void> {
+  private readonly hooks = {
+    chunkError: (f: Folder, c: ChunkFile, damaged: boolean, err?: unknown) => this.chunkError(f, c, damaged, err),
+    touched: () => {
+      this.spaceChanged = true;
+    },
+  };
+
+  private async readCfg(): Promise<HddLine[]> {
     let text: string;
     try {
       text = await readFile(this.opts.hddConfFile, 'utf8');
@@ -96,67 +102,114 @@ export class HddSpaceMgr implements ChunkEnv {
     const cfg = parseHddCfg(text);
     for (const w of cfg.warnings) this.log.warn(w);
     // MooseFS prepends each line to its list, so disks appear in reverse file order (HDD_LIST too).
-    const hooks = {
-      chunkError: (f: Folder, c: ChunkFile, damaged: boolean, err?: unknown) => this.chunkError(f, c, damaged, err),
-      touched: () => {
-        this.spaceChanged = true;
-      },
-    };
     const seen = new Set<string>();
-    for (const line of [...cfg.disks].reverse()) {
-      if (seen.has(line.path)) continue;
-      seen.add(line.path);
-      const f = new Folder(line, this.opts.leaveSpaceDefault, hooks, this.log);
-      const fileMetaId = await f.readMetaId();
-      const expected = this.opts.knownMetaId || this.hddMetaId;
-      if (fileMetaId > 0n && expected > 0n && fileMetaId !== expected) {
-        this.log.error(
-          { disk: f.path },
-          `hdd space manager: wrong meta id (mfs instance id) in file '${f.path}.metaid' (0x${fileMetaId.toString(16).toUpperCase()},expected:0x${expected.toString(16).toUpperCase()}) - likely this is drive from different mfs instance (drive ignored, remove this file to skip this test)`,
-        );
-        continue;
+    return [...cfg.disks].reverse().filter((l) => !seen.has(l.path) && seen.add(l.path));
+  }
+
+  /** A disk from its line: checked (.metaid), locked; undefined when it must be ignored. */
+  private async openFolder(line: HddLine): Promise<Folder | undefined> {
+    const f = new Folder(line, this.opts.leaveSpaceDefault, this.hooks, this.log);
+    const fileMetaId = await f.readMetaId();
+    const expected = this.opts.knownMetaId || this.hddMetaId;
+    if (fileMetaId > 0n && expected > 0n && fileMetaId !== expected) {
+      this.log.error(
+        { disk: f.path },
+        `hdd space manager: wrong meta id (mfs instance id) in file '${f.path}.metaid' (0x${fileMetaId.toString(16).toUpperCase()},expected:0x${expected.toString(16).toUpperCase()}) - likely this is drive from different mfs instance (drive ignored, remove this file to skip this test)`,
+      );
+      return undefined;
+    }
+    if (this.opts.knownMetaId === 0n && fileMetaId > 0n) this.hddMetaId = fileMetaId;
+    try {
+      await f.touchLock();
+    } catch (e) {
+      this.log.error({ disk: f.path, err: e }, `hdd space manager: can't create lock file '${f.path}.lock'`);
+      return undefined;
+    }
+    if (this.opts.knownMetaId > 0n && fileMetaId === 0n) await f.writeMetaId(this.opts.knownMetaId);
+    return f;
+  }
+
+  /** Scans a disk and registers what it holds; returns the chunks added. */
+  private async scanFolder(f: Folder): Promise<ChunkFile[]> {
+    this.log.info({ disk: f.path }, `hdd space manager: folder ${f.path} will be scanned`);
+    await f.refreshUsage();
+    const found = await f.scan();
+    const added: ChunkFile[] = [];
+    for (const fc of found) {
+      let layout = fc.layout;
+      if (!layout) {
+        try {
+          const st = await stat(chunkPath(f.path, fc.pathId, fc.chunkId, fc.version));
+          layout = layoutFromSize(st.size);
+        } catch {
+          layout = undefined;
+        }
       }
-      if (this.opts.knownMetaId === 0n && fileMetaId > 0n) this.hddMetaId = fileMetaId;
-      try {
-        await f.touchLock();
-      } catch (e) {
-        this.log.error({ disk: f.path, err: e }, `hdd space manager: can't create lock file '${f.path}.lock'`);
-        continue;
-      }
-      if (this.opts.knownMetaId > 0n && fileMetaId === 0n) await f.writeMetaId(this.opts.knownMetaId);
-      this.folders.push(f);
+      const c = this.addFound(f, fc.chunkId, fc.version, fc.pathId, layout);
+      if (c) added.push(c);
+    }
+    await f.refreshUsage();
+    return added;
+  }
+
+  /** Reads mfshdd.cfg, checks and scans every disk. Rejects when the file is missing or no disk is usable. */
+  async init(): Promise<void> {
+    for (const line of await this.readCfg()) {
+      const f = await this.openFolder(line);
+      if (f) this.folders.push(f);
     }
     if (this.folders.length === 0) throw new HddError(`hdd space manager: no hdd space defined in ${this.opts.hddConfFile} file`);
-    for (const f of this.folders) {
-      this.log.info({ disk: f.path }, `hdd space manager: folder ${f.path} will be scanned`);
-      await f.refreshUsage();
-      const found = await f.scan();
-      for (const fc of found) {
-        let layout = fc.layout;
-        if (!layout) {
-          try {
-            const st = await stat(chunkPath(f.path, fc.pathId, fc.chunkId, fc.version));
-            layout = layoutFromSize(st.size);
-          } catch {
-            layout = undefined;
-          }
-        }
-        this.addFound(f, fc.chunkId, fc.version, fc.pathId, layout);
-      }
-      await f.refreshUsage();
-    }
+    for (const f of this.folders) await this.scanFolder(f);
     this.spaceChanged = true;
     this.refreshTimer = setInterval(() => void this.refreshAll(), 1000);
     this.refreshTimer.unref();
   }
 
-  private addFound(f: Folder, id: number, version: number, pathId: number, layout: { hdrSize: number; blocks: number } | undefined): void {
+  /**
+   * Re-reads mfshdd.cfg (SIGHUP, hdd_folders_reinit): new disks are scanned and their chunks
+   * reported new; disks no longer listed are dropped and their chunks reported lost; a change of the
+   * '*' mark re-reports a disk's chunks with the marked-for-removal bit (31) set or clear; size
+   * options are updated in place.
+   */
+  async reload(): Promise<void> {
+    const lines = await this.readCfg();
+    const byPath = new Map(lines.map((l) => [l.path, l]));
+    for (const f of [...this.folders]) {
+      const l = byPath.get(f.path);
+      if (!l) {
+        this.log.info({ disk: f.path }, `hdd space manager: folder ${f.path} will be removed`);
+        this.giveUp(f);
+        this.folders.splice(this.folders.indexOf(f), 1);
+        continue;
+      }
+      const mfrChanged = l.markedForRemoval !== f.markedForRemoval;
+      f.markedForRemoval = l.markedForRemoval;
+      f.ignoreSize = l.ignoreSize;
+      f.sizeLimit = l.sizeLimit;
+      f.leaveFree = l.leaveFree ?? this.opts.leaveSpaceDefault;
+      if (mfrChanged) {
+        this.log.info({ disk: f.path }, `hdd space manager: folder ${f.path} will be resend`);
+        for (const c of f.chunks) if (c.state === 'avail') this.newChunks.push({ id: c.id, version: (c.version | (f.markedForRemoval ? 0x80000000 : 0)) >>> 0 });
+      }
+    }
+    for (const l of lines) {
+      if (this.folders.some((f) => f.path === l.path)) continue;
+      const f = await this.openFolder(l);
+      if (!f) continue;
+      this.folders.push(f);
+      for (const c of await this.scanFolder(f)) this.newChunks.push({ id: c.id, version: (c.version | (f.markedForRemoval ? 0x80000000 : 0)) >>> 0 });
+    }
+    this.spaceChanged = true;
+    this.onReport?.();
+  }
+
+  private addFound(f: Folder, id: number, version: number, pathId: number, layout: { hdrSize: number; blocks: number } | undefined): ChunkFile | undefined {
     const old = this.chunks.get(id);
     if (old) {
       // Two copies of one chunk: keep the newer version (hdd_add_chunk); the other stays on disk.
       if (version <= old.version) {
         this.log.warn({ chunk: id, version }, `duplicate chunk ${id.toString(16)}: keeping version ${old.version}`);
-        return;
+        return undefined;
       }
       if (old.owner instanceof Folder) old.owner.removeChunk(old);
     }
@@ -167,6 +220,7 @@ export class HddSpaceMgr implements ChunkEnv {
     } else c.validAttr = false;
     this.chunks.set(id, c);
     f.addChunk(c);
+    return c;
   }
 
   private async refreshAll(): Promise<void> {
