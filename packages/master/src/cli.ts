@@ -8,8 +8,7 @@ const code = await runDaemonCli({
   binName: 'mfsmaster-ts',
   defaultCfg: '/etc/mfs/mfsmaster.cfg',
   schema: masterCfgSchema,
-  // TODO: -a (restore from changelogs) is accepted but the namespace does not load metadata yet.
   extraFlags: { a: 'automatically restore metadata from change logs' },
-  create: ({ cfg, log }) => new Master({ cfg, log, persist: true }),
+  create: ({ cfg, log, flags }) => new Master({ cfg, log, persist: true, autoRestore: flags.a === true }),
 });
 process.exit(code);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { ChangelogWriter, formatRecord, loadMetadata, Namespace, storeMetadata } from './fs/index.js';
+import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type VersionedRecord } from './fs/index.js';
 import { MatomlServer } from './matomlserv.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
@@ -30,6 +30,8 @@ export interface MasterOptions {
    * at stop. Default false for library use (in memory); the CLI turns it on.
    */
   persist?: boolean;
+  /** `-a`: restore from the newest metadata file plus the changelogs (after a crash). */
+  autoRestore?: boolean;
 }
 
 const NEW_FS = 'MFSM NEW';
@@ -108,27 +110,102 @@ export class Master implements Daemon {
     return join(this.cfg.DATA_PATH, name);
   }
 
-  /** Loads DATA_PATH/metadata.mfs and opens changelog.0.mfs (meta_init without -a). */
+  /** changelog.N.mfs -> N+1 (BACK_LOGS kept), so changelog.0.mfs starts empty. */
+  private rotateChangelogs(): void {
+    const keep = Math.max(1, this.cfg.BACK_LOGS);
+    for (let n = keep - 1; n >= 0; n--) {
+      const from = this.metadataPath(`changelog.${n}.mfs`);
+      if (existsSync(from)) renameSync(from, this.metadataPath(`changelog.${n + 1}.mfs`));
+    }
+  }
+
+  /** Loads one metadata file into the namespace; returns its metaversion. */
+  private loadFile(f: string): bigint {
+    const buf = readFileSync(f);
+    if (buf.toString('latin1') === NEW_FS) {
+      this.log.info({ file: f }, 'new file system: MFSM NEW');
+      return 1n;
+    }
+    const r = loadMetadata(this.ns, buf);
+    this.metaid = r.metaid;
+    this.log.info({ file: f, metaversion: String(r.metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
+    return r.metaversion;
+  }
+
+  /**
+   * `mfsmaster -a` (merger.c / restore.c): the metadata file, then every changelog record from its
+   * version on, in version order, stopping at a gap. Records of other modules (sessions, chunkserver
+   * db) are skipped; the namespace applies its own.
+   */
+  private restore(metaversion: bigint): bigint {
+    const byVersion = new Map<bigint, VersionedRecord>();
+    for (let n = Math.max(1, this.cfg.BACK_LOGS); n >= 0; n--) {
+      const f = this.metadataPath(`changelog.${n}.mfs`);
+      if (!existsSync(f)) continue;
+      const r = ChangelogReader.readFile(f);
+      for (const i of r.issues) this.log.warn({ file: f, line: i.lineNo }, `changelog line ignored: ${i.error}`);
+      for (const rec of r.records) if (rec.version >= metaversion) byVersion.set(rec.version, rec);
+    }
+    let v = metaversion;
+    let applied = 0;
+    for (;;) {
+      const rec = byVersion.get(v);
+      if (!rec) break;
+      if (NAMESPACE_OPS.has(rec.rec.op)) {
+        const st = this.ns.apply(rec.rec);
+        if (st !== 0) {
+          this.log.error({ version: String(v), op: rec.rec.op, status: st }, 'restore: change could not be applied - stopping here');
+          break;
+        }
+      }
+      applied++;
+      v++;
+    }
+    const later = [...byVersion.keys()].filter((x) => x > v).length;
+    if (later > 0) this.log.warn({ from: String(v), records: later }, 'restore: hole in change files - later records ignored');
+    this.log.info({ applied, metaversion: String(v) }, 'metadata restored from changelogs');
+    return v;
+  }
+
+  /** Loads the metadata from DATA_PATH and opens changelog.0.mfs (meta_init). */
   private loadMetadataFiles(): void {
     const f = this.metadataPath();
-    if (!existsSync(f)) {
-      throw new ConfigError(`can't find metadata.mfs in ${this.cfg.DATA_PATH} (for a new file system copy metadata.mfs.empty there)`, 'DATA_PATH');
-    }
-    const buf = readFileSync(f);
-    let metaversion = 1n;
-    if (buf.toString('latin1') === NEW_FS) {
-      this.log.info('new file system: metadata.mfs says MFSM NEW');
+    const back = this.metadataPath('metadata.mfs.back');
+    let metaversion: bigint;
+    if (this.opts.autoRestore) {
+      const src = existsSync(f) ? f : existsSync(back) ? back : undefined;
+      if (!src) throw new ConfigError(`can't find metadata.mfs or metadata.mfs.back in ${this.cfg.DATA_PATH}`, 'DATA_PATH');
+      metaversion = this.restore(this.loadFile(src));
     } else {
-      const r = loadMetadata(this.ns, buf);
-      this.metaid = r.metaid;
-      metaversion = r.metaversion;
-      this.log.info({ metaversion: String(metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
+      if (!existsSync(f)) {
+        const hint = existsSync(back) ? " - metadata.mfs.back exists: the master did not stop cleanly, start it with '-a'" : ' (for a new file system copy metadata.mfs.empty there)';
+        throw new ConfigError(`can't find metadata.mfs in ${this.cfg.DATA_PATH}${hint}`, 'DATA_PATH');
+      }
+      metaversion = this.loadFile(f);
     }
     // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start); it is
-    // rewritten here so that a new file system also has a real one for the metaloggers to download.
-    renameSync(f, this.metadataPath('metadata.mfs.back'));
-    writeFileSync(this.metadataPath('metadata.mfs.back'), storeMetadata(this.ns, { metaversion, metaid: this.metaid }));
+    // rewritten from what was loaded, so a new file system also has a real one for metaloggers.
+    if (existsSync(f)) renameSync(f, back);
+    writeFileSync(back, storeMetadata(this.ns, { metaversion, metaid: this.metaid }));
+    this.rotateChangelogs();
     this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
+  }
+
+  /**
+   * The periodic dump (every METADATA_SAVE_FREQ hours, fs_storeall): metadata.mfs.back via .tmp,
+   * then a fresh changelog.0.mfs, and the metaloggers are told to rotate too.
+   */
+  dumpMetadata(): void {
+    if (!this.changelog) return;
+    const version = this.changelog.version;
+    const tmp = this.metadataPath('metadata.mfs.back.tmp');
+    writeFileSync(tmp, storeMetadata(this.ns, { metaversion: version, metaid: this.metaid }));
+    renameSync(tmp, this.metadataPath('metadata.mfs.back'));
+    this.changelog.close();
+    this.rotateChangelogs();
+    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), version);
+    this.ml?.rotate();
+    this.log.info({ metaversion: String(version) }, 'metadata dumped');
   }
 
   /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
@@ -140,8 +217,7 @@ export class Master implements Daemon {
     renameSync(tmp, this.metadataPath());
     this.changelog.close();
     this.changelog = undefined;
-    const cl0 = this.metadataPath('changelog.0.mfs');
-    if (existsSync(cl0)) renameSync(cl0, this.metadataPath('changelog.1.mfs'));
+    this.rotateChangelogs();
     this.ml?.rotate();
     this.log.info('metadata file has been stored');
   }
@@ -210,6 +286,7 @@ export class Master implements Daemon {
     every(1000, () => this.ns.periodic());
     every(1000, () => this.sessions.check());
     every(3600_000, () => this.sessions.statsMove());
+    if (this.opts.persist) every(Math.max(1, this.cfg.METADATA_SAVE_FREQ) * 3600_000, () => this.dumpMetadata());
     const wrep = parseRepLimit(this.cfg.CHUNKS_WRITE_REP_LIMIT, [2, 1, 1, 4]);
     every(1000, () => this.registry.jobs(Math.max(1, wrep[0]! * Math.max(1, this.registry.serverCount())), this.cfg.CHUNKS_SOFT_DEL_LIMIT));
   }

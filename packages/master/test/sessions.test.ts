@@ -222,6 +222,38 @@ describe('metadata in DATA_PATH (persist)', () => {
     expect(lk.$v === 'status' ? -1 : lk.inode).toBe(mk.inode);
   });
 
+  it('-a after a crash: metadata.mfs.back plus changelog.0.mfs give back every change', async () => {
+    const { cpSync, existsSync } = await import('node:fs');
+    const { CltomaFuseMkdir, CltomaFuseLookup, MatoclFuseMkdir, MatoclFuseLookup } = await import('@mfs-ts/protocol');
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    const crash = mkdtempSync(join(tmpdir(), 'mfsm-crash-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.push(() => rmSync(crash, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
+    const m1 = await started({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
+    const { p } = await newSession(m1.ports.cl);
+    const inodes: number[] = [];
+    for (const [i, name] of ['a', 'b', 'c'].entries()) {
+      p.send(CltomaFuseMkdir, { $v: 'groups', msgid: i + 1, inode: 1, name: Buffer.from(name), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
+      const r = await p.reply(MatoclFuseMkdir);
+      if (r.$v !== 'ok') throw new Error('mkdir');
+      inodes.push(r.inode);
+    }
+    // What a kill -9 leaves: no metadata.mfs, the .back from the start, and the changelog.
+    cpSync(dir, crash, { recursive: true });
+    expect(existsSync(join(crash, 'metadata.mfs'))).toBe(false);
+    const refused = new Master({ cfg: { ...LOCAL, DATA_PATH: crash }, exportsText: '* /', persist: true });
+    await expect(refused.start()).rejects.toThrow(/-a/);
+    const m2 = await started({ cfg: { ...LOCAL, DATA_PATH: crash }, exportsText: '* / rw,maproot=0:0', persist: true, autoRestore: true });
+    expect(m2.metaid).toBe(m1.metaid);
+    const s2 = await newSession(m2.ports.cl);
+    for (const [i, name] of ['a', 'b', 'c'].entries()) {
+      s2.p.send(CltomaFuseLookup, { $v: 'groups', msgid: 10 + i, inode: 1, name: Buffer.from(name), uid: 0, gids: [0] });
+      const lk = await s2.p.reply(MatoclFuseLookup);
+      expect(lk.$v === 'status' ? -1 : lk.inode).toBe(inodes[i]);
+    }
+  });
+
   it('refuses to start without metadata.mfs, naming DATA_PATH', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
