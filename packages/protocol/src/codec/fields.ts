@@ -187,19 +187,34 @@ export function list<T>(of: Field<T>, count: ListField<T>['count']): ListField<T
 export function struct<S extends Fields>(fields: S): StructField<S> {
   const keys = Object.keys(fields);
   const defs = keys.map((k) => fields[k]!);
-  return {
-    kind: 'struct',
-    fields,
-    read: (r) => {
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) o[keys[i]!] = defs[i]!.read(r);
-      return o as InferFields<S>;
-    },
-    write: (w, v) => {
-      const o = v as Record<string, unknown>;
-      for (let i = 0; i < keys.length; i++) defs[i]!.write(w, o[keys[i]!]);
-    },
-  };
+  return { kind: 'struct', fields, ...compileStruct(keys, defs) } as StructField<S>;
+}
+
+/**
+ * Builds the read/write pair of a struct as straight-line code (one object literal of fixed shape per
+ * decode, no loop over keys), which V8 keeps monomorphic; falls back to a loop where code generation
+ * is not allowed.
+ */
+function compileStruct(keys: string[], defs: Field<any>[]): Pick<Field<any>, 'read' | 'write'> {
+  try {
+    const props = keys.map((k, i) => `${JSON.stringify(k)}: d[${i}].read(r)`).join(', ');
+    const writes = keys.map((k, i) => `d[${i}].write(w, v[${JSON.stringify(k)}]);`).join(' ');
+    const read = new Function('d', `return function read(r) { return { ${props} }; }`)(defs) as Field<any>['read'];
+    const write = new Function('d', `return function write(w, v) { ${writes} }`)(defs) as Field<any>['write'];
+    return { read, write };
+  } catch {
+    return {
+      read: (r) => {
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i < keys.length; i++) o[keys[i]!] = defs[i]!.read(r);
+        return o;
+      },
+      write: (w, v) => {
+        const o = v as Record<string, unknown>;
+        for (let i = 0; i < keys.length; i++) defs[i]!.write(w, o[keys[i]!]);
+      },
+    };
+  }
 }
 
 /** A trailing group that older peers leave out: present when bytes remain. */
