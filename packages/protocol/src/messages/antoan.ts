@@ -59,8 +59,8 @@ export const CltoanModuleInfo = vmsg('CLTOAN_MODULE_INFO', {
   msgid: { fields: { msgid: u32 } },
 });
 /**
- * `[msgid] moduletype:8 version:32 csid:16 metaid:64 masterip:32 masterport:16` (21 or 25 bytes; the
- * master puts 0 in the last three).
+ * `[msgid] moduletype:8 version:32 csid:16 metaid:64 masterip:32 masterport:16` (21 or 25 bytes; a
+ * master puts 0 in csid, masterip and masterport; a chunkserver its own csid and its master).
  */
 export const AntoclModuleInfo = vmsg('ANTOCL_MODULE_INFO', {
   bare: { match: when.length(21), fields: { moduletype: u8, version: u32, csid: u16, metaid: u64, ip: u32, port: u16 } },
