@@ -580,43 +580,6 @@ export class Exports {
       },
     };
   }
-
-  /** CLTOMA_EXPORTS_INFO reply body for `versmode` 0..3 (exports_info_data). */
-  infoData(versmode: number): Buffer {
-    const add = (versmode > 0 ? 10 : 0) + (versmode > 1 ? 2 : 0) + (versmode > 2 ? 4 : 0);
-    let size = 0;
-    for (const e of this.entries) size += 35 + add + (e.meta ? 0 : e.path.length);
-    const b = Buffer.alloc(size);
-    let o = 0;
-    for (const e of this.entries) {
-      o = b.writeUInt32BE(e.fromip, o);
-      o = b.writeUInt32BE(e.toip, o);
-      if (e.meta) {
-        o = b.writeUInt32BE(1, o);
-        b[o++] = 0x2e;
-      } else {
-        o = b.writeUInt32BE(e.path.length + 1, o);
-        b[o++] = 0x2f;
-        o += e.path.copy(b, o);
-      }
-      o = b.writeUInt32BE(e.minversion >>> 0, o);
-      b[o++] = (e.alldirs ? 1 : 0) + (e.needpassword ? 2 : 0);
-      b[o++] = e.sesflags;
-      if (versmode > 1) o = b.writeUInt16BE(e.umask, o);
-      o = b.writeUInt32BE(e.rootuid >>> 0, o);
-      o = b.writeUInt32BE(e.rootgid >>> 0, o);
-      o = b.writeUInt32BE(e.mapalluid >>> 0, o);
-      o = b.writeUInt32BE(e.mapallgid >>> 0, o);
-      if (versmode > 0) {
-        b[o++] = e.mingoal;
-        b[o++] = e.maxgoal;
-        o = b.writeUInt32BE(e.mintrashtime >>> 0, o);
-        o = b.writeUInt32BE(e.maxtrashtime >>> 0, o);
-      }
-      if (versmode > 2) o = b.writeUInt32BE(e.disables >>> 0, o);
-    }
-    return b;
-  }
 }
 
 /** Reads and parses an exports file; throws on a missing/unreadable file. */

@@ -364,30 +364,4 @@ export class MatocsServer {
     for (const c of this.conns) c.conn.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
-
-  /** CLTOMA_CSERV_LIST body (csdb_servlist_data): 73 bytes per server. */
-  listData(): Buffer {
-    const list = [...this.conns].filter((c) => c.begun);
-    const b = Buffer.alloc(list.length * 73);
-    let o = 0;
-    for (const c of list) {
-      o = b.writeUInt32BE((c.version & 0xffffff) >>> 0, o);
-      o = b.writeUInt32BE(c.ip >>> 0, o);
-      o = b.writeUInt16BE(c.port, o);
-      o = b.writeUInt16BE(c.csid, o);
-      o = b.writeBigUInt64BE(BigInt(c.usedspace), o);
-      o = b.writeBigUInt64BE(BigInt(c.totalspace), o);
-      o = b.writeUInt32BE(c.chunkscount >>> 0, o);
-      o = b.writeBigUInt64BE(BigInt(c.tdusedspace), o);
-      o = b.writeBigUInt64BE(BigInt(c.tdtotalspace), o);
-      o = b.writeUInt32BE(c.tdchunkscount >>> 0, o);
-      o = b.writeUInt32BE(c.errorcounter >>> 0, o);
-      o = b.writeUInt32BE(c.load >>> 0, o);
-      const grace = c.hlstatus === HLSTATUS_OVERLOADED ? 0xc0000000 : c.hlstatus === HLSTATUS_REBALANCE ? 0x80000000 : 0;
-      o = b.writeUInt32BE(grace >>> 0, o);
-      o = b.writeUInt32BE(c.labelmask >>> 0, o);
-      o = b.writeUInt8(0, o);
-    }
-    return b;
-  }
 }

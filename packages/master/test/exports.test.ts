@@ -14,6 +14,7 @@ import {
   parseTime,
   type Accounts,
 } from '../src/exports.js';
+import { oldExportsInfo } from '../src/handlers/listings.js';
 
 // Rules from mfsmaster/exports.c (3.0.117): exports_parsenet, exports_parsetime, exports_parseline /
 // exports_parseoptions defaults, and the ranking in exports_check.
@@ -182,11 +183,13 @@ describe('exports: matching (exports_check)', () => {
     expect(ex('* / ro').checksum).not.toBe(a);
     expect(ex('* /x rw').checksum).not.toBe(a);
   });
-  it('EXPORTS_INFO data (vmode 3): 51 bytes per entry plus its path', () => {
-    const e = ex('* / rw\n* .');
-    const b = e.infoData(3);
-    expect(b.length).toBe(2 * (35 + 16)); // the 35 include the one-byte "/" or "."
-    expect(b.readUInt32BE(8)).toBe(1); // path length of "/"
-    expect(b[12]).toBe(0x2f);
+  it('EXPORTS_INFO records for the older vmodes: 35 bytes (+10 limits at vmode 1, +2 umask at vmode 2) plus the path', () => {
+    const e = ex('* /data rw\n* .');
+    expect(oldExportsInfo(0, e.entries).length).toBe(35 + 4 + 35);
+    expect(oldExportsInfo(1, e.entries).length).toBe(45 + 4 + 45);
+    const b = oldExportsInfo(2, e.entries);
+    expect(b.length).toBe(47 + 4 + 47);
+    expect(b.readUInt32BE(8)).toBe(5); // "/data"
+    expect(b.subarray(12, 17).toString()).toBe('/data');
   });
 });

@@ -55,6 +55,7 @@ import type { ClConn, HandlerGroup } from '../matoclserv.js';
 import { MFS_ROOT_ID } from '../fs/index.js';
 import type { Session } from '../sessions.js';
 import { nowSec } from '../util.js';
+import { exportPath, oldExportsInfo, oldSessionList } from './listings.js';
 
 // Requests mfscli and the CGI send without registering (matoclserv_info, _cserv_list,
 // _session_list, _exports_info, _mlog_list, _memory_info, _chunks_matrix) and ANTOAN_GET_VERSION.
@@ -187,8 +188,14 @@ function sessionList(c: ClConn, p: Buffer): void {
     });
     return;
   }
-  const body = sessions.listData(vmode, (ino) => rootPath(c, ino));
-  c.sendMsg(MatoclSessionList, { $v: 'raw', statscount: 16, data: body.subarray(2) });
+  const now = nowSec();
+  const rows = [...sessions.all()].map((s) => ({
+    session: s,
+    peerip: s.infopeerip === 0 && s.peerip !== 0 ? s.peerip : s.infopeerip,
+    expire: s.nsocks > 0 ? 0xffffffff : s.closed || s.disconnected + sessions.sustainTime < now ? 0 : s.disconnected + sessions.sustainTime - now,
+    path: s.rootinode === 0 ? Buffer.from('.') : rootPath(c, s.rootinode),
+  }));
+  c.sendMsg(MatoclSessionList, { $v: 'raw', statscount: 16, data: oldSessionList(vmode, rows) });
 }
 
 function exportsInfo(c: ClConn, p: Buffer): void {
@@ -200,7 +207,7 @@ function exportsInfo(c: ClConn, p: Buffer): void {
     c.sendMsg(MatoclExportsInfo, {
       $v: 'v3',
       exports: ex.entries.map((e) => ({
-        fromip: e.fromip, toip: e.toip, path: e.meta ? Buffer.from('.') : Buffer.concat([Buffer.from('/'), e.path]),
+        fromip: e.fromip, toip: e.toip, path: exportPath(e),
         minversion: e.minversion, flags: (e.alldirs ? 1 : 0) + (e.needpassword ? 2 : 0), sesflags: e.sesflags, umask: e.umask,
         rootuid: e.rootuid, rootgid: e.rootgid, mapalluid: e.mapalluid, mapallgid: e.mapallgid, mingoal: e.mingoal, maxgoal: e.maxgoal,
         mintrashtime: e.mintrashtime, maxtrashtime: e.maxtrashtime, disables: e.disables,
@@ -208,7 +215,7 @@ function exportsInfo(c: ClConn, p: Buffer): void {
     });
     return;
   }
-  c.sendMsg(MatoclExportsInfo, { $v: 'raw', data: ex.infoData(vmode) });
+  c.sendMsg(MatoclExportsInfo, { $v: 'raw', data: oldExportsInfo(vmode, ex.entries) });
 }
 
 function mlogList(c: ClConn, p: Buffer): void {

@@ -163,7 +163,6 @@ describe('metadata.mfs against the real tools', () => {
             case 21: ns.readdir(u, x, 0, 10, 0n); ns.readlink(u, x); ns.amtimeUpdate(u, [{ inode: x, atime: clock.t + 1, mtime: clock.t + a.n }]); break;
           }
         }
-        process.stderr.write('LINES ' + lines.length + ' ' + new Set(lines.map((l) => /\|([A-Z]+)\(/.exec(l)![1])).size + '\n');
         writeFileSync(join(data, 'changelog.0.mfs'), lines.join('\n') + '\n');
         const ours = join(data, 'ours.mfs');
         writeFileSync(ours, storeMetadata(ns, { metaversion: BigInt(lines.length + 1), metaid: 7n, now: clock.t }));
