@@ -48,27 +48,44 @@ export class ChangelogMl {
     this.buf[this.len++] = NL;
   }
 
-  /** Writes what is collected (opening changelog_ml.0.mfs for append on first use). Throws on I/O errors. */
-  flush(): void {
-    if (this.len === 0) return;
-    if (this.fd === undefined) this.fd = openSync(this.path, 'a', this.fileMode);
-    let off = 0;
-    while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
-    this.len = 0;
-    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(64 * 1024);
+  /**
+   * Writes what is collected (opening changelog_ml.0.mfs for append on first use). On an I/O error the
+   * collected lines are dropped (3.0.117 logs "lost MFS change" and goes on) and the file is closed,
+   * to be opened again for the next record; the error is returned with the number of lines lost.
+   */
+  flush(): { error: Error; lost: number } | undefined {
+    if (this.len === 0) return undefined;
+    try {
+      if (this.fd === undefined) this.fd = openSync(this.path, 'a', this.fileMode);
+      let off = 0;
+      while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
+      return undefined;
+    } catch (e) {
+      let lost = 0;
+      for (let i = 0; i < this.len; i++) if (this.buf[i] === NL) lost++;
+      this.closeFd();
+      return { error: e as Error, lost };
+    } finally {
+      this.len = 0;
+      if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(64 * 1024);
+    }
   }
 
   /** Flushes and closes the file (it is reopened for append on the next record). */
-  close(): void {
+  close(): { error: Error; lost: number } | undefined {
+    const r = this.flush();
+    this.closeFd();
+    return r;
+  }
+
+  private closeFd(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
     try {
-      this.flush();
-    } finally {
-      this.len = 0;
-      if (this.fd !== undefined) {
-        const fd = this.fd;
-        this.fd = undefined;
-        closeSync(fd);
-      }
+      closeSync(fd);
+    } catch {
+      // nothing left to save
     }
   }
 
@@ -76,17 +93,18 @@ export class ChangelogMl {
    * The master rotated its log (the 0x55 record): close ours and shift changelog_ml.(i-1) to
    * changelog_ml.i for i = backLogs..1, the oldest falling off; with backLogs 0, drop the file.
    */
-  rotate(backLogs: number): void {
-    this.close();
+  rotate(backLogs: number): { error: Error; lost: number } | undefined {
+    const r = this.close();
     if (backLogs > 0) {
       for (let i = backLogs; i > 0; i--) renameQuiet(join(this.dir, changelogMlName(i - 1)), join(this.dir, changelogMlName(i)));
     } else unlinkQuiet(this.path);
+    return r;
   }
 
   /** Changes were lost: drop changelog_ml.0..backLogs.mfs (the metalogger then starts over). */
   removeAll(backLogs: number): void {
     this.len = 0;
-    this.close();
+    this.closeFd();
     for (let i = 0; i <= backLogs; i++) unlinkQuiet(join(this.dir, changelogMlName(i)));
   }
 

@@ -198,7 +198,7 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
   /** Stop: close the link and the files. */
   close(): void {
     this.kill('terminating');
-    this.changelog.close();
+    this.reportLost(this.changelog.close());
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -235,11 +235,7 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
     if (this.sock !== sock || this.state !== 'data' || !this.framer) return;
     this.lastRead = monotonicS();
     const err = this.framer.push(chunk, this.onPacket);
-    try {
-      this.changelog.flush();
-    } catch (e) {
-      this.peerLog.error({ err: (e as Error).message }, 'error writing changelog_ml.0.mfs');
-    }
+    this.reportLost(this.changelog.flush());
     if (err && this.state === 'data') {
       this.peerLog.warn({ err: err.message }, `Master packet too long (${err.message})`);
       this.kill('packet too long');
@@ -277,7 +273,7 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
     }
     const m = r.value;
     if (m.$v === 'rotate') {
-      this.changelog.rotate(this.s.backLogs);
+      this.reportLost(this.changelog.rotate(this.s.backLogs));
       this.emit('rotate');
       return;
     }
@@ -430,10 +426,22 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
     }
     this.dl = undefined;
     this.downloading = 0;
-    try {
-      this.changelog.close();
-    } catch (e) {
-      this.peerLog.error({ err: (e as Error).message }, 'error writing changelog_ml.0.mfs');
+    this.reportLost(this.changelog.close());
+  }
+
+  /**
+   * Lines that could not be written leave a hole in changelog_ml. 3.0.117 notices it at the next record
+   * (version != last+1) and starts over: it drops its changelogs, reconnects and downloads anew. We do
+   * the same at once.
+   */
+  private reportLost(r: { error: Error; lost: number } | undefined): void {
+    if (!r) return;
+    this.peerLog.error({ err: r.error.message, lost: r.lost }, `can't write changelog_ml.0.mfs: ${r.lost} changes lost`);
+    if (this.lastLogVersion > 0 && r.lost > 0) {
+      this.peerLog.warn(`some changes lost (up to ${this.lastLogVersion}), download metadata again`);
+      this.changelog.removeAll(this.s.backLogs);
+      this.lastLogVersion = 0;
+      this.kill('changes lost (changelog write error)');
     }
   }
 

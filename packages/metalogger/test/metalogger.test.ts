@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -155,6 +155,30 @@ describe('change stream', () => {
     const reg = AntomaRegister.decode((await c2.next('ANTOMA_REGISTER')).payload);
     expect(reg.ok && reg.value.$v).toBe('v1');
     await c2.next('ANTOMA_DOWNLOAD_START');
+  });
+
+  it('a changelog it cannot write: the changes are lost, and it starts over as 3.0.117 does after a hole', async () => {
+    const m = await startMl();
+    const c = await master.nextConnection();
+    await c.next('ANTOMA_REGISTER');
+    c.send(c.record(1, '1|A()'));
+    await waitRecord(m, 1);
+    const rotated = once(m, 'rotate');
+    c.send(c.rotate()); // closes changelog_ml.0.mfs and renames it to .1
+    await rotated;
+    mkdirSync(join(dir, 'changelog_ml.0.mfs')); // open(..., 'a') now fails with EISDIR
+    const gone = once(m, 'disconnected');
+    c.send(c.record(2, '1|B()'));
+    expect((await gone)[0].reason).toMatch(/changes lost/);
+    expect(existsSync(join(dir, 'changelog_ml.1.mfs'))).toBe(false); // dropped like after a hole
+    rmdirSync(join(dir, 'changelog_ml.0.mfs'));
+    const c2 = await master.nextConnection();
+    const reg = AntomaRegister.decode((await c2.next('ANTOMA_REGISTER')).payload);
+    expect(reg.ok && reg.value.$v).toBe('v1');
+    c2.send(c2.record(7, '1|C()'));
+    await waitRecord(m, 7);
+    expect(m.state).toBe('data');
+    expect(read('changelog_ml.0.mfs')).toBe('7: 1|C()\n');
   });
 
   it('drops the link on a bad packet and comes back', async () => {
