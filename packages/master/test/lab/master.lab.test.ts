@@ -51,6 +51,15 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       const copies = [...chunks[0]!.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((m) => `${m[1]}:${m[2]}`);
       expect(copies.sort()).toEqual([`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort());
 
+      // The other tools that go through the mount's proxy.
+      expect((await mnt.exec(['mfscheckfile', file])).stdout).toMatch(/chunks with 2 copies:\s+1/);
+      expect((await mnt.exec(['mfsgettrashtime', file])).stdout).toMatch(/: 86400\s*$/);
+      expect((await mnt.exec(['mfsgeteattr', file])).stdout).toMatch(/: -\s*$/);
+      const dirinfo = (await mnt.exec(['mfsdirinfo', '-n', mnt.path('')])).stdout;
+      expect(dirinfo).toMatch(/inodes:\s+3/); // root, d1, moved.bin
+      expect(dirinfo).toMatch(/files:\s+1/);
+      expect(dirinfo).toMatch(/length:\s+5242880/);
+
       await unlink(mnt.path('moved.bin'));
       expect((await readdir(mnt.path(''))).sort()).toEqual(['d1']);
 
