@@ -127,7 +127,7 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       const cs = await lab.startChunkserver({ host: 'cs1', master });
       const mnt = await lab.mount({ host: 'client', master });
       await mnt.exec(['mfssetgoal', '1', mnt.path('')]);
-      const a = randomBytes(3 * MiB);
+      const a = randomBytes(66 * MiB); // two chunks
       await writeFile(mnt.path('a.bin'), a);
       await mnt.unmount();
 
