@@ -44,6 +44,8 @@ export const chunkserverSchema = {
   CHUNKS_PER_REGISTER_PACKET: uint(10000),
   CSSERV_LISTEN_HOST: str('*'),
   CSSERV_LISTEN_PORT: str('9422'),
+  /** mfs-ts only (not in MooseFS): allow a master on 127.x, for a one-machine cluster (`npm start`). */
+  ALLOW_LOOPBACK_MASTER: bool(false),
 };
 
 export type ChunkserverCfg = CfgValues<typeof chunkserverSchema>;

@@ -106,7 +106,7 @@ export class Chunkserver implements Daemon {
         dataPath,
         listen: () => ({ ip: this.listenIp, port: this.listenPort }),
         load: () => ({ jobs: this.jobs.count, overloaded: this.jobs.count + this.master.jobs > (workersMax * 3) / 4 }),
-        allowLoopbackMaster: this.opts.allowLoopbackMaster,
+        allowLoopbackMaster: this.opts.allowLoopbackMaster === true || cfg.ALLOW_LOOPBACK_MASTER,
         onFatal: (r) => {
           this.log.error(r);
           if (this.opts.onFatal) this.opts.onFatal(r);

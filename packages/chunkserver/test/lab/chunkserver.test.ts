@@ -1,69 +1,17 @@
 // mfschunkserver-ts among the real MooseFS 3.0.117 daemons: a real mfsmaster and a real mfsmount use
 // our chunkservers as their own (goal 2, chunk boundaries), chains mix real and ours in both orders,
 // mfscli lists and inspects ours, and a disk written by the real chunkserver is served by ours.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect, it } from 'vitest';
-import { binFor, type Chunkserver as LabCs, type Lab, type Master, type Mount } from '@mfs-ts/lab';
+import { binFor } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+import { B, MiB, addr, copies, patchFile, readBack, waitCopies, waitFor, writeFiles } from './helpers.js';
 
 // Our daemons log each write session's place in the chain at debug level; the tests read it.
 process.env.MFS_LOG_LEVEL = 'debug';
-
-const MiB = 1024 * 1024;
-const B = 65536;
-
-function sha(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** Writes files through the mount and returns their contents by name. */
-async function writeFiles(mnt: Mount, files: Record<string, number>, seed = 0): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  for (const [name, size] of Object.entries(files)) {
-    const data = randomBytes(size);
-    data[0] = seed;
-    await writeFile(mnt.path(name), data);
-    out.set(name, data);
-  }
-  // fsync through the mount: the data is on the chunkservers before we look.
-  const r = await mnt.exec(['sync']);
-  expect(r.ok).toBe(true);
-  return out;
-}
-
-/** Copies per chunk from mfsfileinfo: [['ip:port', ...], ...]. */
-async function copies(mnt: Mount, name: string): Promise<string[][]> {
-  const info = (await mnt.exec(['mfsfileinfo', mnt.path(name)])).stdout;
-  return info
-    .split(/\n\s*chunk \d+:/)
-    .slice(1)
-    .map((c) => [...c.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((m) => `${m[1]}:${m[2]}`).sort());
-}
-
-async function waitCopies(mnt: Mount, name: string, want: string[], chunks: number, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: string[][] = [];
-  for (;;) {
-    last = await copies(mnt, name);
-    if (last.length === chunks && last.every((c) => JSON.stringify(c) === JSON.stringify([...want].sort()))) return;
-    if (Date.now() > deadline) throw new Error(`${name}: copies ${JSON.stringify(last)}, want ${chunks} x ${JSON.stringify(want)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function readBack(lab: Lab, master: Master, files: Map<string, Buffer>, name = 'direct'): Promise<void> {
-  const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name });
-  try {
-    for (const [f, data] of files) expect(sha(await readFile(direct.path(f))), f).toBe(sha(data));
-  } finally {
-    await direct.unmount();
-  }
-}
-
-const addr = (cs: LabCs): string => `${cs.host.ip}:${cs.port}`;
 
 describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', () => {
   it('two of ours at goal 2: files across a chunk boundary are stored twice and read back; mfscli sees them', async () => {
@@ -197,17 +145,6 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
   });
 });
 
-/** Writes `data` at `pos` of an existing file and fsyncs it (through the mount). */
-async function patchFile(path: string, pos: number, data: Buffer): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.write(data, 0, data.length, pos);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 describeLab('mfschunkserver-ts command line', () => {
   it('start daemonizes and returns once initialised; test/stop find it by its lock file', async () => {
     await withLab({ hosts: ['master', 'cs1'] }, async (lab) => {
@@ -252,11 +189,3 @@ describeLab('mfschunkserver-ts command line', () => {
     });
   });
 });
-
-async function waitFor(f: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
