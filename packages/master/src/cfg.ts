@@ -70,6 +70,8 @@ export const masterCfgSchema = {
   INODE_REUSE_DELAY: uint(86400),
   MAX_ALLOWED_HARD_LINKS: uint(32767),
   RESERVE_SPACE: str('0'),
+  /** mfs-ts only (not in MooseFS): accept chunkservers on 127.x, for a one-machine cluster (`npm start`). */
+  ALLOW_LOOPBACK_CHUNKSERVERS: bool(false),
 } satisfies CfgSchema;
 
 export type MasterCfg = CfgValues<typeof masterCfgSchema>;

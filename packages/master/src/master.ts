@@ -240,6 +240,7 @@ export class Master implements Daemon {
       timeout: this.cfg.MATOCS_TIMEOUT,
       authCode: () => this.cfg.AUTH_CODE,
       metaid: () => this.metaid,
+      allowLoopback: () => this.cfg.ALLOW_LOOPBACK_CHUNKSERVERS,
     });
     this.cs = cs;
     const ctx: MasterCtx = {

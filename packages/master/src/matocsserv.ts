@@ -76,6 +76,8 @@ export interface MatocsOptions {
   timeout: number;
   authCode: () => string;
   metaid: () => bigint;
+  /** ALLOW_LOOPBACK_CHUNKSERVERS (mfs-ts only): accept a chunkserver on 127.x. */
+  allowLoopback?: () => boolean;
 }
 
 export class CsConn implements ChunkServerLink {
@@ -270,7 +272,7 @@ export class CsConn implements ChunkServerLink {
         this.tdusedspace = Number(v.tdusedspace);
         this.tdtotalspace = Number(v.tdtotalspace);
         this.tdchunkscount = v.tdchunkcount;
-        if ((this.ip & 0xff000000) >>> 0 === 0x7f000000) {
+        if ((this.ip & 0xff000000) >>> 0 === 0x7f000000 && !opts.allowLoopback?.()) {
           return this.conn.kill('CSTOMA_REGISTER', `chunkserver connected using localhost (IP: ${u32ToIp(this.ip)}) - you cannot use localhost for communication between chunkserver and master`);
         }
         if (opts.registry.serverAt(this.ip, this.port)) return this.conn.kill('CSTOMA_REGISTER', `can't accept chunkserver (ip: ${u32ToIp(this.ip)} / port: ${this.port}): already connected`);
