@@ -16,8 +16,9 @@ import { PacketFramer } from '../packages/protocol/src/framer.js';
 import { MESSAGE_IDS } from '../packages/protocol/src/ids.js';
 
 const OUT = join(REPO_ROOT, 'protocol-fixtures');
-/** Samples kept per (link, name). */
+/** Samples kept per (link, name): this many lengths, or more when they differ in a variant byte. */
 const MAX_SAMPLES = 4;
+const MAX_VARIANTS = 8;
 /** Payloads above this are never kept (64 KiB of data + the data header). */
 const MAX_PAYLOAD = 65536 + 64;
 /** At most one sample per name may be above this. */
@@ -44,7 +45,7 @@ async function startCapture(lab: Lab, host: Host): Promise<{ host: Host; file: s
 }
 
 async function bringUp(): Promise<Cluster> {
-  const lab = await createLab({ hosts: ['master', 'ml', 'cs1', 'cs2', 'cs3', 'client'], keep: true });
+  const lab = await createLab({ hosts: ['master', 'ml', 'cs1', 'cs2', 'cs3', 'client', 'master2', 'cs4'], keep: true });
   const captures = [];
   for (const h of lab.hosts) captures.push(await startCapture(lab, h));
   const master = await lab.startMaster({
@@ -151,6 +152,14 @@ import os
 fd = os.open('${D}/renamed.txt', os.O_WRONLY | os.O_APPEND)
 os.write(fd, b'more'); os.fsync(fd); os.fdatasync(fd); os.close(fd)`));
   await step(m, 'unlink/rmdir', `rm ${D}/hard.txt; rmdir ${D}/sub`);
+
+  // Error replies (msgid + status), one per status the workload can provoke.
+  await step(m, 'errors', [
+    `ls ${D}/nothere`, `mkdir ${D}`, `rmdir ${D}`, `ln -s x ${D}/sym`, `mv ${D}/nothere ${D}/x`, `ln ${D} ${D}/dirlink`,
+    `setpriv --reuid=1000 --regid=1000 --clear-groups touch ${M}/rootonly`, `setpriv --reuid=1000 --regid=1000 --clear-groups mkdir ${M}/rootonly`,
+    `setpriv --reuid=2000 --regid=2000 --clear-groups cat ${D}/renamed.txt`, `setpriv --reuid=2000 --regid=2000 --clear-groups chmod 777 ${D}/four.bin`,
+    `readlink ${D}/four.bin`, `python3 -c "import os; os.rmdir('${D}/four.bin')"`, `python3 -c "import os; os.rename('${D}', '${D}/sub2')"`,
+  ].map((x) => `${x} 2>/dev/null || true`).join('\n'));
 
   // --- tools (through the mount's local proxy) ---
   await step(m, 'goal/trash/info tools', [
@@ -299,6 +308,24 @@ ask('${lab.host('cs1').ip}', 9422, 47002, [(10, b''), (10, struct.pack('>I', 7))
     log(`${r.ok ? 'ok  ' : 'FAIL'} mfscli -CRS/${sess[1]}`);
   }
 
+  // A second, password-protected cluster: the chunkserver answers an AUTH_CODE challenge
+  // (MATOCS_MASTER_ACK with 32 random bytes, CSTOMA_REGISTER with a passcode), mounts register with a
+  // password (GETRANDOM + passcode), a wrong one and none at all (the status-only replies).
+  const master2 = await lab.startMaster({
+    host: 'master2',
+    cfg: { AUTH_CODE: 'labauthcode' },
+    exports: '*\t/\trw,alldirs,admin,maproot=0:0,password=labpass\n*\t.\trw,password=labpass\n',
+  });
+  await lab.startChunkserver({ host: 'cs4', master: master2, cfg: { AUTH_CODE: 'labauthcode' } });
+  const pm = await lab.mount({ host: 'client', master: master2, options: ['mfspassword=labpass'], name: 'mnt-password' });
+  await step(pm, 'write with a password mount', `printf 'secret data' > ${pm.dir}/x.txt; cat ${pm.dir}/x.txt > /dev/null`);
+  for (const [what, opt] of [['wrong password', ['-o', 'mfspassword=wrong']], ['no password', []]] as const) {
+    const dir = join(lab.dir, `mnt-${what.replace(' ', '-')}`);
+    mkdirSync(dir, { recursive: true });
+    await step(pm, `mount with ${what} (must fail)`, `timeout 20 mfsmount ${dir} -H ${master2.addr} ${opt.join(' ')} && { umount ${dir}; exit 1; } || true`);
+  }
+  await pm.unmount();
+
   // Background traffic that only comes with time: the chunk loop's deletions (MATOCS_DELETE, at least
   // 60 s apart per chunk), the client's SUSTAINED_INODES (every 60 s), the metalogger's stream.
   const until = Date.now() + 65_000;
@@ -310,7 +337,7 @@ ask('${lab.host('cs1').ip}', 9422, 47002, [(10, b''), (10, struct.pack('>I', 7))
 type Dir = string; // the MooseFS direction prefix: CLTOMA, MATOCL, ...
 
 interface Topology {
-  master: string;
+  masters: Set<string>;
   csIps: Set<string>;
   csPorts: Set<number>;
 }
@@ -318,7 +345,7 @@ interface Topology {
 /** Direction names for a connection, from who listens where (9419 ML, 9420 CS, 9421 CL, data ports). */
 function classify(c: TcpConnection, t: Topology): [Dir, Dir] | undefined {
   const s = c.server;
-  if (s.ip === t.master) {
+  if (t.masters.has(s.ip)) {
     if (s.port === 9419) return ['ANTOMA', 'MATOAN'];
     if (s.port === 9420) return ['CSTOMA', 'MATOCS'];
     if (s.port === 9421) return ['CLTOMA', 'MATOCL'];
@@ -348,6 +375,8 @@ function nameOf(id: number, dir: Dir): string | undefined {
 function variantKey(name: string, p: Buffer): string {
   let v = '';
   if (name === 'CLTOMA_FUSE_REGISTER' && p.length > 64) v = `r${p[64]}`;
+  else if (name === 'MATOCL_FUSE_REGISTER') v = `l${p.length}`; // each reply form has its own length
+  else if (name.startsWith('MATOCL_') && p.length === 5) v = `s${p[4]}`; // msgid status: one per status
   else if (/^(CSTOMA_REGISTER|MATOAN_METACHANGES_LOG|ANTOMA_DOWNLOAD_START|ANTOMA_REGISTER|MATOCS_MASTER_ACK|CLTOCS_READ|CLTOCS_WRITE)$/.test(name) && p.length > 0) v = `b${p[0]}`;
   return `${p.length}${v}`;
 }
@@ -526,25 +555,29 @@ function collect(conns: TcpConnection[], t: Topology): { samples: Map<string, Sa
   return { samples, stats };
 }
 
-/** Up to MAX_SAMPLES distinct samples: the smallest first, then the largest, then the rest spread out. */
+/**
+ * Up to MAX_SAMPLES samples of distinct lengths (the smallest, the largest small one, then spread out),
+ * and beyond that, up to MAX_VARIANTS, one of every variant byte not yet represented.
+ */
 function pick(list: Sample[]): Sample[] {
   const sorted = [...list].sort((a, b) => a.packet.length - b.packet.length);
   const chosen: Sample[] = [];
   let big = 0;
-  const add = (s: Sample | undefined): void => {
-    if (!s || chosen.includes(s) || chosen.length >= MAX_SAMPLES) return;
-    const isBig = s.packet.length - 8 > SMALL_PAYLOAD;
+  const variant = (x: Sample): string => x.key.replace(/^\d+/, '');
+  const add = (x: Sample | undefined, cap: number): void => {
+    if (!x || chosen.includes(x) || chosen.length >= cap) return;
+    const isBig = x.packet.length - 8 > SMALL_PAYLOAD;
     if (isBig && big >= 1) return;
     if (isBig) big++;
-    chosen.push(s);
+    chosen.push(x);
   };
-  add(sorted[0]);
-  const small = sorted.filter((s) => s.packet.length - 8 <= SMALL_PAYLOAD);
-  add(small[small.length - 1]);
-  // variant bytes not yet represented
-  for (const s of sorted) if (!chosen.some((c) => c.key.replace(/^\d+/, '') === s.key.replace(/^\d+/, ''))) add(s);
-  for (let i = 1; chosen.length < MAX_SAMPLES && i < small.length; i++) add(small[Math.floor((i * small.length) / MAX_SAMPLES)]);
-  if (chosen.length < MAX_SAMPLES) add(sorted[sorted.length - 1]);
+  add(sorted[0], MAX_SAMPLES);
+  // every variant byte (and every status-only reply form) once
+  for (const x of sorted) if (!chosen.some((c) => variant(c) === variant(x))) add(x, MAX_VARIANTS);
+  const small = sorted.filter((x) => x.packet.length - 8 <= SMALL_PAYLOAD);
+  add(small[small.length - 1], MAX_SAMPLES);
+  for (let i = 1; chosen.length < MAX_SAMPLES && i < small.length; i++) add(small[Math.floor((i * small.length) / MAX_SAMPLES)], MAX_SAMPLES);
+  if (chosen.length < MAX_SAMPLES) add(sorted[sorted.length - 1], MAX_SAMPLES);
   return chosen.sort((a, b) => a.packet.length - b.packet.length);
 }
 
@@ -588,8 +621,8 @@ async function main(): Promise<void> {
     for (const d of [...c.lab.daemons].reverse()) await d.stop();
     for (const cap of c.captures) await cap.proc.stop(10_000, 'SIGINT');
     const topo: Topology = {
-      master: c.master.host.ip,
-      csIps: new Set(c.csHosts.map((h) => h.ip)),
+      masters: new Set([c.master.host.ip, c.lab.host('master2').ip]),
+      csIps: new Set([...c.csHosts, c.lab.host('cs4')].map((h) => h.ip)),
       csPorts: new Set(c.lab.daemons.filter((d): d is Chunkserver => d instanceof Chunkserver).map((d) => d.port)),
     };
     const segs = c.captures.flatMap((cap) => readPcapTcp(cap.file));
