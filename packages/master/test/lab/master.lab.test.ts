@@ -159,4 +159,20 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       void cs;
     });
   });
+
+  it('serves our own chunkservers (mfschunkserver-ts) and mount (mfsmount-ts) too', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', impl: 'ts' });
+      const cs1 = await lab.startChunkserver({ host: 'cs1', master, impl: 'ts' });
+      const cs2 = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts' });
+      const mnt = await lab.mount({ host: 'client', master, impl: 'ts' });
+      const data = randomBytes(5 * MiB);
+      await writeFile(mnt.path('a.bin'), data);
+      const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name: 'mnt-direct' });
+      expect((await readFile(direct.path('a.bin'))).equals(data)).toBe(true);
+      const info = (await direct.exec(['mfsfileinfo', direct.path('a.bin')])).stdout;
+      const copies = [...info.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((x) => `${x[1]}:${x[2]}`).sort();
+      expect(copies).toEqual([`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort());
+    });
+  });
 });
