@@ -93,6 +93,11 @@ export class MfsCore {
     for (const k of this.entries.keys()) if (k === prefix || k.startsWith(`${prefix}/`)) this.entries.delete(k);
   }
 
+  /** Forgets every cached name (after a snapshot made by a tool). */
+  forgetAll(): void {
+    this.entries.clear();
+  }
+
   /** Forgets cached names at and below `path` (after rename/unlink/rmdir). */
   forgetPath(path: string): void {
     this.invalidatePaths(`/${MfsCore.split(path).map((b) => b.toString('utf8')).join('/')}`);

@@ -85,11 +85,14 @@ export class MasterLinkError extends MfsClientError {
 }
 
 interface Pending {
+  /** Expected answer type; ANY_REPLY takes whatever comes (the tools proxy). */
   replyType: number;
-  resolve: (payload: Buffer) => void;
+  resolve: (payload: Buffer, type: number) => void;
   /** Called on connection loss (the request will be resent) or a fatal answer. */
   lost: () => void;
 }
+
+const ANY_REPLY = -1;
 
 export interface CallOptions {
   /** Give up (EIO) after this long, across retries; 0 = only mfsioretries bounds it. */
@@ -393,8 +396,12 @@ export class MasterConn extends EventEmitter<MasterEvents> {
       return;
     }
     this.pending.delete(msgid);
+    if (p.replyType === ANY_REPLY) {
+      p.resolve(stable ? payload : Buffer.from(payload), type);
+      return;
+    }
     if (type === ANTOAN_UNKNOWN_COMMAND || type === ANTOAN_BAD_COMMAND_SIZE) {
-      p.resolve(W.statusPayload(msgid, MFS_ERROR_ENOTSUP));
+      p.resolve(W.statusPayload(msgid, MFS_ERROR_ENOTSUP), type);
       return;
     }
     if (type !== p.replyType) {
@@ -402,7 +409,7 @@ export class MasterConn extends EventEmitter<MasterEvents> {
       this.drop(`master: unexpected answer type ${type} (expected ${p.replyType})`);
       return;
     }
-    p.resolve(stable ? payload : Buffer.from(payload));
+    p.resolve(stable ? payload : Buffer.from(payload), type);
   }
 
   private onUnsolicited(type: number, payload: Buffer): void {
@@ -463,6 +470,15 @@ export class MasterConn extends EventEmitter<MasterEvents> {
    * rejects with EIO after mfsioretries attempts (fs_sendandreceive). The payload is owned by the caller.
    */
   async call(build: (msgid: number) => Buffer, replyType: number, co: CallOptions = {}): Promise<Buffer> {
+    return (await this.callTyped(build, replyType, co)).payload;
+  }
+
+  /** Like call, but takes an answer of any type (fs_sendandreceive_any, for the tools proxy). */
+  callAny(build: (msgid: number) => Buffer, co: CallOptions = {}): Promise<{ payload: Buffer; type: number }> {
+    return this.callTyped(build, ANY_REPLY, co);
+  }
+
+  private async callTyped(build: (msgid: number) => Buffer, replyType: number, co: CallOptions): Promise<{ payload: Buffer; type: number }> {
     const retries = Math.max(1, this.opts.ioRetries);
     const timeoutMs = co.timeoutMs ?? this.opts.timeout * 1000;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
@@ -486,17 +502,17 @@ export class MasterConn extends EventEmitter<MasterEvents> {
     throw new MfsClientError('EIO', 'EIO: no answer from mfsmaster', MFS_ERROR_IO);
   }
 
-  private attempt(build: (msgid: number) => Buffer, replyType: number, deadline: number): Promise<Buffer | undefined> {
+  private attempt(build: (msgid: number) => Buffer, replyType: number, deadline: number): Promise<{ payload: Buffer; type: number } | undefined> {
     return new Promise((resolve) => {
       let msgid = this.nextMsgid++;
       if (this.nextMsgid > 0x7fffffff) this.nextMsgid = 1;
       if (msgid === 0) msgid = this.nextMsgid++;
       let t: NodeJS.Timeout | undefined;
-      const done = (v: Buffer | undefined) => {
+      const done = (v: { payload: Buffer; type: number } | undefined) => {
         if (t) clearTimeout(t);
         resolve(v);
       };
-      this.pending.set(msgid, { replyType, resolve: done, lost: () => done(undefined) });
+      this.pending.set(msgid, { replyType, resolve: (payload, type) => done({ payload, type }), lost: () => done(undefined) });
       if (deadline > 0) {
         t = setTimeout(() => {
           this.pending.delete(msgid);

@@ -18,6 +18,8 @@ import {
   SET_UID_FLAG,
 } from './fsops.js';
 import type { ClientOptions } from './options.js';
+import { MasterProxy } from './masterproxy.js';
+import { Writer, versionAtLeast } from './proto.js';
 
 /**
  * The FUSE front end (mfsclient/mfs_fuse.c's job) over fuse-native 2.2.6 and libfuse2. fuse-native is
@@ -55,7 +57,9 @@ function makeFuseClass(extra: readonly string[]): FuseCtor {
 
 /** The libfuse option string for a mount (what MfsFuse hands to fuse_mount / fuse_new). */
 export function fuseOptionList(opts: ClientOptions, user: readonly string[]): string[] {
-  const out = [...LARGE_IO_OPTIONS, `fsname=mfs#${opts.host}:${opts.port}`, 'subtype=mfs', 'allow_other'];
+  // use_ino: st_ino is the MooseFS inode (the tools look for .masterinfo by inode 0x7FFFFFFF and stop
+  // at the root by inode 1, mfstools_master.c).
+  const out = [...LARGE_IO_OPTIONS, 'use_ino', `fsname=mfs#${opts.host}:${opts.port}`, 'subtype=mfs', 'allow_other'];
   const keys = new Set(out.map((o) => o.split('=')[0]));
   for (const u of user) {
     const k = u.split('=')[0]!;
@@ -93,8 +97,14 @@ interface Handle {
   path: string;
 }
 
+/** `.masterinfo` in the root (mfs_fuse.c MASTERINFO_*): 14 bytes, mode 0444, inode 0x7FFFFFFF. */
+const MASTERINFO_PATH = '/.masterinfo';
+const MASTERINFO_INODE = 0x7fffffff;
+const MASTERINFO_SIZE = 14;
+
 export class MfsMount {
   private fuse: FuseInstance | undefined;
+  private proxy: MasterProxy | undefined;
   private handles = new Map<number, Handle>();
   private nextFd = 1;
   private watch: NodeJS.Timeout | undefined;
@@ -137,9 +147,13 @@ export class MfsMount {
             files: 0x7fffffff, ffree: Math.max(0, 0x7fffffff - s.inodes), favail: Math.max(0, 0x7fffffff - s.inodes), fsid: 0, flag: 0, namemax: 255,
           });
         }),
-      getattr: (p: string, cb: Cb) => this.op(cb, 'getattr', p, () => c.resolve(p, false), (r) => cb(0, toStat(r.inode, r.attr))),
+      getattr: (p: string, cb: Cb) => {
+        if (p === MASTERINFO_PATH) return cb(0, this.masterInfoStat());
+        this.op(cb, 'getattr', p, () => c.resolve(p, false), (r) => cb(0, toStat(r.inode, r.attr)));
+      },
       fgetattr: (p: string, fd: number, cb: Cb) => {
         const h = this.handles.get(fd);
+        if (p === MASTERINFO_PATH) return cb(0, this.masterInfoStat());
         if (!h) return this.op(cb, 'getattr', p, () => c.resolve(p, false), (r) => cb(0, toStat(r.inode, r.attr)));
         this.op(cb, 'fgetattr', p, () => c.getattr(h.inode), (a) => cb(0, toStat(h.inode, a)));
       },
@@ -156,7 +170,11 @@ export class MfsMount {
           },
           (list) => cb(0, list.map((e) => e.name.toString('utf8'))),
         ),
-      open: (p: string, flags: number, cb: Cb) =>
+      open: (p: string, flags: number, cb: Cb) => {
+        if (p === MASTERINFO_PATH) {
+          if ((flags & 3) !== 0) return cb(errnoNumber('EACCES'));
+          return cb(0, this.newHandle(MASTERINFO_INODE, p, false));
+        }
         this.op(
           cb,
           'open',
@@ -168,7 +186,8 @@ export class MfsMount {
             return this.newHandle(r.inode, p);
           },
           (fd) => cb(0, fd),
-        ),
+        );
+      },
       create: (p: string, mode: number, cb: Cb) =>
         this.op(
           cb,
@@ -185,6 +204,12 @@ export class MfsMount {
       read: (p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => {
         const h = this.handles.get(fd);
         if (!h) return cb(errnoNumber('EBADF'));
+        if (h.inode === MASTERINFO_INODE) {
+          const mi = this.masterInfo();
+          const n = Math.max(0, Math.min(len, mi.length - pos));
+          if (n > 0) mi.copy(buf, 0, pos, pos + n);
+          return cb(n);
+        }
         c.read(h.inode, pos, len).then(
           (d) => {
             d.copy(buf, 0, 0, Math.min(d.length, len));
@@ -204,7 +229,7 @@ export class MfsMount {
       },
       flush: (p: string, fd: number, cb: Cb) => {
         const h = this.handles.get(fd);
-        if (!h) return cb(0);
+        if (!h || h.inode === MASTERINFO_INODE) return cb(0);
         this.op(cb, 'flush', p, () => c.flush(h.inode));
       },
       fsync: (p: string, fd: number, _ds: unknown, cb: Cb) => {
@@ -216,6 +241,7 @@ export class MfsMount {
         const h = this.handles.get(fd);
         if (!h) return cb(0);
         this.handles.delete(fd);
+        if (h.inode === MASTERINFO_INODE) return cb(0);
         this.op(cb, 'release', p, () => c.released(h.inode));
       },
       truncate: (p: string, size: number, cb: Cb) =>
@@ -327,17 +353,42 @@ export class MfsMount {
     };
   }
 
-  private newHandle(inode: number, path: string): number {
+  private newHandle(inode: number, path: string, track = true): number {
     let fd = this.nextFd++;
     if (this.nextFd > 0x7fffffff) this.nextFd = 1;
     while (this.handles.has(fd)) fd = this.nextFd++;
     this.handles.set(fd, { inode, path });
-    this.core.opened(inode);
+    if (track) this.core.opened(inode);
     return fd;
+  }
+
+  /** `ip:32 port:16 sessionid:32 version:32`: the proxy's address once it runs (fs_getmasterlocation + masterproxy_getlocation). */
+  private masterInfo(): Buffer {
+    const m = this.core.master;
+    const v = m.masterVersion;
+    const useProxy = this.proxy !== undefined && versionAtLeast(v, 1, 6, 24);
+    const ipn = useProxy ? this.proxy!.ip : 0;
+    const port = useProxy ? this.proxy!.port : this.core.opts.port;
+    const w = new Writer(MASTERINFO_SIZE);
+    w.u32(ipn).u16(port).u32(m.session?.sessionid ?? 0).u32(v);
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  private masterInfoStat(): Record<string, unknown> {
+    const t = new Date(0);
+    return { mode: 0o100444, uid: 0, gid: 0, size: MASTERINFO_SIZE, nlink: 1, ino: MASTERINFO_INODE, blksize: 4096, blocks: 1, atime: t, mtime: t, ctime: t };
   }
 
   /** Mounts; resolves once the kernel has the mount. */
   async start(): Promise<void> {
+    const proxy = new MasterProxy(this.core.master, this.log);
+    try {
+      await proxy.start();
+      proxy.onSnapshot = () => this.core.forgetAll();
+      this.proxy = proxy;
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "master proxy module: can't listen on socket");
+    }
     const FuseClass = makeFuseClass(this.fuseOpts);
     const f = new FuseClass(this.mountpoint, this.ops(), { timeout: false, force: true, mkdir: false });
     this.fuse = f;
@@ -356,6 +407,7 @@ export class MfsMount {
   stop(unmount = true): Promise<void> {
     this.ending ??= (async () => {
       if (this.watch) clearInterval(this.watch);
+      this.proxy?.stop();
       try {
         await this.core.writes.flushAll();
       } catch (e) {

@@ -98,6 +98,18 @@ describeLab('client against real MooseFS 3.0.117', () => {
       expect(await readFile(`${dir}/small.txt`, 'utf8')).toBe('hello');
       expect((await readdir(dir)).sort()).toEqual(['b.bin', 'l', 'small.txt']);
 
+      // The MooseFS tools find .masterinfo and go through mfsmount-ts's proxy (run in the mount's namespace).
+      const mi = await stat(ts.path('.masterinfo'));
+      expect([mi.ino, mi.size, mi.nlink]).toEqual([0x7fffffff, 14, 1]);
+      expect((await stat(ts.dir)).ino).toBe(1);
+      const sg = await ts.exec(['mfssetgoal', '1', `${dir}/b.bin`]);
+      expect(sg.stdout).toMatch(/b\.bin: goal: 1/);
+      const gg = await ts.exec(['mfsgetgoal', `${dir}/b.bin`]);
+      expect(gg.stdout).toMatch(/b\.bin: 1$/m);
+      const fi = await ts.exec(['mfsfileinfo', `${dir}/b.bin`]);
+      expect(fi.stdout).toMatch(/chunk 0: [0-9A-F]{16}_[0-9A-F]{8} \/ \(id:\d+ ver:\d+\)/);
+      expect(fi.stdout).toMatch(/copy 1: \d+\.\d+\.\d+\.\d+:\d+/);
+
       // The real mfsmount reads what mfsmount-ts wrote, and the other way round.
       real = await lab.mount({ master, impl: 'real', options: [`mfspassword=${PASSWORD}`] });
       expect(sha(await readFile(real.path('fusedir/b.bin')))).toBe(sha(data));

@@ -19,6 +19,8 @@ const waitFile = async (name: string) => {
 };
 
 const c = await MfsClient.connect({ host, port, password, ioRetries: 4 });
+c.core.master.on('connected', (re) => process.stderr.write(`master link up (reconnect=${re}) session ${c.sessionId}\n`));
+c.core.master.on('disconnected', (why) => process.stderr.write(`master link down: ${why}\n`));
 try {
   const sid = c.sessionId;
   await c.writeFile('/restart.txt', 'before restart');
@@ -31,7 +33,10 @@ try {
     text = await c
       .readFile('/restart.txt')
       .then((b) => b.toString())
-      .catch(() => '');
+      .catch((e: Error) => {
+        process.stderr.write(`read after restart, try ${i}: ${e.message}\n`);
+        return '';
+      });
   }
   assert.equal(text, 'before restart');
   assert.equal(c.sessionId, sid, 'same session after the master restart');
