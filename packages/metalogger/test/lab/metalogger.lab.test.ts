@@ -155,12 +155,16 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       await lab.startChunkserver({ host: 'm', master });
       let mnt = await lab.mount({ host: 'm', master });
       populate(mnt.dir, 'a');
+      // Enough files that metadata.mfs.back (and the changelog) take several download blocks.
+      mkdirSync(join(mnt.dir, 'many'));
+      for (let i = 0; i < 20_000; i++) closeSync(openSync(join(mnt.dir, 'many', `file-${i}-with-a-longer-name`), 'w'));
       await mnt.unmount();
       await master.stop();
       await master.start();
       await master.waitChunkservers(1);
       const masterBack = readFileSync(join(master.dataPath, 'metadata.mfs.back'));
       expect(masterBack.subarray(0, 8).toString('latin1')).toBe('MFSM 2.0');
+      expect(masterBack.length).toBeGreaterThan(1_000_000); // more than one ANTOMA_DOWNLOAD_REQUEST
 
       // 2. Ours and the real one, attached side by side.
       const ours = await lab.startMetalogger({ host: 'mlts', master, impl: 'ts' });
