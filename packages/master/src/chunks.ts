@@ -115,6 +115,8 @@ export class ChunkRegistry {
   /** Round-robin cursor for creation placement ties. */
   private rr = 0;
   stats = { creates: 0, deletes: 0, replications: 0, setversions: 0, duplicates: 0, truncates: 0 };
+  /** Goals of chunks not reported yet (from the metadata at start), applied when a copy shows up. */
+  private readonly goalHints = new Map<number, number>();
 
   constructor(private readonly opts: RegistryOptions) {
     this.log = opts.log;
@@ -199,6 +201,12 @@ export class ChunkRegistry {
     let c = this.chunks.get(chunkid);
     if (!c) {
       c = new Chunk(chunkid, meta ? meta.version : version);
+      const g = this.goalHints.get(chunkid);
+      if (g !== undefined) {
+        c.goal = g;
+        c.goalKnown = true;
+        this.goalHints.delete(chunkid);
+      }
       this.chunks.set(chunkid, c);
     }
     const have = c.copies.get(csid);
@@ -461,7 +469,7 @@ export class ChunkRegistry {
     if (c) {
       c.goal = goal;
       c.goalKnown = true;
-    }
+    } else this.goalHints.set(chunkid, goal);
   }
 
   // ---------------------------------------------------------------- the jobs loop

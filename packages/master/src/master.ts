@@ -222,8 +222,23 @@ export class Master implements Daemon {
     this.log.info('metadata file has been stored');
   }
 
+  /**
+   * The goal of every chunk of the loaded metadata (the highest goal among the files that share it,
+   * as chunks.c keeps it), so the jobs loop can keep old chunks at goal after a restart.
+   */
+  private seedChunkGoals(): void {
+    const goals = new Map<number, number>();
+    for (const node of this.ns.tree.nodes.values()) {
+      if (node.chunks.length === 0) continue;
+      const g = node.sclassid >= 1 && node.sclassid <= 9 ? node.sclassid : 2;
+      for (const id of node.chunks) if (id !== 0 && (goals.get(id) ?? 0) < g) goals.set(id, g);
+    }
+    for (const [id, g] of goals) this.registry.setGoal(id, g);
+  }
+
   async start(): Promise<void> {
     if (this.opts.persist) this.loadMetadataFiles();
+    this.seedChunkGoals();
     this.ns.onRecord = (rec) => this.logged(formatRecord(rec));
     try {
       this.exportsTable = this.loadExports();
@@ -255,6 +270,7 @@ export class Master implements Daemon {
       metaversion: () => this.metaversion,
       metaloggers: () => this.ml?.list() ?? [],
       startTime: this.startTime,
+      chunkGoalsChanged: () => this.seedChunkGoals(),
     };
     this.cl = new MatoclServer(ctx, { host: listenHost(this.cfg.MATOCL_LISTEN_HOST), port: Number(this.cfg.MATOCL_LISTEN_PORT) });
     this.ml = new MatomlServer({

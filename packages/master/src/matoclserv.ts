@@ -45,6 +45,8 @@ export interface MasterCtx {
   /** Connected metaloggers for MLOG_LIST: version and ip. */
   metaloggers(): Array<{ version: number; ip: number }>;
   startTime: number;
+  /** Storage classes changed (setgoal): recompute chunk goals from the namespace. */
+  chunkGoalsChanged(): void;
 }
 
 /** Registration state: 0 none, 1 mount (fuse or meta), 100 tools (REGISTER_TOOLS). */

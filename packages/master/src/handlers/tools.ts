@@ -151,8 +151,8 @@ function setsclass(c: ClConn, p: Buffer): void {
   if (status !== MFS_STATUS_OK) return c.sendMsg(MatoclFuseSetsclass, st(v.msgid, status));
   const r = c.ctx.ns.setsclass(c.fsctxUid(v.uid), v.inode, src, dst, v.smode);
   if (!r.ok) return c.sendMsg(MatoclFuseSetsclass, st(v.msgid, r.status));
-  // Tell the chunk layer about a single file's new goal at once (the jobs loop also re-reads it).
-  for (const id of c.ctx.ns.fileChunks(v.inode)) if (id !== 0) c.ctx.registry.setGoal(id, dst);
+  // The chunk layer keeps per-chunk goals (the highest among files sharing a chunk): recompute them.
+  if (r.value.changed > 0) c.ctx.chunkGoalsChanged();
   c.sendMsg(MatoclFuseSetsclass, { $v: 'ok', msgid: v.msgid, changed: r.value.changed, notchanged: r.value.notChanged, notpermitted: r.value.notPermitted });
 }
 
