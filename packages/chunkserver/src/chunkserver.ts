@@ -57,6 +57,7 @@ export class Chunkserver implements Daemon {
       hddConfFile: resolvePath(dataPath, cfg.HDD_CONF_FILENAME),
       leaveSpaceDefault: leave,
       fsyncBeforeClose: cfg.HDD_FSYNC_BEFORE_CLOSE,
+      sparsify: cfg.HDD_SPARSIFY_ON_WRITE,
       rrChunkCount: cfg.HDD_RR_CHUNK_COUNT,
       knownMetaId: ids.metaId,
       errorTolerance: { count: cfg.HDD_ERROR_TOLERANCE_COUNT, periodS: cfg.HDD_ERROR_TOLERANCE_PERIOD },

@@ -136,6 +136,35 @@ describe('chunk file format (hddspacemgr.c layout)', () => {
   });
 });
 
+describe('sparse writes (HDD_SPARSIFY_ON_WRITE)', () => {
+  it('zero runs written into new blocks become holes; the data and CRCs read back the same', async () => {
+    const { h, e } = await setup();
+    await createChunk(h, 71, 1);
+    const zeros = Buffer.alloc(B);
+    const mixed = Buffer.alloc(B);
+    pattern(1000, 3).copy(mixed, 20_000);
+    const tail = Buffer.alloc(3000);
+    tail[2999] = 7;
+    expect(await writePieces(h, 71, 1, [
+      { block: 0, offset: 0, data: zeros },
+      { block: 1, offset: 0, data: mixed },
+      { block: 3, offset: 100, data: tail },
+    ])).toEqual([0, 0, 0]);
+    await h.get(71)!.exclusive(() => h.get(71)!.closeNow());
+    const p = `${e.disks[0]}00/chunk_0000000000000047_00000001.mfs`;
+    const st = await stat(p);
+    expect(st.size).toBe(8192 + 4 * B);
+    expect(st.blocks * 512).toBeLessThan(8192 + 2 * B);
+    const bytes = await readFile(p);
+    const b3 = Buffer.alloc(B);
+    tail.copy(b3, 100);
+    expect(bytes.subarray(8192).equals(Buffer.concat([zeros, mixed, zeros, b3]))).toBe(true);
+    for (const [i, blk] of [zeros, mixed, zeros, b3].entries()) expect(bytes.readUInt32BE(4096 + 4 * i)).toBe(refCrc(blk));
+    expect(await testChunk(h, 71, 1)).toBe(MFS_STATUS_OK);
+    expect((await readPiece(h, 71, 1, 3, 0, B)).data.equals(b3)).toBe(true);
+  });
+});
+
 describe('CRC checks', () => {
   it('refuses data whose CRC does not match and leaves the chunk as it was', async () => {
     const { h, e } = await setup();

@@ -42,6 +42,22 @@ export interface ChunkOwner {
 export interface ChunkEnv {
   readonly blocks: BufferPool;
   fsyncBeforeClose(): boolean;
+  /** HDD_SPARSIFY_ON_WRITE: zero runs written into new blocks are left as holes. */
+  sparsify(): boolean;
+}
+
+/**
+ * The part of `b[from, to)` worth writing into a new (all-zero) block, `b` holding the block from its
+ * start: from the first to the last non-zero byte, widened to 512-byte boundaries and kept inside the
+ * piece (hdd_write's sparsification). Empty when the piece is all zeros.
+ */
+export function nonZeroSpan(b: Buffer, from: number, to: number): [number, number] {
+  let s = from;
+  while (s < to && b[s] === 0) s++;
+  if (s === to) return [from, from];
+  let e = to;
+  while (e > s && b[e - 1] === 0) e--;
+  return [Math.max(from, Math.floor(s / 512) * 512), Math.min(to, Math.ceil(e / 512) * 512)];
 }
 
 /** The CRC table and file handle stay open this long after the last user, as MooseFS's OPEN_DELAY. */
@@ -345,10 +361,13 @@ export class ChunkFile {
     const fh = this.fh!;
     const grew = block >= this.blocks;
     try {
+      const sparse = grew && this.env.sparsify();
       if (offset === 0 && size === MFSBLOCKSIZE) {
         if (grew) this.extendTo(block);
         this.invalidateBlock();
-        await fh.write(piece, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block));
+        const [s, e] = sparse ? nonZeroSpan(piece, 0, MFSBLOCKSIZE) : [0, MFSBLOCKSIZE];
+        if (e > s) await fh.write(piece, s, e - s, dataOffset(this.hdrSize, block) + s);
+        if (e < MFSBLOCKSIZE) await fh.truncate(dataOffset(this.hdrSize, block + 1));
         this.setBlockCrc(block, crc);
       } else {
         let truncNeeded = false;
@@ -364,9 +383,10 @@ export class ChunkFile {
         }
         const b = this.block!;
         piece.copy(b, offset);
-        if (size > 0) await fh.write(b, offset, size, dataOffset(this.hdrSize, block) + offset);
+        const [s, e] = sparse ? nonZeroSpan(b, offset, offset + size) : [offset, offset + size];
+        if (e > s) await fh.write(b, s, e - s, dataOffset(this.hdrSize, block) + s);
+        if (truncNeeded || (grew && e < MFSBLOCKSIZE)) await fh.truncate(dataOffset(this.hdrSize, block + 1));
         this.setBlockCrc(block, crc32(b));
-        if (truncNeeded) await fh.truncate(dataOffset(this.hdrSize, block + 1));
       }
     } catch (e) {
       this.invalidateBlock();

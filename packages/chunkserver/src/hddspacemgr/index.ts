@@ -19,6 +19,8 @@ export interface HddOptions {
   /** HDD_LEAVE_SPACE_DEFAULT in bytes */
   leaveSpaceDefault: number;
   fsyncBeforeClose: boolean;
+  /** HDD_SPARSIFY_ON_WRITE (default on) */
+  sparsify?: boolean;
   /** HDD_RR_CHUNK_COUNT */
   rrChunkCount: number;
   /** The metaid this chunkserver already belongs to (chunkserverid.mfs), 0n if none. */
@@ -79,6 +81,10 @@ export class HddSpaceMgr implements ChunkEnv {
 
   fsyncBeforeClose(): boolean {
     return this.fsync;
+  }
+
+  sparsify(): boolean {
+    return this.opts.sparsify ?? true;
   }
 
   setFsyncBeforeClose(v: boolean): void {
