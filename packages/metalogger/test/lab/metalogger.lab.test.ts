@@ -228,12 +228,28 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       // The master never complained about what we sent (matomlserv.c logs every bad packet).
       expect(readFileSync(lab.logFile(master.name), 'utf8')).not.toMatch(/ANTOMA_|ANTOAN_|got unknown message|from registered metalogger/);
 
+      // 3c. Both restarted: a fresh start registers without a log position and downloads again
+      //     (the previous metadata_ml.mfs.back kept as .1), then appends to the same changelog_ml.0.mfs.
+      await Promise.all([ours.stop(), real.stop()]);
+      await Promise.all([ours.start(), real.start()]);
+      await waitFor('both metaloggers to download again', () => [ours, real].every((ml) => existsSync(join(ml.dataPath, 'metadata_ml.mfs.back.1'))));
+      mnt = await lab.mount({ host: 'm', master });
+      populate(mnt.dir, 'e');
+      want = tree(mnt.dir);
+      await mnt.unmount();
+      last = await sessionEnd(masterLog, last + 1);
+      await waitFor(`both metaloggers to hold change ${last}`, () => lastVersion(oursFile) >= last && lastVersion(realFile) >= last);
+      for (const f of ['changelog_ml.0.mfs', 'metadata_ml.mfs.back', 'metadata_ml.mfs.back.1', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs']) {
+        expect(readFileSync(join(ours.dataPath, f)).equals(readFileSync(join(real.dataPath, f))), f).toBe(true);
+      }
+      expect(linesIn(oursFile, 0, last)).toEqual(linesIn(masterLog, metaVersion, last));
+
       // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`. Both
       //    metaloggers stay up and must find the new master at the same address by themselves.
       await master.kill();
       const restored = new Master(lab, { host: lab.host('m'), metadata: 'none', args: ['-a', '-x'], name: 'restored' });
       const copied = copyMetaloggerFiles(ours.dataPath, restored.dataPath);
-      expect(copied).toEqual(['changelog_ml.0.mfs', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs', 'metadata_ml.mfs.back']);
+      expect(copied).toEqual(['changelog_ml.0.mfs', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs', 'metadata_ml.mfs.back', 'metadata_ml.mfs.back.1']);
       await restored.start();
       await restored.waitChunkservers(1);
       const restoreLog = readFileSync(lab.logFile('restored'), 'utf8');
