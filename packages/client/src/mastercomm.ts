@@ -534,10 +534,10 @@ export class MasterConn extends EventEmitter<MasterEvents> {
       this.sendSustained();
       this.up = false;
       try {
-        const ans = await Promise.race([
-          this.registerExchange(W.encodeCloseSession(this.session.sessionid, this.session.metaid, this.session.masterVersion)),
-          sleep(500).then(() => undefined),
-        ]);
+        // The master answers within 500 ms or not at all (fs_close_session); a late failure is no error.
+        const exchange = this.registerExchange(W.encodeCloseSession(this.session.sessionid, this.session.metaid, this.session.masterVersion));
+        exchange.catch(() => undefined);
+        const ans = await Promise.race([exchange, sleep(500).then(() => undefined)]);
         if (ans && ans.length === 1 && ans[0] !== 0) this.log.info({ status: ans[0] }, `master: closes session error: ${mfsStrerror(ans[0]!)}`);
       } catch {
         // closing anyway

@@ -23,6 +23,8 @@ export interface FakeConn {
 
 export interface FakeMasterOptions {
   password?: string;
+  /** Never answer CLOSESESSION (a master that is slow or going away). */
+  silentClose?: boolean;
   onRequest?: (conn: FakeConn, type: number, payload: Buffer) => void;
 }
 
@@ -106,6 +108,7 @@ export class FakeMaster {
           return;
         }
         if (v.$v.startsWith('closesession')) {
+          if (this.opts.silentClose) return;
           s.write(MatoclFuseRegister.encode({ $v: 'status', status: 0 }));
         }
       });

@@ -163,6 +163,14 @@ describe('MasterConn requests', () => {
     expect(conn.clockOffsetUs).toBeLessThan(6_000_000);
   }, 10_000);
 
+  it('close() gives up after 500 ms on a master that never answers CLOSESESSION (fs_close_session)', async () => {
+    const { conn, master } = await start({ silentClose: true });
+    const t0 = Date.now();
+    await conn.close();
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(master.registers).toContain('closesession_meta');
+  });
+
   it('hands FLENG_HAS_CHANGED (msgid 0) to listeners', async () => {
     const { conn, master } = await start({ onRequest: () => undefined });
     const got = new Promise<[number, number]>((r) => conn.once('flengChanged', (i, l) => r([i, l])));
