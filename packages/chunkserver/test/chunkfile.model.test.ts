@@ -102,6 +102,6 @@ it('a chunk behaves as a byte array under writes, truncates and duplicates', asy
       expect(await testChunk(hdd, id, version)).toBe(MFS_STATUS_OK);
       expect(await deleteChunk(hdd, id, version)).toBe(MFS_STATUS_OK);
     }),
-    { numRuns: 150, interruptAfterTimeLimit: 20_000 },
+    { numRuns: 60, interruptAfterTimeLimit: 10_000 },
   );
 }, 40_000);
