@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
 import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type VersionedRecord } from './fs/index.js';
 import { MatomlServer } from './matomlserv.js';
+import { Locks } from './locks.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
 import { Sessions } from './sessions.js';
@@ -42,6 +43,7 @@ export class Master implements Daemon {
   readonly ns: Namespace;
   readonly sessions: Sessions;
   readonly registry: ChunkRegistry;
+  readonly locks = new Locks();
   private exportsTable: Exports | undefined;
   private cs: MatocsServer | undefined;
   private cl: MatoclServer | undefined;
@@ -64,6 +66,7 @@ export class Master implements Daemon {
       removed: (s) => {
         this.log.info({ session: s.id }, `remove session: ${s.id}`);
         this.ns.sessionClosed(s.id);
+        this.locks.sessionRemoved(s.id);
       },
     });
     this.registry = new ChunkRegistry({ log: this.log.child({ module: 'chunks' }), replicationsDelayInit: this.cfg.REPLICATIONS_DELAY_INIT });
@@ -266,6 +269,7 @@ export class Master implements Daemon {
       ns: this.ns,
       registry: this.registry,
       cs,
+      locks: this.locks,
       metaid: () => this.metaid,
       metaversion: () => this.metaversion,
       metaloggers: () => this.ml?.list() ?? [],

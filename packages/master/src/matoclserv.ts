@@ -24,6 +24,8 @@ import { fuseHandlers } from './handlers/fuse.js';
 import { chunkHandlers } from './handlers/chunkio.js';
 import { toolHandlers } from './handlers/tools.js';
 import { metaHandlers } from './handlers/meta.js';
+import { lockHandlers } from './handlers/locks.js';
+import type { Locks } from './locks.js';
 
 /**
  * Client link of the master (port 9421, mfsmaster/matoclserv.c): mounts (after REGISTER), the mfs*
@@ -40,6 +42,7 @@ export interface MasterCtx {
   ns: Namespace;
   registry: ChunkRegistry;
   cs: MatocsServer;
+  locks: Locks;
   metaid(): bigint;
   metaversion(): bigint;
   /** Connected metaloggers for MLOG_LIST: version and ip. */
@@ -120,7 +123,7 @@ export interface HandlerGroup {
   session?: Record<number, Handler>;
 }
 
-const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers, metaHandlers];
+const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers, metaHandlers, lockHandlers];
 
 const KNOWN_CLTOMA = new Set(MESSAGE_IDS.filter((m) => m.link === 'CLTOMA').map((m) => m.id));
 const UNREG = new Map<number, Handler>();

@@ -4,7 +4,7 @@ import {
   clientPasscode,
   AntoanUnknownCommand,
   CltomaFuseCreate,
-  CltomaFuseFlock,
+  CltomaFuseRepair,
   CltomaFuseGettrash,
   CltomaFuseUnlink,
   MatoclFuseGettrash,
@@ -228,8 +228,8 @@ describe('matoclserv: an in-process master and a socket client', () => {
     expect(ex.exports.map((e) => e.path.toString())).toEqual(['/', '.', '/secret']);
   });
 
-  it('answers a request it does not serve (FLOCK) with ANTOAN_UNKNOWN_COMMAND and its msgid, keeping the session', async () => {
-    sessionPeer.send(CltomaFuseFlock, { msgid: 77, inode: 1, reqid: 1, owner: 5n, cmd: 1 });
+  it('answers a request it does not serve (REPAIR) with ANTOAN_UNKNOWN_COMMAND and its msgid, keeping the session', async () => {
+    sessionPeer.send(CltomaFuseRepair, { $v: 'single', msgid: 77, inode: 1, uid: 0, gid: 0 });
     const r = await sessionPeer.next(AntoanUnknownCommand.id);
     expect(r.readUInt32BE(0)).toBe(77);
     expect(sessionPeer.closed).toBe(false);

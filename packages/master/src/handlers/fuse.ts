@@ -300,6 +300,9 @@ function sustained(c: ClConn, p: Buffer): void {
   if (!v) return;
   const s = c.session!;
   c.ctx.ns.syncOpenFiles(s.id, v.inodes);
+  const now = new Set(v.inodes);
+  // Files the mount no longer holds lose their POSIX locks (posix_lock_file_closed).
+  for (const ino of s.openFiles) if (!now.has(ino)) c.ctx.locks.fileClosed(s.id, ino);
   s.openFiles.clear();
   for (const ino of v.inodes) if (c.ctx.ns.isOpen(ino)) s.openFiles.add(ino);
 }

@@ -60,6 +60,25 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       expect(dirinfo).toMatch(/files:\s+1/);
       expect(dirinfo).toMatch(/length:\s+5242880/);
 
+      // flock and fcntl locks through the mount: a second open file description (another process
+      // for fcntl) is refused while the first holds the lock, and gets it after.
+      const py = [
+        'import fcntl, os, sys',
+        'p = sys.argv[1]',
+        'a = open(p, "r+"); fcntl.flock(a, fcntl.LOCK_EX)',
+        'b = open(p, "r+")',
+        'try:\n  fcntl.flock(b, fcntl.LOCK_EX | fcntl.LOCK_NB); print("flock-not-excluded")\nexcept BlockingIOError: print("flock-ok")',
+        'fcntl.flock(a, fcntl.LOCK_UN); fcntl.flock(b, fcntl.LOCK_EX | fcntl.LOCK_NB); print("flock-after-ok")',
+        'fcntl.lockf(a, fcntl.LOCK_EX, 10, 0)',
+        'pid = os.fork()',
+        'if pid == 0:',
+        '  c = open(p, "r+")',
+        '  try:\n    fcntl.lockf(c, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0); os._exit(1)\n  except OSError: pass',
+        '  fcntl.lockf(c, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 20); os._exit(0)',
+        '_, st = os.waitpid(pid, 0); print("posix-ok" if st == 0 else "posix-bad")',
+      ].join('\n');
+      expect((await mnt.exec(['python3', '-c', py, file])).stdout.split('\n').filter(Boolean)).toEqual(['flock-ok', 'flock-after-ok', 'posix-ok']);
+
       await unlink(mnt.path('moved.bin'));
       expect((await readdir(mnt.path(''))).sort()).toEqual(['d1']);
 

@@ -1,0 +1,269 @@
+import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_ERROR_EINVAL, MFS_STATUS_OK } from '@mfs-ts/protocol';
+
+/**
+ * flock(2) and fcntl(2) locks held through the master (mfsmaster/flocklocks.c, posixlocks.c). A lock
+ * belongs to (session, owner); a request that must wait is answered later, when it is granted
+ * (MFS_ERROR_WAITING in MooseFS), or with EINTR when the client interrupts it. Locks are not kept in
+ * the metadata here (MooseFS stores them in FLCK/PLCK).
+ */
+
+export const FLOCK_UNLOCK = 0;
+export const FLOCK_TRY_SHARED = 1;
+export const FLOCK_LOCK_SHARED = 2;
+export const FLOCK_TRY_EXCLUSIVE = 3;
+export const FLOCK_LOCK_EXCLUSIVE = 4;
+export const FLOCK_INTERRUPT = 5;
+export const FLOCK_RELEASE = 6;
+
+export const POSIX_LOCK_CMD_GET = 0;
+export const POSIX_LOCK_CMD_SET = 1;
+export const POSIX_LOCK_CMD_TRY = 2;
+export const POSIX_LOCK_CMD_INT = 3;
+export const POSIX_LOCK_UNLCK = 0;
+export const POSIX_LOCK_RDLCK = 1;
+export const POSIX_LOCK_WRLCK = 2;
+
+/** Answer for a request that had to wait. */
+export type Wake = (status: number) => void;
+/** `undefined` = the request waits; its `wake` is called later. */
+export type LockResult = number | undefined;
+
+interface FlockHolder {
+  sessionid: number;
+  owner: bigint;
+  exclusive: boolean;
+}
+interface FlockWaiter extends FlockHolder {
+  reqid: number;
+  wake: Wake;
+}
+
+interface Range {
+  start: bigint;
+  end: bigint;
+  type: number;
+}
+interface PosixHolder {
+  sessionid: number;
+  owner: bigint;
+  pid: number;
+  ranges: Range[];
+}
+interface PosixWaiter {
+  sessionid: number;
+  owner: bigint;
+  pid: number;
+  reqid: number;
+  type: number;
+  start: bigint;
+  end: bigint;
+  wake: Wake;
+}
+
+const same = (a: { sessionid: number; owner: bigint }, b: { sessionid: number; owner: bigint }) => a.sessionid === b.sessionid && a.owner === b.owner;
+
+export class Locks {
+  private readonly flocks = new Map<number, { active: FlockHolder[]; waiting: FlockWaiter[] }>();
+  private readonly posix = new Map<number, { active: PosixHolder[]; waiting: PosixWaiter[] }>();
+
+  // ------------------------------------------------------------------ flock
+  private fl(inode: number) {
+    let l = this.flocks.get(inode);
+    if (!l) {
+      l = { active: [], waiting: [] };
+      this.flocks.set(inode, l);
+    }
+    return l;
+  }
+
+  private flockConflicts(l: { active: FlockHolder[] }, who: FlockHolder, exclusive: boolean): boolean {
+    return l.active.some((h) => !same(h, who) && (exclusive || h.exclusive));
+  }
+
+  private flockWakeUp(inode: number): void {
+    const l = this.flocks.get(inode);
+    if (!l) return;
+    // Grant waiting requests in order while they fit (flock_lock_check_waiting).
+    while (l.waiting.length > 0) {
+      const w = l.waiting[0]!;
+      if (this.flockConflicts(l, w, w.exclusive)) break;
+      l.waiting.shift();
+      l.active = l.active.filter((h) => !same(h, w));
+      l.active.push({ sessionid: w.sessionid, owner: w.owner, exclusive: w.exclusive });
+      w.wake(MFS_STATUS_OK);
+    }
+    if (l.active.length === 0 && l.waiting.length === 0) this.flocks.delete(inode);
+  }
+
+  flock(sessionid: number, inode: number, reqid: number, owner: bigint, op: number, wake: Wake): LockResult {
+    const who = { sessionid, owner };
+    const l = this.flocks.get(inode);
+    switch (op) {
+      case FLOCK_INTERRUPT: {
+        if (!l) return MFS_STATUS_OK;
+        for (const w of l.waiting.filter((x) => same(x, who))) w.wake(MFS_ERROR_EINTR);
+        l.waiting = l.waiting.filter((x) => !same(x, who));
+        this.flockWakeUp(inode);
+        return MFS_STATUS_OK;
+      }
+      case FLOCK_UNLOCK:
+      case FLOCK_RELEASE: {
+        if (!l) return MFS_STATUS_OK;
+        l.active = l.active.filter((h) => !same(h, who));
+        if (op === FLOCK_RELEASE) {
+          for (const w of l.waiting.filter((x) => same(x, who))) w.wake(MFS_ERROR_EINTR);
+          l.waiting = l.waiting.filter((x) => !same(x, who));
+        }
+        this.flockWakeUp(inode);
+        return MFS_STATUS_OK;
+      }
+      case FLOCK_TRY_SHARED:
+      case FLOCK_LOCK_SHARED:
+      case FLOCK_TRY_EXCLUSIVE:
+      case FLOCK_LOCK_EXCLUSIVE: {
+        const exclusive = op === FLOCK_TRY_EXCLUSIVE || op === FLOCK_LOCK_EXCLUSIVE;
+        const tryOnly = op === FLOCK_TRY_SHARED || op === FLOCK_TRY_EXCLUSIVE;
+        const ll = this.fl(inode);
+        if (!this.flockConflicts(ll, { ...who, exclusive }, exclusive)) {
+          ll.active = ll.active.filter((h) => !same(h, who));
+          ll.active.push({ ...who, exclusive });
+          // A writer turned reader may let others in.
+          this.flockWakeUp(inode);
+          return MFS_STATUS_OK;
+        }
+        if (tryOnly) {
+          if (ll.active.length === 0 && ll.waiting.length === 0) this.flocks.delete(inode);
+          return MFS_ERROR_EAGAIN;
+        }
+        // Converting a held lock: give it up first, as flock_lock_unlock + flock_lock_new do.
+        ll.active = ll.active.filter((h) => !same(h, who));
+        ll.waiting.push({ ...who, exclusive, reqid, wake });
+        this.flockWakeUp(inode);
+        return undefined;
+      }
+      default:
+        return MFS_ERROR_EINVAL;
+    }
+  }
+
+  // ------------------------------------------------------------------ posix
+  private px(inode: number) {
+    let l = this.posix.get(inode);
+    if (!l) {
+      l = { active: [], waiting: [] };
+      this.posix.set(inode, l);
+    }
+    return l;
+  }
+
+  /** The first lock of another owner that conflicts with [start, end) of `type`. */
+  private offending(inode: number, who: { sessionid: number; owner: bigint }, type: number, start: bigint, end: bigint): { pid: number; r: Range } | undefined {
+    const l = this.posix.get(inode);
+    if (!l) return undefined;
+    for (const h of l.active) {
+      if (same(h, who)) continue;
+      for (const r of h.ranges) {
+        if ((type === POSIX_LOCK_WRLCK || r.type === POSIX_LOCK_WRLCK) && end > r.start && start < r.end) return { pid: h.pid, r };
+      }
+    }
+    return undefined;
+  }
+
+  /** Sets [start, end) of the owner's ranges to `type` (UNLCK removes), splitting ranges as needed. */
+  private apply(inode: number, who: { sessionid: number; owner: bigint }, pid: number, type: number, start: bigint, end: bigint): void {
+    const l = this.px(inode);
+    let h = l.active.find((x) => same(x, who));
+    if (!h) {
+      if (type === POSIX_LOCK_UNLCK) return;
+      h = { ...who, pid, ranges: [] };
+      l.active.push(h);
+    }
+    const out: Range[] = [];
+    for (const r of h.ranges) {
+      if (r.end <= start || r.start >= end) out.push(r);
+      else {
+        if (r.start < start) out.push({ start: r.start, end: start, type: r.type });
+        if (r.end > end) out.push({ start: end, end: r.end, type: r.type });
+      }
+    }
+    if (type !== POSIX_LOCK_UNLCK) out.push({ start, end, type });
+    out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    h.ranges = out;
+    h.pid = pid;
+    if (h.ranges.length === 0) l.active = l.active.filter((x) => x !== h);
+  }
+
+  private posixWakeUp(inode: number): void {
+    const l = this.posix.get(inode);
+    if (!l) return;
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const w of [...l.waiting]) {
+        if (this.offending(inode, w, w.type, w.start, w.end)) continue;
+        l.waiting = l.waiting.filter((x) => x !== w);
+        this.apply(inode, w, w.pid, w.type, w.start, w.end);
+        w.wake(MFS_STATUS_OK);
+        progress = true;
+      }
+    }
+    if (l.active.length === 0 && l.waiting.length === 0) this.posix.delete(inode);
+  }
+
+  /** GET: the conflicting lock (type UNLCK when none). Others: a status or undefined (waits). */
+  posixLock(
+    sessionid: number, inode: number, reqid: number, owner: bigint, pid: number, cmd: number, type: number, start: bigint, end: bigint, wake: Wake,
+  ): { status: LockResult; got?: { pid: number; type: number; start: bigint; end: bigint } } {
+    const who = { sessionid, owner };
+    if (cmd === POSIX_LOCK_CMD_INT) {
+      const l = this.posix.get(inode);
+      if (!l) return { status: MFS_STATUS_OK };
+      for (const w of l.waiting.filter((x) => x.sessionid === sessionid && x.reqid === reqid)) w.wake(MFS_ERROR_EINTR);
+      l.waiting = l.waiting.filter((x) => !(x.sessionid === sessionid && x.reqid === reqid));
+      this.posixWakeUp(inode);
+      return { status: MFS_STATUS_OK };
+    }
+    if (cmd === POSIX_LOCK_CMD_GET) {
+      const o = type === POSIX_LOCK_UNLCK ? undefined : this.offending(inode, who, type, start, end);
+      return { status: MFS_STATUS_OK, got: o ? { pid: o.pid, type: o.r.type, start: o.r.start, end: o.r.end } : { pid: 0, type: POSIX_LOCK_UNLCK, start: 0n, end: 0n } };
+    }
+    if (cmd !== POSIX_LOCK_CMD_SET && cmd !== POSIX_LOCK_CMD_TRY) return { status: MFS_ERROR_EINVAL };
+    if (type !== POSIX_LOCK_UNLCK && this.offending(inode, who, type, start, end)) {
+      if (cmd === POSIX_LOCK_CMD_TRY) return { status: MFS_ERROR_EAGAIN };
+      this.px(inode).waiting.push({ ...who, pid, reqid, type, start, end, wake });
+      return { status: undefined };
+    }
+    this.apply(inode, who, pid, type, start, end);
+    this.posixWakeUp(inode);
+    return { status: MFS_STATUS_OK };
+  }
+
+  /** A session's file was closed for good (posix_lock_file_closed): drop its POSIX locks on it. */
+  fileClosed(sessionid: number, inode: number): void {
+    const l = this.posix.get(inode);
+    if (!l) return;
+    l.waiting = l.waiting.filter((w) => w.sessionid !== sessionid);
+    l.active = l.active.filter((h) => h.sessionid !== sessionid);
+    this.posixWakeUp(inode);
+  }
+
+  /** A session is gone: every lock and waiting request of it goes. */
+  sessionRemoved(sessionid: number): void {
+    for (const inode of [...this.flocks.keys()]) {
+      const l = this.flocks.get(inode)!;
+      l.active = l.active.filter((h) => h.sessionid !== sessionid);
+      l.waiting = l.waiting.filter((w) => w.sessionid !== sessionid);
+      this.flockWakeUp(inode);
+    }
+    for (const inode of [...this.posix.keys()]) this.fileClosed(sessionid, inode);
+  }
+
+  /** LIST_ACQUIRED_LOCKS counts (for tests and mfscli). */
+  count(): { flock: number; posix: number } {
+    let f = 0;
+    let p = 0;
+    for (const l of this.flocks.values()) f += l.active.length;
+    for (const l of this.posix.values()) p += l.active.length;
+    return { flock: f, posix: p };
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_STATUS_OK } from '@mfs-ts/protocol';
+import {
+  FLOCK_INTERRUPT, FLOCK_LOCK_EXCLUSIVE, FLOCK_LOCK_SHARED, FLOCK_RELEASE, FLOCK_TRY_EXCLUSIVE, FLOCK_TRY_SHARED, FLOCK_UNLOCK,
+  Locks, POSIX_LOCK_CMD_GET, POSIX_LOCK_CMD_INT, POSIX_LOCK_CMD_SET, POSIX_LOCK_CMD_TRY, POSIX_LOCK_RDLCK, POSIX_LOCK_UNLCK, POSIX_LOCK_WRLCK,
+} from '../src/locks.js';
+
+// Rules from mfsmaster/flocklocks.c and posixlocks.c: owners are (session, owner), waiting requests
+// are answered later, ranges are [start, end).
+
+const noWake = (_s: number): void => {
+  throw new Error('unexpected wake');
+};
+
+describe('flock', () => {
+  it('shared locks coexist, exclusive excludes, waiters are woken in order on unlock', () => {
+    const l = new Locks();
+    expect(l.flock(1, 10, 1, 1n, FLOCK_TRY_SHARED, noWake)).toBe(MFS_STATUS_OK);
+    expect(l.flock(2, 10, 1, 1n, FLOCK_LOCK_SHARED, noWake)).toBe(MFS_STATUS_OK);
+    expect(l.flock(3, 10, 1, 1n, FLOCK_TRY_EXCLUSIVE, noWake)).toBe(MFS_ERROR_EAGAIN);
+    const woke: number[] = [];
+    expect(l.flock(3, 10, 2, 1n, FLOCK_LOCK_EXCLUSIVE, (s) => woke.push(s))).toBeUndefined();
+    expect(l.flock(1, 10, 3, 1n, FLOCK_UNLOCK, noWake)).toBe(MFS_STATUS_OK);
+    expect(woke).toEqual([]);
+    expect(l.flock(2, 10, 3, 1n, FLOCK_RELEASE, noWake)).toBe(MFS_STATUS_OK);
+    expect(woke).toEqual([MFS_STATUS_OK]);
+    expect(l.flock(1, 10, 4, 1n, FLOCK_TRY_SHARED, noWake)).toBe(MFS_ERROR_EAGAIN);
+  });
+  it('INTERRUPT answers a waiting request with EINTR; a lone holder can upgrade', () => {
+    const l = new Locks();
+    expect(l.flock(1, 10, 1, 7n, FLOCK_LOCK_EXCLUSIVE, noWake)).toBe(MFS_STATUS_OK);
+    const woke: number[] = [];
+    expect(l.flock(2, 10, 2, 7n, FLOCK_LOCK_SHARED, (s) => woke.push(s))).toBeUndefined();
+    expect(l.flock(2, 10, 3, 7n, FLOCK_INTERRUPT, noWake)).toBe(MFS_STATUS_OK);
+    expect(woke).toEqual([MFS_ERROR_EINTR]);
+    const m = new Locks();
+    expect(m.flock(1, 10, 1, 1n, FLOCK_LOCK_SHARED, noWake)).toBe(MFS_STATUS_OK);
+    expect(m.flock(1, 10, 2, 1n, FLOCK_TRY_EXCLUSIVE, noWake)).toBe(MFS_STATUS_OK);
+  });
+  it('a removed session gives its locks up', () => {
+    const l = new Locks();
+    l.flock(1, 10, 1, 1n, FLOCK_LOCK_EXCLUSIVE, noWake);
+    const woke: number[] = [];
+    l.flock(2, 10, 1, 1n, FLOCK_LOCK_EXCLUSIVE, (s) => woke.push(s));
+    l.sessionRemoved(1);
+    expect(woke).toEqual([MFS_STATUS_OK]);
+  });
+});
+
+describe('POSIX locks', () => {
+  const set = (l: Locks, sid: number, owner: bigint, type: number, start: bigint, end: bigint, wake = noWake, cmd = POSIX_LOCK_CMD_SET) =>
+    l.posixLock(sid, 5, 1, owner, 100 + sid, cmd, type, start, end, wake).status;
+  it('read locks share, write locks conflict on overlapping ranges only', () => {
+    const l = new Locks();
+    expect(set(l, 1, 1n, POSIX_LOCK_RDLCK, 0n, 100n)).toBe(MFS_STATUS_OK);
+    expect(set(l, 2, 1n, POSIX_LOCK_RDLCK, 50n, 150n)).toBe(MFS_STATUS_OK);
+    expect(set(l, 3, 1n, POSIX_LOCK_WRLCK, 90n, 95n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_ERROR_EAGAIN);
+    expect(set(l, 3, 1n, POSIX_LOCK_WRLCK, 150n, 200n)).toBe(MFS_STATUS_OK); // [150,200) touches nothing
+    const g = l.posixLock(3, 5, 1, 1n, 0, POSIX_LOCK_CMD_GET, POSIX_LOCK_WRLCK, 0n, 10n, noWake).got;
+    expect(g).toEqual({ pid: 101, type: POSIX_LOCK_RDLCK, start: 0n, end: 100n });
+    const none = l.posixLock(1, 5, 1, 1n, 0, POSIX_LOCK_CMD_GET, POSIX_LOCK_RDLCK, 0n, 10n, noWake).got;
+    expect(none?.type).toBe(POSIX_LOCK_UNLCK);
+  });
+  it('unlocking the middle of a range splits it; a waiting writer gets its lock when the range frees', () => {
+    const l = new Locks();
+    expect(set(l, 1, 1n, POSIX_LOCK_WRLCK, 0n, 100n)).toBe(MFS_STATUS_OK);
+    const woke: number[] = [];
+    expect(set(l, 2, 1n, POSIX_LOCK_WRLCK, 40n, 60n, (s) => woke.push(s))).toBeUndefined();
+    expect(set(l, 1, 1n, POSIX_LOCK_UNLCK, 30n, 70n)).toBe(MFS_STATUS_OK);
+    expect(woke).toEqual([MFS_STATUS_OK]);
+    // Session 1 still holds [0,30) and [70,100).
+    expect(set(l, 3, 1n, POSIX_LOCK_RDLCK, 20n, 25n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_ERROR_EAGAIN);
+    expect(set(l, 3, 1n, POSIX_LOCK_RDLCK, 30n, 40n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_STATUS_OK);
+    expect(set(l, 3, 1n, POSIX_LOCK_RDLCK, 75n, 76n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_ERROR_EAGAIN);
+  });
+  it('INT interrupts a waiting request; closing the file drops the session\'s locks', () => {
+    const l = new Locks();
+    set(l, 1, 1n, POSIX_LOCK_WRLCK, 0n, 10n);
+    const woke: number[] = [];
+    expect(l.posixLock(2, 5, 9, 1n, 0, POSIX_LOCK_CMD_SET, POSIX_LOCK_WRLCK, 0n, 10n, (s) => woke.push(s)).status).toBeUndefined();
+    l.posixLock(2, 5, 9, 1n, 0, POSIX_LOCK_CMD_INT, 0, 0n, 0n, noWake);
+    expect(woke).toEqual([MFS_ERROR_EINTR]);
+    l.fileClosed(1, 5);
+    expect(set(l, 2, 1n, POSIX_LOCK_WRLCK, 0n, 10n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_STATUS_OK);
+  });
+});
