@@ -128,7 +128,11 @@ export class MfsCore {
       if (!e || Date.now() - e.at > this.entryTtlMs) {
         const r = await this.fs.lookup(cur.inode, name, this.creds);
         e = { inode: r.inode, attr: r.attr, at: Date.now() };
-        if (this.entryTtlMs > 0) this.entries.set(p, e);
+        if (this.entryTtlMs > 0) {
+          // A bounded cache: names are cheap to look up again.
+          if (this.entries.size >= 100_000) this.entries.clear();
+          this.entries.set(p, e);
+        }
       } else if (last) {
         // Cached names save the walk; the attributes of the last one are always fresh.
         e = { inode: e.inode, attr: await this.fs.getattr(e.inode, this.creds), at: e.at };
@@ -202,6 +206,7 @@ export class MfsCore {
       if (n <= 0) {
         this.opens.delete(inode);
         this.readAheads.delete(inode);
+        this.reader.invalidate(inode);
       } else this.opens.set(inode, n);
     }
   }

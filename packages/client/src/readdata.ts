@@ -120,7 +120,8 @@ interface CachedLocation {
 }
 
 export class ChunkReader {
-  private locations = new Map<string, CachedLocation>();
+  /** inode -> chunk index -> where the chunk lives (short-lived; dropped on changes). */
+  private locations = new Map<number, Map<number, CachedLocation>>();
 
   constructor(
     readonly fs: FsOps,
@@ -130,12 +131,8 @@ export class ChunkReader {
   ) {}
 
   invalidate(inode: number, indx?: number): void {
-    if (indx !== undefined) {
-      this.locations.delete(`${inode}:${indx}`);
-      return;
-    }
-    const prefix = `${inode}:`;
-    for (const k of this.locations.keys()) if (k.startsWith(prefix)) this.locations.delete(k);
+    if (indx === undefined) this.locations.delete(inode);
+    else this.locations.get(inode)?.delete(indx);
   }
 
   invalidateAll(): void {
@@ -143,11 +140,13 @@ export class ChunkReader {
   }
 
   private async location(inode: number, indx: number, fresh: boolean): Promise<ChunkInfo> {
-    const key = `${inode}:${indx}`;
-    const c = this.locations.get(key);
+    let m = this.locations.get(inode);
+    const c = m?.get(indx);
     if (!fresh && c && Date.now() - c.at < LOCATION_TTL_MS) return c.info;
     const info = await this.fs.readChunk(inode, indx);
-    this.locations.set(key, { info, at: Date.now() });
+    m = this.locations.get(inode);
+    if (!m) this.locations.set(inode, (m = new Map()));
+    m.set(indx, { info, at: Date.now() });
     return info;
   }
 
