@@ -370,6 +370,24 @@ describe('disk registry', () => {
     expect(hdd.chunkList().find((c) => c.id === on0[0])!.version).toBe((0x80000000 | 2) >>> 0);
   });
 
+  it('refuses a disk whose .lock another process holds (as a running real chunkserver does)', async () => {
+    env = await tmpDisks(2);
+    const { spawn } = await import('node:child_process');
+    const lockPath = `${env.disks[1]}.lock`;
+    await writeFile(lockPath, '');
+    const holder = spawn('flock', ['-x', lockPath, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 5000;
+      const ino = (await stat(lockPath)).ino;
+      while (!(await readFile('/proc/locks', 'utf8')).includes(`:${ino} `) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      hdd = await openHdd(env.hddCfg);
+      expect(hdd.folders.map((f) => f.path)).toEqual([env.disks[0]]);
+      expect((await readFile(`${env.disks[0]}.lock`, 'utf8')).trim()).toBe(String(process.pid));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('ignores a disk whose .metaid belongs to another instance', async () => {
     env = await tmpDisks(2);
     const b = Buffer.alloc(8);

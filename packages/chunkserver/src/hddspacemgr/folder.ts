@@ -134,10 +134,18 @@ export class Folder implements ChunkOwner {
     return changed;
   }
 
-  /** Creates the disk's `.lock` (as MooseFS does; Node cannot take the lockf lock itself). */
+  /**
+   * Claims the disk through its `.lock` file. MooseFS holds a lockf lock on it, which Node cannot take;
+   * instead we refuse a disk whose `.lock` another process holds a POSIX lock on (a real chunkserver,
+   * seen in /proc/locks) or that names a live chunkserver pid (another mfschunkserver-ts), and write
+   * our pid into it.
+   */
   async touchLock(): Promise<void> {
+    const lockPath = `${this.path}.lock`;
+    const other = await lockHolder(lockPath);
+    if (other) throw new Error(`hdd space manager: data folder '${this.path}' already locked (used by another process, pid ${other})`);
     try {
-      await writeFile(`${this.path}.lock`, '', { mode: 0o640 });
+      await writeFile(lockPath, `${process.pid}\n`, { mode: 0o640 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EROFS' && this.markedForRemoval) this.readOnly = true;
       else throw e;
@@ -263,6 +271,41 @@ export class Folder implements ChunkOwner {
       this.log.warn({ disk: this.path, err: e }, `${tmp}: write error`);
     }
   }
+}
+
+/** The pid of another process holding `path` (a POSIX lock on it, or a live chunkserver pid in it). */
+async function lockHolder(path: string): Promise<number | undefined> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    return undefined;
+  }
+  const dev = st.dev;
+  const major = (Math.floor(dev / 256) & 0xfff) >>> 0;
+  const minor = ((dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00)) >>> 0;
+  try {
+    for (const line of (await readFile('/proc/locks', 'utf8')).split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // "1: POSIX ADVISORY WRITE <pid> <maj>:<min>:<inode> <start> <end>"
+      const where = f[5]?.split(':');
+      if (!where || where.length !== 3) continue;
+      const pid = Number(f[4]);
+      if (Number.parseInt(where[0]!, 16) === major && Number.parseInt(where[1]!, 16) === minor && Number(where[2]) === st.ino && pid !== process.pid) return pid;
+    }
+  } catch {
+    // no /proc/locks: nothing to learn there
+  }
+  try {
+    const pid = Number.parseInt((await readFile(path, 'utf8')).trim(), 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('mfschunkserver')) return pid;
+    }
+  } catch {
+    // not a pid, or the process is gone
+  }
+  return undefined;
 }
 
 /**

@@ -128,7 +128,8 @@ export class HddSpaceMgr implements ChunkEnv {
     try {
       await f.touchLock();
     } catch (e) {
-      this.log.error({ disk: f.path, err: e }, `hdd space manager: can't create lock file '${f.path}.lock'`);
+      const m = (e as Error).message;
+      this.log.error({ disk: f.path, err: e }, m.startsWith('hdd space manager') ? m : `hdd space manager: can't create lock file '${f.path}.lock'`);
       return undefined;
     }
     if (this.opts.knownMetaId > 0n && fileMetaId === 0n) await f.writeMetaId(this.opts.knownMetaId);
