@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, symlink, readlink, trunca
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { binFor, createLab, mountsUnder, waitFor, type Lab, type Master, type Mount } from '@mfs-ts/lab';
+import { binFor, createLab, mountsUnder, waitFor, type Chunkserver, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { describeLab } from '@mfs-ts/lab/vitest';
 import { masterArgs, runScenario, steps } from './helpers.js';
 
@@ -17,13 +17,13 @@ const isMountpoint = (dir: string) => mountsUnder(dir).includes(dir);
 describeLab('client against real MooseFS 3.0.117', () => {
   let lab: Lab;
   let master: Master;
+  let chunkservers: Chunkserver[] = [];
 
   beforeAll(async () => {
     lab = await createLab({ hosts: 1 });
     try {
       master = await lab.startMaster({ exports: `*\t/\trw,alldirs,admin,maproot=0:0,password=${PASSWORD}\n*\t.\trw\n` });
-      await lab.startChunkserver({ master });
-      await lab.startChunkserver({ master });
+      chunkservers = [await lab.startChunkserver({ master }), await lab.startChunkserver({ master })];
     } catch (e) {
       lab.failed = true;
       lab.printLogs();
@@ -196,6 +196,31 @@ describeLab('client against real MooseFS 3.0.117', () => {
     } finally {
       await real?.unmount();
       await ts.unmount();
+    }
+  });
+
+  it('Node API: a chunkserver killed under a goal-2 file: it stays readable from the other copy, writes go on', async () => {
+    const dir = join(lab.dir, 'csfail-markers');
+    mkdirSync(dir, { recursive: true });
+    const run = scenario('api-csfail', { dir });
+    run.catch(() => undefined);
+    await Promise.race([
+      waitFor('scenario marker written', () => existsSync(join(dir, 'written')), { timeoutMs: 90_000, intervalMs: 50 }),
+      run.then(() => {
+        throw new Error('scenario ended before it wrote');
+      }),
+    ]);
+    const victim = chunkservers[0]!;
+    await victim.kill();
+    writeFileSync(join(dir, 'killed'), '');
+    try {
+      const r = await run;
+      const st = steps(r);
+      expect(st.some((s) => s.startsWith('read after chunkserver loss'))).toBe(true);
+      expect(st).toContain('write after chunkserver loss');
+    } finally {
+      await victim.start();
+      await master.waitChunkservers(2);
     }
   });
 
