@@ -220,6 +220,46 @@ describe('data port: write', () => {
   });
 });
 
+describe('data port: concurrency', () => {
+  it('parallel chained writes to many chunks and reads of one chunk being rewritten stay consistent', async () => {
+    const a = await node();
+    const b = await node();
+    const ids = Array.from({ length: 6 }, (_, i) => 0x1000 + i);
+    for (const id of ids) for (const x of [a, b]) expect(await createChunk(x.hdd, id, 1)).toBe(MFS_STATUS_OK);
+    const content = new Map<number, Buffer[]>();
+    const writer = async (id: number, round: number): Promise<void> => {
+      const c = await client(a.port);
+      c.send(pkt(CLTOCS_WRITE, ['u8', 1], ['u64', id], ['u32', 1], ['u32', LOCALHOST], ['u16', b.port]));
+      expect(writeStatus(await c.next(5000)).status).toBe(MFS_STATUS_OK);
+      const blocks = Array.from({ length: 8 }, (_, i) => pattern(B, id * 100 + round * 10 + i));
+      for (let i = 0; i < blocks.length; i++) c.send(writeData(id, i + 1, i, 0, blocks[i]!));
+      for (let i = 0; i < blocks.length; i++) expect(writeStatus(await c.next(5000))).toEqual({ id, writeid: i + 1, status: MFS_STATUS_OK });
+      c.send(pkt(CLTOCS_WRITE_FINISH, ['u64', id], ['u32', 1]));
+      content.set(id, blocks);
+    };
+    await Promise.all(ids.map((id) => writer(id, 0)));
+    // Rewrite one chunk while readers read it: every block a reader gets is one of the two versions.
+    const old = content.get(ids[0]!)!;
+    const readers = Array.from({ length: 4 }, async () => {
+      const r = await wireRead(a.port, ids[0]!, 1, 0, 8 * B);
+      expect(r.status).toBe(MFS_STATUS_OK);
+      return r.data;
+    });
+    const rewrite = writer(ids[0]!, 1);
+    const got = await Promise.all(readers);
+    await rewrite;
+    const neu = content.get(ids[0]!)!;
+    for (const d of got) for (let i = 0; i < 8; i++) {
+      const blk = d.subarray(i * B, (i + 1) * B);
+      expect(blk.equals(old[i]!) || blk.equals(neu[i]!)).toBe(true);
+    }
+    for (const x of [a, b]) for (const id of ids) {
+      const r = await wireRead(x.port, id, 1, 0, 8 * B);
+      expect(r.data.equals(Buffer.concat(content.get(id)!))).toBe(true);
+    }
+  });
+});
+
 describe('data port: other requests and bad input', () => {
   it('answers GET_VERSION, GET_CHUNK_BLOCKS, HDD_LIST, GET_CONFIG and MODULE_INFO', async () => {
     const n = await node();
