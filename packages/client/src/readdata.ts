@@ -139,6 +139,11 @@ export class ChunkReader {
     this.locations.clear();
   }
 
+  /** The cached location of a chunk, if any (diagnostics and tests). */
+  cachedLocation(inode: number, indx: number): ChunkInfo | undefined {
+    return this.locations.get(inode)?.get(indx)?.info;
+  }
+
   private async location(inode: number, indx: number, fresh: boolean): Promise<ChunkInfo> {
     let m = this.locations.get(inode);
     const c = m?.get(indx);

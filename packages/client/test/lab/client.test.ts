@@ -199,7 +199,7 @@ describeLab('client against real MooseFS 3.0.117', () => {
     }
   });
 
-  it('Node API: a chunkserver killed under a goal-2 file: it stays readable from the other copy, writes go on', async () => {
+  it('Node API: a chunkserver killed under a goal-2 file: an open handle keeps reading, writes go on', async () => {
     const dir = join(lab.dir, 'csfail-markers');
     mkdirSync(dir, { recursive: true });
     const run = scenario('api-csfail', { dir });
@@ -210,12 +210,15 @@ describeLab('client against real MooseFS 3.0.117', () => {
         throw new Error('scenario ended before it wrote');
       }),
     ]);
-    const victim = chunkservers[0]!;
+    const port = Number(readFileSync(join(dir, 'written'), 'utf8'));
+    const victim = chunkservers.find((c) => c.port === port)!;
+    expect(victim).toBeDefined();
     await victim.kill();
     writeFileSync(join(dir, 'killed'), '');
     try {
       const r = await run;
       const st = steps(r);
+      expect(st.some((s) => s.startsWith('failover read'))).toBe(true);
       expect(st.some((s) => s.startsWith('read after chunkserver loss'))).toBe(true);
       expect(st).toContain('write after chunkserver loss');
     } finally {
