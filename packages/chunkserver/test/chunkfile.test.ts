@@ -276,6 +276,31 @@ describe('chunk operations (hdd_chunkop)', () => {
   });
 });
 
+describe('disk statistics (CSTOCL_HDD_LIST)', () => {
+  it('counts data reads and writes per minute, and reports the last minute, hour and day', async () => {
+    const { h } = await setup();
+    await createChunk(h, 81, 1);
+    await writePieces(h, 81, 1, [{ block: 0, offset: 0, data: pattern(B, 1) }, { block: 1, offset: 0, data: pattern(B, 2) }]);
+    await readPiece(h, 81, 1, 1, 10, 20);
+    const f = h.folders[0]!;
+    f.stats.rotate();
+    const { diskInfo } = await import('../src/hddspacemgr/diskinfo.js');
+    const e = diskInfo(h);
+    const plen = e[2]!;
+    const st = e.subarray(3 + plen + 33);
+    for (const slot of [0, 64, 128]) {
+      expect(Number(st.readBigUInt64BE(slot))).toBe(B); // rbytes: a whole block read for a piece
+      expect(Number(st.readBigUInt64BE(slot + 8))).toBe(2 * B); // wbytes
+      expect(st.readUInt32BE(slot + 40)).toBe(1); // rops
+      expect(st.readUInt32BE(slot + 44)).toBe(2); // wops
+    }
+    f.stats.rotate();
+    const st2 = diskInfo(h).subarray(3 + plen + 33);
+    expect(st2.readUInt32BE(44)).toBe(0); // last minute: nothing
+    expect(st2.readUInt32BE(64 + 44)).toBe(2); // last hour still has them
+  });
+});
+
 describe('background tester', () => {
   it('finds a block corrupted on disk and reports the chunk damaged', async () => {
     const { h, e } = await setup();

@@ -13,6 +13,7 @@ import {
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import type { BufferPool } from './bufpool.js';
+import { since, type DiskStats } from './hddstats.js';
 import {
   CHUNKCRCSIZE,
   EMPTY_BLOCK_CRC,
@@ -35,8 +36,8 @@ export interface ChunkOwner {
   chunkError(c: ChunkFile, damaged: boolean, err?: unknown): void;
   /** The disk's usage changed (new blocks, removed chunk). */
   touched(): void;
-  /** Running I/O counters (CSTOCL_HDD_LIST). */
-  readonly stats: { rbytes: number; wbytes: number; rops: number; wops: number };
+  /** I/O statistics of the disk (CSTOCL_HDD_LIST). */
+  readonly stats: DiskStats;
 }
 
 export interface ChunkEnv {
@@ -223,7 +224,11 @@ export class ChunkFile {
     if (fh) {
       try {
         if (this.crcChanged && this.crc) await fh.write(this.crc, 0, CHUNKCRCSIZE, this.hdrSize);
-        if (this.fsyncNeeded && this.env.fsyncBeforeClose()) await fh.sync();
+        if (this.fsyncNeeded && this.env.fsyncBeforeClose()) {
+          const t0 = process.hrtime.bigint();
+          await fh.sync();
+          this.owner.stats.fsync(since(t0));
+        }
       } catch (e) {
         this.owner.chunkError(this, true, e);
       }
@@ -284,7 +289,9 @@ export class ChunkFile {
     this.blockNo = -1;
     let n: number;
     try {
+      const t0 = process.hrtime.bigint();
       n = (await this.fh!.read(this.block, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+      this.owner.stats.read(MFSBLOCKSIZE, since(t0));
     } catch (e) {
       this.owner.chunkError(this, true, e);
       return MFS_ERROR_IO;
@@ -319,7 +326,9 @@ export class ChunkFile {
     if (offset === 0 && size === MFSBLOCKSIZE && this.blockNo !== block) {
       let n: number;
       try {
+        const t0 = process.hrtime.bigint();
         n = (await this.fh!.read(dst, dataOff, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+        this.owner.stats.read(MFSBLOCKSIZE, since(t0));
       } catch (e) {
         this.owner.chunkError(this, true, e);
         return MFS_ERROR_IO;
@@ -334,16 +343,12 @@ export class ChunkFile {
         return MFS_ERROR_CRC;
       }
       dst.writeUInt32BE(crc, crcOff);
-      this.owner.stats.rbytes += size;
-      this.owner.stats.rops++;
       return MFS_STATUS_OK;
     }
     const ls = await this.loadBlock(block);
     if (ls !== MFS_STATUS_OK) return ls;
     this.block!.copy(dst, dataOff, offset, offset + size);
     dst.writeUInt32BE(size === MFSBLOCKSIZE ? this.blockCrc(block) : crc32(this.block!.subarray(offset, offset + size)), crcOff);
-    this.owner.stats.rbytes += size;
-    this.owner.stats.rops++;
     return MFS_STATUS_OK;
   }
 
@@ -366,7 +371,11 @@ export class ChunkFile {
         if (grew) this.extendTo(block);
         this.invalidateBlock();
         const [s, e] = sparse ? nonZeroSpan(piece, 0, MFSBLOCKSIZE) : [0, MFSBLOCKSIZE];
-        if (e > s) await fh.write(piece, s, e - s, dataOffset(this.hdrSize, block) + s);
+        if (e > s) {
+          const t0 = process.hrtime.bigint();
+          await fh.write(piece, s, e - s, dataOffset(this.hdrSize, block) + s);
+          this.owner.stats.write(e - s, since(t0));
+        }
         if (e < MFSBLOCKSIZE) await fh.truncate(dataOffset(this.hdrSize, block + 1));
         this.setBlockCrc(block, crc);
       } else {
@@ -384,7 +393,11 @@ export class ChunkFile {
         const b = this.block!;
         piece.copy(b, offset);
         const [s, e] = sparse ? nonZeroSpan(b, offset, offset + size) : [offset, offset + size];
-        if (e > s) await fh.write(b, s, e - s, dataOffset(this.hdrSize, block) + s);
+        if (e > s) {
+          const t0 = process.hrtime.bigint();
+          await fh.write(b, s, e - s, dataOffset(this.hdrSize, block) + s);
+          this.owner.stats.write(e - s, since(t0));
+        }
         if (truncNeeded || (grew && e < MFSBLOCKSIZE)) await fh.truncate(dataOffset(this.hdrSize, block + 1));
         this.setBlockCrc(block, crc32(b));
       }
@@ -394,8 +407,6 @@ export class ChunkFile {
       return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
     }
     if (grew) this.owner.touched();
-    this.owner.stats.wbytes += size;
-    this.owner.stats.wops++;
     return MFS_STATUS_OK;
   }
 

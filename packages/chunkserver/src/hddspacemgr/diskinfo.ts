@@ -7,8 +7,7 @@ const STATS = 64;
  * The CSTOCL_HDD_LIST payload (hdd_diskinfo_data): per disk `entrysize:16 plen:8 path flags:8
  * lasterrchunkid:64 lasterrtime:32 used:64 total:64 chunks:32` + three 64-byte stats blocks (last
  * minute, hour, day). flags: 1 marked for removal, 2 damaged, 4 scan in progress. While a disk is
- * scanned MooseFS puts the scan progress in `used` and 0 in `total`. We keep no I/O history yet:
- * the stats blocks carry the running byte and operation counters in the minute slot and zeros elsewhere.
+ * scanned MooseFS puts the scan progress in `used` and 0 in `total`.
  */
 export function diskInfo(hdd: HddSpaceMgr): Buffer {
   const parts: Buffer[] = [];
@@ -33,10 +32,9 @@ export function diskInfo(hdd: HddSpaceMgr): Buffer {
     e.writeBigUInt64BE(BigInt(f.scanning ? 0 : f.total), o + 8);
     e.writeUInt32BE(n, o + 16);
     o += 20;
-    e.writeBigUInt64BE(BigInt(f.stats.rbytes), o);
-    e.writeBigUInt64BE(BigInt(f.stats.wbytes), o + 8);
-    e.writeUInt32BE(f.stats.rops >>> 0, o + 40);
-    e.writeUInt32BE(f.stats.wops >>> 0, o + 44);
+    o = f.stats.last(1).pack(e, o);
+    o = f.stats.last(60).pack(e, o);
+    f.stats.last(24 * 60).pack(e, o);
     parts.push(e);
   }
   return Buffer.concat(parts);

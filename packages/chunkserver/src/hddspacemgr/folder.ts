@@ -2,6 +2,7 @@ import { mkdir, open, readdir, readFile, rename, stat, statfs, writeFile, lstat,
 import type { Logger } from '@mfs-ts/common';
 import type { ChunkFile, ChunkOwner } from './chunkfile.js';
 import type { HddLine } from './hddcfg.js';
+import { DiskStats } from './hddstats.js';
 import { CHUNKCRCSIZE, layoutFromSize, parseChunkFileName, subfolderName } from './layout.js';
 
 /** Last-errors ring of a disk (LASTERRSIZE in hddspacemgr.c). */
@@ -43,7 +44,7 @@ export class Folder implements ChunkOwner {
   readonly lastErrors: Array<{ chunkId: number; time: number; mono: number; code: string | undefined }> = [];
   /** Chunks handed out to this disk by the placement (for proportional choice). */
   placed = 0;
-  stats = { rbytes: 0, wbytes: 0, rops: 0, wops: 0 };
+  readonly stats = new DiskStats();
 
   constructor(
     cfg: HddLine,

@@ -70,6 +70,7 @@ export class HddSpaceMgr implements ChunkEnv {
   onReport: (() => void) | undefined;
 
   private refreshTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
   private testerTimer: NodeJS.Timeout | undefined;
   private testOrder = new Map<Folder, ChunkFile[]>();
   private fsync: boolean;
@@ -170,6 +171,10 @@ export class HddSpaceMgr implements ChunkEnv {
     this.spaceChanged = true;
     this.refreshTimer = setInterval(() => void this.refreshAll(), 1000);
     this.refreshTimer.unref();
+    this.statsTimer = setInterval(() => {
+      for (const f of this.folders) f.stats.rotate();
+    }, 60_000);
+    this.statsTimer.unref();
   }
 
   /**
@@ -418,6 +423,8 @@ export class HddSpaceMgr implements ChunkEnv {
   async stop(): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.refreshTimer = undefined;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = undefined;
     if (this.testerTimer) clearTimeout(this.testerTimer);
     this.testerTimer = undefined;
     await Promise.all([...this.chunks.values()].map((c) => c.exclusive(() => c.closeNow())));
