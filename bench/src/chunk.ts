@@ -1,0 +1,108 @@
+// bench:chunk — the chunk I/O hot path. Part 1: in-process micro-benchmarks of our chunkserver's
+// storage code (CRC, ChunkFile block write/read). Part 2: one chunkserver, ours vs the real
+// mfschunkserver 3.0.117, each in a fresh lab with the real mfsmaster, driven over the data port by
+// chunk/loadgen.ts (sequential 64 KiB writes with CRC, sequential reads, random 4 KiB reads).
+// Sizes: BENCH_CHUNK_MIB (256), BENCH_WINDOW (64 pieces in flight), BENCH_READ_KIB (1024 per
+// CLTOCS_READ), BENCH_RAND_OPS (20000), BENCH_RAND_CONC (4), BENCH_RAND_SEC (15), BENCH_MS (800 per
+// micro case), BENCH_IMPLS (real,ts).
+import { createLab, labUnavailableReason, type Impl, type Lab } from '@mfs-ts/lab';
+import type { LoadArgs, LoadResult } from './chunk/loadgen.js';
+import { storageBench } from './chunk/storage.js';
+import { runWorker } from './lib/child.js';
+import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
+
+const args: LoadArgs = {
+  master: '',
+  port: 9421,
+  mib: envNum('BENCH_CHUNK_MIB', 256),
+  window: Math.min(1024, envNum('BENCH_WINDOW', 64)),
+  readReq: envNum('BENCH_READ_KIB', 1024) * 1024,
+  randOps: envNum('BENCH_RAND_OPS', 20000),
+  randConc: envNum('BENCH_RAND_CONC', 4),
+  randMaxSec: envNum('BENCH_RAND_SEC', 15),
+};
+const impls = (process.env.BENCH_IMPLS ?? 'real,ts').split(',').filter((x): x is Impl => x === 'real' || x === 'ts');
+
+interface ImplResult {
+  readyWait: Outcome;
+  writeMBs: Outcome;
+  writeOps: Outcome;
+  readMBs: Outcome;
+  randOps: Outcome;
+  randMBs: Outcome;
+  randP50: Outcome;
+  randP99: Outcome;
+}
+
+function failedAll(why: string): ImplResult {
+  const f = { failed: why };
+  return { readyWait: f, writeMBs: f, writeOps: f, readMBs: f, randOps: f, randMBs: f, randP50: f, randP99: f };
+}
+
+async function runImpl(impl: Impl): Promise<ImplResult> {
+  let lab: Lab | undefined;
+  let stage = 'lab';
+  try {
+    lab = await createLab({ hosts: ['h0'], stop: 'kill' });
+    stage = 'real master';
+    const master = await lab.startMaster({ impl: 'real' });
+    stage = `${impl === 'ts' ? 'our' : 'real'} chunkserver`;
+    await lab.startChunkserver({ master, impl });
+    stage = 'load generator';
+    const r = await runWorker<LoadResult>(lab.host(0), 'chunk/loadgen.ts', { ...args, master: master.addr, port: master.ports.cl }, 240_000);
+    return {
+      readyWait: { value: r.readyWaitSec },
+      writeMBs: { value: r.write.bytes / r.write.sec / 1e6 },
+      writeOps: { value: r.write.ops / r.write.sec },
+      readMBs: { value: r.read.bytes / r.read.sec / 1e6 },
+      randOps: { value: r.rand.ops / r.rand.sec },
+      randMBs: { value: r.rand.bytes / r.rand.sec / 1e6 },
+      randP50: { value: r.rand.p50us },
+      randP99: { value: r.rand.p99us },
+    };
+  } catch (e) {
+    if (lab && process.env.BENCH_VERBOSE) lab.printLogs();
+    return failedAll(`${stage}: ${failedReason(e)}`);
+  } finally {
+    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${failedReason(e)}`));
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:chunk  ${new Date().toISOString()}  ${loadLine()}`);
+  const micro = await storageBench(envNum('BENCH_MS', 800));
+  printTable(
+    'our chunkserver storage code, in process (warm page cache)',
+    ['case', 'ops/s', 'MB/s'],
+    micro.map((r) => [r.case, Math.round(r.opsPerSec).toLocaleString('en-US'), r.mbPerSec.toFixed(0)]),
+  );
+
+  const why = labUnavailableReason('real');
+  if (why) {
+    console.log(`\ndata-port comparison skipped: ${why}`);
+    return;
+  }
+  const res: Partial<Record<Impl, ImplResult>> = {};
+  for (const impl of impls) {
+    console.log(`\n[${impl}] one ${impl === 'ts' ? 'mfschunkserver-ts' : 'mfschunkserver 3.0.117'} + real mfsmaster ... (${loadLine()})`);
+    res[impl] = await withTimeout(`${impl} run`, 290_000, runImpl(impl)).catch((e: unknown) => failedAll(failedReason(e)));
+  }
+  const rows: Array<[string, keyof ImplResult, number]> = [
+    [`seq write ${args.mib} MiB, 64 KiB pieces, MB/s`, 'writeMBs', 0],
+    ['seq write, pieces/s', 'writeOps', 0],
+    [`seq read, ${args.readReq / 1024} KiB requests, MB/s`, 'readMBs', 0],
+    [`random 4 KiB reads (${args.randConc} conns), ops/s`, 'randOps', 0],
+    ['random 4 KiB reads, MB/s', 'randMBs', 1],
+    ['random 4 KiB read latency p50, µs', 'randP50', 0],
+    ['random 4 KiB read latency p99, µs', 'randP99', 0],
+    ['(untimed) s until the master would create a chunk', 'readyWait', 2],
+  ];
+  printTable(
+    `data port, one chunkserver (window ${args.window} pieces; ${loadLine()})`,
+    ['measure', 'real 3.0.117', 'ours', 'ours/real'],
+    rows.map(([label, k, d]) => [label, fmt(res.real?.[k], d), fmt(res.ts?.[k], d), ratio(res.ts?.[k], res.real?.[k])]),
+  );
+  console.log('(latency: lower is better, so a ratio above 1x there means ours is slower)');
+}
+
+await main();

@@ -1,0 +1,205 @@
+// bench:e2e — the whole path through FUSE, a real MooseFS 3.0.117 cluster and then ours in the same
+// run, each in a fresh lab: master host, two chunkserver hosts, a client host with the mount.
+// Where one of our daemons cannot start, the real one takes its place and the table says so.
+// Sizes: BENCH_E2E_MIB (256 per sequential file), BENCH_META_FILES (10000), BENCH_RSS_FILES (100000),
+// BENCH_RSS_SEC (90, limit for creating them), BENCH_PHASE_SEC (120, limit per phase),
+// BENCH_CLUSTERS (real,ours).
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, labUnavailableReason, type Impl, type Lab, type Master, type Mount } from '@mfs-ts/lab';
+import { runWorker } from './lib/child.js';
+import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
+import type { TimedOps } from './e2e/fsworker.js';
+
+const MIB = envNum('BENCH_E2E_MIB', 256);
+const META_FILES = envNum('BENCH_META_FILES', 10000);
+const RSS_FILES = envNum('BENCH_RSS_FILES', 100000);
+const RSS_SEC = envNum('BENCH_RSS_SEC', 90);
+const PHASE_MS = envNum('BENCH_PHASE_SEC', 120) * 1000;
+const clusters = (process.env.BENCH_CLUSTERS ?? 'real,ours').split(',').filter((c) => c === 'real' || c === 'ours');
+
+type Key =
+  | 'write1'
+  | 'write2'
+  | 'read'
+  | 'create'
+  | 'stat'
+  | 'list'
+  | 'rename'
+  | 'unlink'
+  | 'rss0'
+  | 'rssN'
+  | 'perFile'
+  | 'mkfilesRate';
+
+interface ClusterResult {
+  label: string;
+  /** Which implementation each role ended up running, and why where it is not the one asked for. */
+  roles: string[];
+  values: Partial<Record<Key, Outcome>>;
+  lastLoad: string;
+}
+
+/** VmRSS of a process and its descendants, in bytes. */
+function rssTree(pid: number): number {
+  let kb = 0;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    let kids = '';
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const k of kids.split(/\s+/).filter(Boolean)) kb += rssTree(Number(k)) / 1024;
+  }
+  return kb * 1024;
+}
+
+async function phase(res: ClusterResult, keys: Key[], what: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await withTimeout(what, PHASE_MS, f());
+  } catch (e) {
+    for (const k of keys) if (!res.values[k]) res.values[k] = { failed: `${what}: ${failedReason(e)}` };
+  }
+}
+
+async function startRole<T>(res: ClusterResult, role: string, want: Impl, start: (impl: Impl) => Promise<T>): Promise<T> {
+  if (want === 'real') {
+    const d = await start('real');
+    res.roles.push(`${role}: real`);
+    return d;
+  }
+  try {
+    const d = await start('ts');
+    res.roles.push(`${role}: ours`);
+    return d;
+  } catch (e) {
+    const why = failedReason(e);
+    console.log(`  our ${role} failed (${why}); using the real one`);
+    const d = await start('real');
+    res.roles.push(`${role}: REAL (ours failed — ${why})`);
+    return d;
+  }
+}
+
+async function runCluster(label: 'real' | 'ours'): Promise<ClusterResult> {
+  const want: Impl = label === 'real' ? 'real' : 'ts';
+  const res: ClusterResult = { label, roles: [], values: {}, lastLoad: '' };
+  let lab: Lab | undefined;
+  try {
+    lab = await createLab({ hosts: ['master', 'cs1', 'cs2', 'client'], stop: 'kill' });
+    const l = lab;
+    const master: Master = await startRole(res, 'master', want, (impl) => l.startMaster({ host: 'master', impl }));
+    const rss0 = rssTree(master.proc!.pid);
+    for (const h of ['cs1', 'cs2']) await startRole(res, `chunkserver ${h}`, want, (impl) => l.startChunkserver({ host: h, master, impl }));
+    await master.waitChunkservers(2);
+    const mnt: Mount = await startRole(res, 'mount', want, (impl) => l.mount({ host: 'client', master, impl }));
+    const client = l.host('client');
+    const work = <T>(job: unknown): Promise<T> => runWorker<T>(client, 'e2e/fsworker.ts', job, PHASE_MS);
+
+    // Untimed: until a small fsynced file can be written (a master may refuse chunk creation for a
+    // moment after chunkservers register).
+    await phase(res, ['write1', 'write2', 'read'], 'first write', async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await work({ op: 'probe', path: mnt.path('probe.bin') });
+          return;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    });
+    for (const goal of [1, 2] as const) {
+      const key: Key = goal === 1 ? 'write1' : 'write2';
+      await phase(res, [key], `write goal ${goal}`, async () => {
+        const dir = mnt.path(`g${goal}`);
+        await mnt.exec(['mkdir', '-p', dir]);
+        await mnt.exec(['mfssetgoal', String(goal), dir]);
+        const r = await work<{ bytes: number; sec: number }>({ op: 'write', path: join(dir, 'big.bin'), mib: MIB });
+        res.values[key] = { value: r.bytes / r.sec / 1e6 };
+      });
+    }
+    await phase(res, ['read'], 'read', async () => {
+      if (res.values.write1 && 'failed' in res.values.write1) throw new Error('nothing written at goal 1');
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+      const r = await work<{ bytes: number; sec: number }>({ op: 'read', path: mnt.path('g1/big.bin'), mib: MIB });
+      res.values.read = { value: r.bytes / r.sec / 1e6 };
+    });
+    const metaKeys: Key[] = ['create', 'stat', 'list', 'rename', 'unlink'];
+    await phase(res, metaKeys, 'metadata', async () => {
+      await mnt.exec(['mkdir', '-p', mnt.path('meta')]);
+      const r = await work<TimedOps>({ op: 'meta', dir: mnt.path('meta'), files: META_FILES });
+      for (const k of metaKeys) {
+        const p = r[k];
+        if (p) res.values[k] = { value: p.ops / p.sec };
+      }
+    });
+    await phase(res, ['rss0', 'rssN', 'perFile', 'mkfilesRate'], 'master RSS', async () => {
+      const before = rssTree(master.proc!.pid);
+      res.values.rss0 = { value: before / 2 ** 20, note: `${(rss0 / 2 ** 20).toFixed(0)} at start` };
+      const r = await runWorker<{ created: number; sec: number; complete: boolean }>(
+        client,
+        'e2e/mkfiles.ts',
+        { master: master.addr, port: master.ports.cl, files: RSS_FILES, perDir: 1000, conc: 64, maxSec: RSS_SEC },
+        (RSS_SEC + 60) * 1000,
+      );
+      const after = rssTree(master.proc!.pid);
+      const note = r.complete ? undefined : `only ${r.created} files in ${RSS_SEC} s`;
+      res.values.rssN = note ? { value: after / 2 ** 20, note } : { value: after / 2 ** 20 };
+      res.values.perFile = r.created > 0 ? { value: (after - before) / r.created } : { failed: 'no file created' };
+      res.values.mkfilesRate = { value: r.created / r.sec };
+    });
+    res.lastLoad = loadLine();
+  } catch (e) {
+    const why = failedReason(e);
+    console.log(`  ${label} cluster: ${why}`);
+    if (lab && process.env.BENCH_VERBOSE) lab.printLogs();
+    for (const k of ['write1', 'write2', 'read', 'create', 'stat', 'list', 'rename', 'unlink', 'rss0', 'rssN', 'perFile', 'mkfilesRate'] as Key[])
+      if (!res.values[k]) res.values[k] = { failed: `set-up: ${why}` };
+  } finally {
+    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${failedReason(e)}`));
+  }
+  return res;
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:e2e  ${new Date().toISOString()}  ${loadLine()}`);
+  const why = labUnavailableReason('real');
+  if (why) {
+    console.log(`skipped: ${why}`);
+    return;
+  }
+  const out: Partial<Record<'real' | 'ours', ClusterResult>> = {};
+  for (const c of clusters as Array<'real' | 'ours'>) {
+    console.log(`\n[${c}] master + 2 chunkservers + mount ... (${loadLine()})`);
+    out[c] = await runCluster(c);
+    for (const r of out[c]!.roles) console.log(`  ${r}`);
+  }
+  const rows: Array<[string, Key, number]> = [
+    [`seq write ${MIB} MiB + fsync, goal 1, MB/s`, 'write1', 0],
+    [`seq write ${MIB} MiB + fsync, goal 2, MB/s`, 'write2', 0],
+    ['seq read after drop_caches, MB/s', 'read', 0],
+    [`create ${META_FILES} empty files, ops/s`, 'create', 0],
+    ['stat, ops/s', 'stat', 0],
+    ['list (readdir), entries/s', 'list', 0],
+    ['rename, ops/s', 'rename', 0],
+    ['unlink, ops/s', 'unlink', 0],
+    ['master RSS before bulk files, MiB', 'rss0', 0],
+    [`master RSS after ${RSS_FILES} files, MiB`, 'rssN', 0],
+    ['master bytes per file', 'perFile', 0],
+    ['(bulk create via client API, files/s)', 'mkfilesRate', 0],
+  ];
+  printTable(
+    `end to end through FUSE (${loadLine()})`,
+    ['measure', 'real 3.0.117', 'ours', 'ours/real'],
+    rows.map(([label, k, d]) => [label, fmt(out.real?.values[k], d), fmt(out.ours?.values[k], d), ratio(out.ours?.values[k], out.real?.values[k])]),
+  );
+  if (out.ours) console.log(`\n"ours" ran: ${out.ours.roles.join('; ')}`);
+  console.log('(memory: lower is better, so a ratio above 1x there means ours uses more)');
+}
+
+await main();
