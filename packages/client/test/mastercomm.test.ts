@@ -4,6 +4,8 @@ import {
   CltomaFuseGetattr,
   CltomaFuseLookup,
   MatoclFuseFlengHasChanged,
+  MatoclFuseChunkHasChanged,
+  CltomaFuseSustainedInodes,
   MatoclFuseTimeSync,
   MatoclFuseGetattr,
   MatoclFuseLookup,
@@ -169,6 +171,30 @@ describe('MasterConn requests', () => {
     await conn.close();
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(master.registers).toContain('closesession_meta');
+  });
+
+  it('sends the inodes it holds as CLTOMA_FUSE_SUSTAINED_INODES at once and every 60 s', async () => {
+    const got = new Promise<number[]>((resolve) => {
+      void start({
+        onRequest: (_c, type, payload) => {
+          if (type !== 700) return;
+          const r = CltomaFuseSustainedInodes.decode(payload);
+          if (r.ok) resolve(r.value.inodes);
+        },
+      }).then(({ conn }) => {
+        conn.sustainedInodes = () => [5, 9, 77];
+      });
+    });
+    expect(await got).toEqual([5, 9, 77]);
+  });
+
+  it('hands CHUNK_HAS_CHANGED (msgid 0) to listeners', async () => {
+    const { conn, master } = await start({ onRequest: () => undefined });
+    const got = new Promise<number[]>((r) => conn.once('chunkChanged', (...a) => r(a)));
+    for (const s of master.conns) {
+      s.write(MatoclFuseChunkHasChanged.encode({ msgid: 0, inode: 12, chindx: 3, chunkid: 0xabcdef, version: 4, fleng: 999, truncateflag: 1 }));
+    }
+    expect(await got).toEqual([12, 3, 0xabcdef, 4, 999, 1]);
   });
 
   it('hands FLENG_HAS_CHANGED (msgid 0) to listeners', async () => {

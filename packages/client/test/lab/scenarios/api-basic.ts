@@ -56,6 +56,16 @@ try {
   assert.ok((await c.stat('/d1/sub/deeper')).isDirectory());
   step('mkdir readdir');
 
+  // A session rooted in a subfolder (NEWSESSION carries the path; the master maps inode 1 to it).
+  {
+    const sub = await MfsClient.connect({ host, port, password, subfolder: '/d1', ioRetries: 2 });
+    assert.deepEqual(await sub.readdir('/'), ['sub']);
+    assert.ok((await sub.stat('/sub/deeper')).isDirectory());
+    await expectCode(sub.stat('/d1'), 'ENOENT', 'outside the subfolder');
+    await sub.close();
+    step('subfolder');
+  }
+
   // Several MiB, with an odd size so the last block is partial.
   const big = randomBytes(5 * 1024 * 1024 + 12345);
   await c.writeFile('/d1/big.bin', big);
