@@ -58,6 +58,7 @@ export class Chunkserver implements Daemon {
       leaveSpaceDefault: leave,
       fsyncBeforeClose: cfg.HDD_FSYNC_BEFORE_CLOSE,
       sparsify: cfg.HDD_SPARSIFY_ON_WRITE,
+      keepDuplicatesHours: cfg.HDD_KEEP_DUPLICATES_HOURS,
       rrChunkCount: cfg.HDD_RR_CHUNK_COUNT,
       knownMetaId: ids.metaId,
       errorTolerance: { count: cfg.HDD_ERROR_TOLERANCE_COUNT, periodS: cfg.HDD_ERROR_TOLERANCE_PERIOD },

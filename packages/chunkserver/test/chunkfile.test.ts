@@ -413,6 +413,31 @@ describe('disk registry', () => {
     }
   });
 
+  it('keeps the newest of two copies of a chunk; the older file goes after HDD_KEEP_DUPLICATES_HOURS', async () => {
+    env = await tmpDisks(2);
+    const [d0, d1] = env.disks.map((d) => d.slice(0, -1));
+    const fsp = await import('node:fs/promises');
+    for (const [d, v] of [[d0, 1], [d1, 2]] as const) {
+      await writeFile(`${env.root}/one.cfg`, `${d}\n`);
+      const one = await openHdd(`${env.root}/one.cfg`);
+      expect(await createChunk(one, 91, v)).toBe(MFS_STATUS_OK);
+      await one.stop();
+      await fsp.unlink(`${d}/.chunkdb`);
+    }
+    const oldFile = `${d0}/00/chunk_000000000000005B_00000001.mfs`;
+    hdd = await openHdd(env.hddCfg, { keepDuplicatesHours: 168 });
+    expect(hdd.get(91)).toMatchObject({ version: 2 });
+    expect(hdd.get(91)!.owner.path).toBe(`${d1}/`);
+    await new Promise((r) => setTimeout(r, 1300));
+    await stat(oldFile);
+    await hdd.stop();
+    hdd = await openHdd(env.hddCfg, { keepDuplicatesHours: 0 });
+    const deadline = Date.now() + 5000;
+    while ((await stat(oldFile).then(() => true, () => false)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await expect(stat(oldFile)).rejects.toThrow();
+    expect(hdd.chunkList()).toEqual([{ id: 91, version: 2 }]);
+  });
+
   it('ignores a disk whose .metaid belongs to another instance', async () => {
     env = await tmpDisks(2);
     const b = Buffer.alloc(8);

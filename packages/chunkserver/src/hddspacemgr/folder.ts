@@ -42,6 +42,10 @@ export class Folder implements ChunkOwner {
   private readonly subfCount = new Uint32Array(256);
   private currentPathId = 0;
   readonly lastErrors: Array<{ chunkId: number; time: number; mono: number; code: string | undefined }> = [];
+  /** Older copies of chunks found at scan (another file holds a newer version), removed later. */
+  duplicates: Array<{ chunkId: number; version: number; pathId: number }> = [];
+  /** When the disk was taken into use: duplicates go HDD_KEEP_DUPLICATES_HOURS after it. */
+  readonly addedAt = performance.now() / 1000;
   /** Chunks handed out to this disk by the placement (for proportional choice). */
   placed = 0;
   readonly stats = new DiskStats();
@@ -256,6 +260,10 @@ export class Folder implements ChunkOwner {
   /** Writes `.chunkdb` (via `.tmp_chunkdb`) listing every chunk of this disk, for a fast next start. */
   async dumpChunkDb(): Promise<void> {
     if (this.damaged || this.readOnly) return;
+    if (this.duplicates.length > 0) {
+      this.log.warn({ disk: this.path }, `disk ${this.path} has pending duplicates - can't use '.chunkdb' to avoid full scan`);
+      return;
+    }
     const list = [...this.chunks].filter((c) => c.state === 'avail');
     const buf = encodeChunkDb(this.path, list);
     const tmp = `${this.path}.tmp_chunkdb`;

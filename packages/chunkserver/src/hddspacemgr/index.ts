@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { MFSBLOCKSIZE } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 import { BufferPool } from './bufpool.js';
@@ -21,6 +21,8 @@ export interface HddOptions {
   fsyncBeforeClose: boolean;
   /** HDD_SPARSIFY_ON_WRITE (default on) */
   sparsify?: boolean;
+  /** HDD_KEEP_DUPLICATES_HOURS (default 168) */
+  keepDuplicatesHours?: number;
   /** HDD_RR_CHUNK_COUNT */
   rrChunkCount: number;
   /** The metaid this chunkserver already belongs to (chunkserverid.mfs), 0n if none. */
@@ -221,9 +223,13 @@ export class HddSpaceMgr implements ChunkEnv {
       // Two copies of one chunk: keep the newer version (hdd_add_chunk); the other stays on disk.
       if (version <= old.version) {
         this.log.warn({ chunk: id, version }, `duplicate chunk ${id.toString(16)}: keeping version ${old.version}`);
+        f.duplicates.push({ chunkId: id, version, pathId });
         return undefined;
       }
-      if (old.owner instanceof Folder) old.owner.removeChunk(old);
+      if (old.owner instanceof Folder) {
+        old.owner.removeChunk(old);
+        old.owner.duplicates.push({ chunkId: id, version: old.version, pathId: old.pathId });
+      }
     }
     const c = new ChunkFile(id, version, f, pathId, this);
     if (layout) {
@@ -246,7 +252,18 @@ export class HddSpaceMgr implements ChunkEnv {
         continue;
       }
       if (await f.refreshUsage()) this.spaceChanged = true;
+      await this.removeDuplicates(f);
     }
+  }
+
+  /** Older duplicate copies go once the disk has been in use HDD_KEEP_DUPLICATES_HOURS (hdd_wfr_check). */
+  private async removeDuplicates(f: Folder): Promise<void> {
+    if (f.duplicates.length === 0 || f.readOnly) return;
+    const keepS = (this.opts.keepDuplicatesHours ?? 168) * 3600;
+    if (performance.now() / 1000 < f.addedAt + keepS) return;
+    const list = f.duplicates.splice(0);
+    for (const d of list) await unlink(chunkPath(f.path, d.pathId, d.chunkId, d.version)).catch(() => undefined);
+    this.log.info({ disk: f.path, removed: list.length }, `all duplicates have been removed from drive '${f.path}'`);
   }
 
   /** A damaged disk: its chunks are reported lost and dropped; it takes no new chunks. */
