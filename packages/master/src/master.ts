@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type VersionedRecord } from './fs/index.js';
+import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
 import { MatomlServer } from './matomlserv.js';
 import { Locks } from './locks.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
-import { Sessions } from './sessions.js';
+import { SESS_VERSION, Sessions } from './sessions.js';
 import { ChunkRegistry, type ChunkMeta } from './chunks.js';
 import { MatocsServer } from './matocsserv.js';
 import { MatoclServer, type MasterCtx } from './matoclserv.js';
@@ -113,6 +113,11 @@ export class Master implements Daemon {
     return join(this.cfg.DATA_PATH, name);
   }
 
+  /** Sections of metadata.mfs this module owns. */
+  private extraSections(): RawSection[] {
+    return [{ name: 'SESS', version: SESS_VERSION, data: this.sessions.store() }];
+  }
+
   /** changelog.N.mfs -> N+1 (BACK_LOGS kept), so changelog.0.mfs starts empty. */
   private rotateChangelogs(): void {
     const keep = Math.max(1, this.cfg.BACK_LOGS);
@@ -131,6 +136,12 @@ export class Master implements Daemon {
     }
     const r = loadMetadata(this.ns, buf);
     this.metaid = r.metaid;
+    const sess = r.other.find((x) => x.name === 'SESS');
+    if (sess) {
+      this.sessions.load(sess.data);
+      // Files the sessions hold open (OPEN section) follow them.
+      for (const x of this.sessions.all()) for (const [inode, holders] of this.ns.tree.open) if (holders.has(x.id)) x.openFiles.add(inode);
+    }
     this.log.info({ file: f, metaversion: String(r.metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
     return r.metaversion;
   }
@@ -189,7 +200,7 @@ export class Master implements Daemon {
     // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start); it is
     // rewritten from what was loaded, so a new file system also has a real one for metaloggers.
     if (existsSync(f)) renameSync(f, back);
-    writeFileSync(back, storeMetadata(this.ns, { metaversion, metaid: this.metaid }));
+    writeFileSync(back, storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
     this.rotateChangelogs();
     this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
   }
@@ -202,7 +213,7 @@ export class Master implements Daemon {
     if (!this.changelog) return;
     const version = this.changelog.version;
     const tmp = this.metadataPath('metadata.mfs.back.tmp');
-    writeFileSync(tmp, storeMetadata(this.ns, { metaversion: version, metaid: this.metaid }));
+    writeFileSync(tmp, storeMetadata(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections() }));
     renameSync(tmp, this.metadataPath('metadata.mfs.back'));
     this.changelog.close();
     this.rotateChangelogs();
@@ -214,7 +225,7 @@ export class Master implements Daemon {
   /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
   private storeMetadataFiles(): void {
     if (!this.changelog) return;
-    const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid });
+    const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid, extra: this.extraSections() });
     const tmp = this.metadataPath('metadata.mfs.tmp');
     writeFileSync(tmp, data);
     renameSync(tmp, this.metadataPath());

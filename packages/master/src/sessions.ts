@@ -1,3 +1,4 @@
+import { array, Reader, struct, u8, u16, u32, u64, Writer } from '@mfs-ts/protocol';
 import { SESFLAG_MAPALL, type ExportGrant } from './exports.js';
 import { nowSec } from './util.js';
 
@@ -114,6 +115,17 @@ export function grantParams(g: ExportGrant, rootinode: number, exportsChecksum: 
   };
 }
 
+/**
+ * One SESS 1.5 record of metadata.mfs (sessions_store in sessions.c); the info string (ileng bytes)
+ * follows it. A record with session id 0 ends the list.
+ */
+const sessRecord = struct({
+  sessionid: u32, exportscsum: u64, ileng: u32, peerip: u32, rootinode: u32, sesflags: u8, umask: u16, mingoal: u8, maxgoal: u8,
+  mintrashtime: u32, maxtrashtime: u32, rootuid: u32, rootgid: u32, mapalluid: u32, mapallgid: u32, disables: u32, disconnected: u32,
+  stats: array(u32, SESSION_STATS * 2),
+});
+export const SESS_VERSION = 0x15;
+
 export class Sessions {
   private readonly byId = new Map<number, Session>();
   private nextId = 1;
@@ -191,6 +203,48 @@ export class Sessions {
     for (const s of this.byId.values()) {
       s.lastHourStats.set(s.currentStats);
       s.currentStats.fill(0);
+    }
+  }
+
+  /** The SESS section body (sessions_store): open sessions only, closed ones are not kept. */
+  store(): Buffer {
+    const w = new Writer(1024);
+    w.u32(this.nextId).u16(SESSION_STATS);
+    for (const x of this.byId.values()) {
+      if (x.closed) continue;
+      sessRecord.write(w, {
+        sessionid: x.id, exportscsum: x.exportsChecksum, ileng: x.info.length, peerip: x.peerip, rootinode: x.rootinode, sesflags: x.sesflags,
+        umask: x.umask, mingoal: x.mingoal, maxgoal: x.maxgoal, mintrashtime: x.mintrashtime, maxtrashtime: x.maxtrashtime,
+        rootuid: x.rootuid, rootgid: x.rootgid, mapalluid: x.mapalluid, mapallgid: x.mapallgid, disables: x.disables,
+        disconnected: x.nsocks > 0 ? nowSec() : x.disconnected, stats: [...x.currentStats, ...x.lastHourStats],
+      });
+      w.bytes(x.info);
+    }
+    w.zeros(61 + SESSION_STATS * 8);
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  /** Loads a SESS 1.5 section (sessions_load); every session starts disconnected. */
+  load(data: Buffer): void {
+    const r = new Reader(data);
+    this.nextId = Math.max(1, r.u32());
+    const nstats = r.u16();
+    if (nstats !== SESSION_STATS) throw new RangeError(`SESS section with ${nstats} stats per session, expected ${SESSION_STATS}`);
+    for (;;) {
+      const v = sessRecord.read(r);
+      if (v.sessionid === 0) break;
+      const info = Buffer.from(r.bytes(v.ileng));
+      const x = new Session(v.sessionid);
+      x.set({
+        exportsChecksum: v.exportscsum, rootinode: v.rootinode, sesflags: v.sesflags, umask: v.umask, rootuid: v.rootuid, rootgid: v.rootgid,
+        mapalluid: v.mapalluid, mapallgid: v.mapallgid, mingoal: v.mingoal, maxgoal: v.maxgoal, mintrashtime: v.mintrashtime,
+        maxtrashtime: v.maxtrashtime, disables: v.disables, peerip: v.peerip, info,
+      });
+      x.disconnected = v.disconnected || nowSec();
+      x.currentStats.set(v.stats.slice(0, SESSION_STATS));
+      x.lastHourStats.set(v.stats.slice(SESSION_STATS));
+      this.byId.set(x.id, x);
+      if (x.id >= this.nextId) this.nextId = x.id + 1;
     }
   }
 }

@@ -203,7 +203,7 @@ describe('metadata in DATA_PATH (persist)', () => {
     const m1 = new Master({ cfg, exportsText: '* / rw,maproot=0:0', persist: true });
     await m1.start();
     expect(existsSync(join(dir, 'metadata.mfs.back'))).toBe(true);
-    const { p } = await newSession(m1.ports.cl);
+    const { p, sessionid } = await newSession(m1.ports.cl);
     p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('kept'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
     const mk = await p.reply(MatoclFuseMkdir);
     if (mk.$v !== 'ok') throw new Error('mkdir');
@@ -216,6 +216,10 @@ describe('metadata in DATA_PATH (persist)', () => {
     const m2 = await started({ cfg, exportsText: '* / rw,maproot=0:0', persist: true });
     expect(m2.metaid).toBe(metaid);
     expect(m2.metaversion).toBeGreaterThan(1n);
+    // The session came back with the metadata (SESS section): the mount may RECONNECT to it.
+    const rc = await peer(m2.ports.cl);
+    rc.send(CltomaFuseRegister, reg({ $v: 'reconnect_meta', rcode: 3, sessionid, version: VERSHEX, metaid }));
+    expect(await rc.reply(MatoclFuseRegister)).toEqual({ $v: 'reconnect', version: VERSHEX, status: MFS_STATUS_OK });
     const s2 = await newSession(m2.ports.cl);
     s2.p.send(CltomaFuseLookup, { $v: 'groups', msgid: 2, inode: 1, name: Buffer.from('kept'), uid: 0, gids: [0] });
     const lk = await s2.p.reply(MatoclFuseLookup);

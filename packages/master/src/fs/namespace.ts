@@ -703,6 +703,9 @@ export class Namespace {
       if (!stickyAccess(dwd, de.child, ctx.uid)) return ERR(MFS_ERROR_EPERM);
       if (de.child.eattr & (EATTR_UNDELETABLE | EATTR_IMMUTABLE | EATTR_APPENDONLY)) return ERR(MFS_ERROR_EPERM);
     }
+    // Source and target are the same file (same edge, or two links of one inode): POSIX says do nothing,
+    // and the kernel never sends it; the C master would unlink the target first, so we log nothing.
+    if (de !== undefined && de.child === node) return OK({ inode: node.inode, attr: this.fillAttr(node, dwd, ctx) });
     const st = this.commit('MOVE', [fs.inode, nsrc, fd.inode, ndst]);
     if (st !== MFS_STATUS_OK) return ERR(st);
     return OK({ inode: node.inode, attr: this.fillAttr(node, dwd, ctx) });

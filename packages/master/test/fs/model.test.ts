@@ -303,7 +303,7 @@ class Rename extends Base {
     else expected = MFS_STATUS_OK;
     const res = r.ns.rename(u, sp, b(this.sname), dp, b(this.dname));
     expect(st(res), this.toString()).toBe(expected);
-    if (res.ok && !(sp === dp && this.sname === this.dname)) {
+    if (res.ok && di !== ni) {
       if (dst !== undefined) removeLink(m, dp, this.dname);
       const n = m.nodes.get(ni!)!;
       m.nodes.get(sp)!.children.delete(this.sname);

@@ -169,12 +169,18 @@ describe('metadata.mfs against the real tools', () => {
         const cfg = join(data, 'mfsmaster.cfg');
         writeFileSync(join(data, 'mfsexports.cfg'), '* / rw\n');
         writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
-        const log = execFileSync('mfsmaster', ['-c', cfg, '-a', '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-        expect(log).not.toMatch(/mismatch|error/i);
-        const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
-        expect(keep(dump(ours))).toEqual(keep(dump(join(data, 'metadata.mfs'))));
+        try {
+          // a file size limit and a timeout: a wrong changelog must not let the real master fill the disk
+          const log = execFileSync('bash', ['-c', 'ulimit -f 200000; exec mfsmaster -c "$1" -a -f restore', 'restore', cfg], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+          expect(log).not.toMatch(/mismatch|error/i);
+          const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
+          expect(keep(dump(ours))).toEqual(keep(dump(join(data, 'metadata.mfs'))));
+        } finally {
+          if (process.env.MFS_KEEP_RESTORE === '1') process.stderr.write(`CHANGELOG\n${lines.join('\n')}\n`);
+          rmSync(data, { recursive: true, force: true });
+        }
       }),
-      { numRuns: 12 },
+      { numRuns: Number(process.env.MFS_RESTORE_RUNS ?? 12), ...(process.env.MFS_SEED ? { seed: Number(process.env.MFS_SEED), path: process.env.MFS_PATH, endOnFailure: true } : {}) },
     );
   }, 120_000);
 });
