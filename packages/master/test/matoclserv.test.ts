@@ -216,6 +216,8 @@ describe('matoclserv: an in-process master and a socket client', () => {
     expect(infoRaw.length).toBe(149);
     const info = MatoclInfo.decode(infoRaw);
     expect(info.ok && info.value.version).toBe(VERSHEX);
+    // root, dir, secret; and dir/f
+    expect(info.ok && [info.value.dirnodes, info.value.filenodes]).toEqual([3, 1]);
     cli.send(CltomaSessionList, { $v: 'vmode', vmode: 4 });
     const sl = await cli.reply(MatoclSessionList);
     if (sl.$v !== 'v4') throw new Error('session list form');

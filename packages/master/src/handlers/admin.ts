@@ -46,6 +46,10 @@ import {
   MatoclChunkstestInfo,
   MatoclFstestInfo,
   MatoclQuotaInfo,
+  TYPE_DIRECTORY,
+  TYPE_FILE,
+  TYPE_SUSTAINED,
+  TYPE_TRASH,
   Writer,
   list,
   struct,
@@ -86,6 +90,12 @@ function info(c: ClConn, p: Buffer): void {
   const sp = space(c);
   const ci = c.ctx.registry.info();
   const cpu = process.cpuUsage();
+  let dirnodes = 0;
+  let filenodes = 0;
+  for (const n of c.ctx.ns.tree.nodes.values()) {
+    if (n.type === TYPE_DIRECTORY) dirnodes++;
+    else if (n.type === TYPE_FILE || n.type === TYPE_TRASH || n.type === TYPE_SUSTAINED) filenodes++;
+  }
   c.sendMsg(MatoclInfo, {
     version: VERSHEX,
     memusage: BigInt(process.memoryUsage().rss),
@@ -100,8 +110,8 @@ function info(c: ClConn, p: Buffer): void {
     sustainedspace: BigInt(s.sustainedspace),
     sustainednodes: 0,
     inodes: s.inodes,
-    dirnodes: 0,
-    filenodes: 0,
+    dirnodes,
+    filenodes,
     chunks: ci.chunks,
     chunkcopies: ci.copies,
     tdcopies: ci.copies - ci.validCopies,
