@@ -5,8 +5,6 @@ import {
   ANTOAN_BAD_COMMAND_SIZE,
   ANTOAN_NOP,
   ANTOAN_UNKNOWN_COMMAND,
-  CLTOMA_FUSE_SUSTAINED_INODES,
-  CLTOMA_FUSE_TIME_SYNC,
   MATOCL_FUSE_CHUNK_HAS_CHANGED,
   MATOCL_FUSE_FLENG_HAS_CHANGED,
   MATOCL_FUSE_INVALIDATE_CHUNK_CACHE,
@@ -362,7 +360,8 @@ export class MasterConn extends EventEmitter<MasterEvents> {
   }
 
   private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
+    // Before the first session exists, connect() does its own retrying.
+    if (this.closed || this.reconnectTimer || !this.session) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.register(true).catch((e: unknown) => {
