@@ -50,21 +50,25 @@ async function runImpl(impl: Impl): Promise<ImplResult> {
     await lab.startChunkserver({ master, impl });
     stage = 'load generator';
     const r = await runWorker<LoadResult>(lab.host(0), 'chunk/loadgen.ts', { ...args, master: master.addr, port: master.ports.cl }, 240_000);
+    const fail = (e: { error: string }): Outcome => ({ failed: e.error.slice(0, 160) });
+    const rd = 'error' in r.read ? undefined : r.read;
+    const rn = 'error' in r.rand ? undefined : r.rand;
+    if ((!rd || !rn) && process.env.BENCH_VERBOSE) lab.printLogs();
     return {
       readyWait: { value: r.readyWaitSec },
       writeMBs: { value: r.write.bytes / r.write.sec / 1e6 },
       writeOps: { value: r.write.ops / r.write.sec },
-      readMBs: { value: r.read.bytes / r.read.sec / 1e6 },
-      randOps: { value: r.rand.ops / r.rand.sec },
-      randMBs: { value: r.rand.bytes / r.rand.sec / 1e6 },
-      randP50: { value: r.rand.p50us },
-      randP99: { value: r.rand.p99us },
+      readMBs: rd ? { value: rd.bytes / rd.sec / 1e6 } : fail(r.read as { error: string }),
+      randOps: rn ? { value: rn.ops / rn.sec } : fail(r.rand as { error: string }),
+      randMBs: rn ? { value: rn.bytes / rn.sec / 1e6 } : fail(r.rand as { error: string }),
+      randP50: rn ? { value: rn.p50us } : fail(r.rand as { error: string }),
+      randP99: rn ? { value: rn.p99us } : fail(r.rand as { error: string }),
     };
   } catch (e) {
     if (lab && process.env.BENCH_VERBOSE) lab.printLogs();
     return failedAll(`${stage}: ${failedReason(e)}`);
   } finally {
-    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${failedReason(e)}`));
+    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${e instanceof Error ? e.message.replace(/\n/g, " / ") : String(e)}`));
   }
 }
 

@@ -119,8 +119,13 @@ async function runCluster(label: 'real' | 'ours'): Promise<ClusterResult> {
         const dir = mnt.path(`g${goal}`);
         await mnt.exec(['mkdir', '-p', dir]);
         await mnt.exec(['mfssetgoal', String(goal), dir]);
-        const r = await work<{ bytes: number; sec: number }>({ op: 'write', path: join(dir, 'big.bin'), mib: MIB });
-        res.values[key] = { value: r.bytes / r.sec / 1e6 };
+        const file = join(dir, 'big.bin');
+        const r = await work<{ bytes: number; sec: number }>({ op: 'write', path: file, mib: MIB });
+        // The goal the file really got (the master's answer through the mount's tools proxy).
+        const g = await mnt.exec(['mfsgetgoal', file], { allowFail: true });
+        const got = /:\s*(\d+)\s*$/m.exec(g.stdout)?.[1];
+        const note = got === String(goal) ? undefined : `file goal: ${got ?? `mfsgetgoal failed: ${g.stderr.trim().slice(0, 60)}`}`;
+        res.values[key] = note ? { value: r.bytes / r.sec / 1e6, note } : { value: r.bytes / r.sec / 1e6 };
       });
     }
     await phase(res, ['read'], 'read', async () => {
@@ -161,7 +166,7 @@ async function runCluster(label: 'real' | 'ours'): Promise<ClusterResult> {
     for (const k of ['write1', 'write2', 'read', 'create', 'stat', 'list', 'rename', 'unlink', 'rss0', 'rssN', 'perFile', 'mkfilesRate'] as Key[])
       if (!res.values[k]) res.values[k] = { failed: `set-up: ${why}` };
   } finally {
-    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${failedReason(e)}`));
+    if (lab) await lab.teardown().catch((e: unknown) => console.error(`teardown: ${e instanceof Error ? e.message.replace(/\n/g, " / ") : String(e)}`));
   }
   return res;
 }

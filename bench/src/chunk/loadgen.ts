@@ -48,12 +48,23 @@ export interface Timed {
   sec: number;
 }
 
+/** A phase's figures, or why it failed (a failed read phase does not void the write figures). */
+export type PhaseResult<T> = T | { error: string };
+
 export interface LoadResult {
   /** Seconds the master refused to create a first chunk (before the timed part). */
   readyWaitSec: number;
   write: Timed;
-  read: Timed;
-  rand: Timed & { p50us: number; p99us: number };
+  read: PhaseResult<Timed>;
+  rand: PhaseResult<Timed & { p50us: number; p99us: number }>;
+}
+
+async function attempt<T>(f: () => Promise<T>): Promise<PhaseResult<T>> {
+  try {
+    return await f();
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 type OnPacket = (type: number, payload: Buffer) => void;
@@ -146,13 +157,14 @@ async function writeChunkData(c: DataConn, chunkid: number, version: number, cha
       c.sock.uncork();
     };
     c.handler = (type, p) => {
-      if (type !== CSTOCL_WRITE_STATUS || p.length !== 13) return fail(new Error(`unexpected packet ${type} (${p.length} bytes) during write`));
+      if (type !== CSTOCL_WRITE_STATUS || p.length !== 13) return fail(new Error(`unexpected packet ${type} (${p.length} bytes) during write (${acked} of ${blocks} acknowledged)`));
       const writeid = p.readUInt32BE(8);
       const st = p[12]!;
       if (st !== 0) return fail(new Error(`write status ${st} (writeid ${writeid})`));
       if (writeid === 0) ready = true;
       else acked++;
       if (acked === blocks) {
+        c.handler = undefined;
         const n = putWriteFinish(hdrBuf, 0, chunkid, version);
         c.sock.write(Buffer.from(hdrBuf.subarray(0, n)));
         return done();
@@ -217,10 +229,10 @@ async function main(a: LoadArgs): Promise<LoadResult> {
     const { inode } = await core.fs.create(MFS_ROOT_ID, Buffer.from(`bench-${process.pid}-${Date.now()}`), 0o644, 0, creds);
     const total = Math.max(1, Math.round(a.mib)) * 1024 * 1024;
     const nChunks = Math.ceil(total / MFSCHUNKSIZE);
-    const chunks: Array<{ id: number; version: number; ip: string; port: number; blocks: number }> = [];
+    const chunks: ChunkRef[] = [];
 
     // ---- sequential write ----
-    let t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint();
     for (let i = 0; i < nChunks; i++) {
       const blocks = Math.min(MFSCHUNKSIZE, total - i * MFSCHUNKSIZE) / MFSBLOCKSIZE;
       const info = await core.fs.writeChunk(inode, i);
@@ -228,7 +240,9 @@ async function main(a: LoadArgs): Promise<LoadResult> {
       if (!s0) throw new Error(`master gave no chunkserver for chunk ${i}`);
       const conn = await DataConn.open(ipStr(s0.ip), s0.port);
       try {
-        await writeChunkData(conn, info.chunkid, info.version, info.servers.map((s) => ({ ip: s.ip, port: s.port })), blocks, a.window, i);
+        await writeChunkData(conn, info.chunkid, info.version, info.servers.map((s) => ({ ip: s.ip, port: s.port })), blocks, a.window, i).catch((e: Error) => {
+          throw new Error(`write of chunk ${i}: ${e.message}`);
+        });
       } finally {
         conn.close();
       }
@@ -238,60 +252,74 @@ async function main(a: LoadArgs): Promise<LoadResult> {
     const write: Timed = { bytes: total, ops: total / MFSBLOCKSIZE, sec: seconds(t0) };
 
     // ---- sequential read ----
-    t0 = process.hrtime.bigint();
-    let readBytes = 0;
-    let readOps = 0;
-    for (let i = 0; i < nChunks; i++) {
-      const info = await core.fs.readChunk(inode, i);
-      const s0 = info.servers[0];
-      if (!s0) throw new Error(`master gave no chunkserver for chunk ${i} (read)`);
-      const conn = await DataConn.open(ipStr(s0.ip), s0.port);
-      try {
-        const len = chunks[i]!.blocks * MFSBLOCKSIZE;
-        for (let off = 0; off < len; off += a.readReq) {
-          readBytes += await readRange(conn, info.chunkid, info.version, off, Math.min(a.readReq, len - off));
-          readOps++;
-        }
-      } finally {
-        conn.close();
-      }
-    }
-    const read: Timed = { bytes: readBytes, ops: readOps, sec: seconds(t0) };
-
+    const read = await attempt(() => seqRead(core, inode, chunks, a));
     // ---- random 4 KiB reads ----
-    const lat: number[] = [];
-    let seed = 12345;
-    const rnd = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
-    const conns = await Promise.all(Array.from({ length: a.randConc }, (_, k) => DataConn.open(chunks[k % chunks.length]!.ip, chunks[k % chunks.length]!.port)));
-    const deadline = Date.now() + a.randMaxSec * 1000;
-    let issued = 0;
-    t0 = process.hrtime.bigint();
-    try {
-      await Promise.all(
-        conns.map(async (c) => {
-          while (issued < a.randOps && Date.now() < deadline) {
-            issued++;
-            const ch = chunks[rnd(chunks.length)]!;
-            const off = rnd((ch.blocks * MFSBLOCKSIZE) / 4096) * 4096;
-            const s = process.hrtime.bigint();
-            await readRange(c, ch.id, ch.version, off, 4096);
-            lat.push(Number(process.hrtime.bigint() - s) / 1000);
-          }
-        }),
-      );
-    } finally {
-      for (const c of conns) c.close();
-    }
-    const rsec = seconds(t0);
-    lat.sort((x, y) => x - y);
-    const rand = { bytes: lat.length * 4096, ops: lat.length, sec: rsec, p50us: lat[Math.floor(lat.length / 2)] ?? 0, p99us: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+    const rand = await attempt(() => randRead(chunks, a));
     return { readyWaitSec, write, read, rand };
   } finally {
     await core.close().catch(() => undefined);
   }
+}
+
+type ChunkRef = { id: number; version: number; ip: string; port: number; blocks: number };
+
+async function seqRead(core: MfsCore, inode: number, chunks: ChunkRef[], a: LoadArgs): Promise<Timed> {
+  const nChunks = chunks.length;
+  const t0 = process.hrtime.bigint();
+  let readBytes = 0;
+  let readOps = 0;
+  for (let i = 0; i < nChunks; i++) {
+    const info = await core.fs.readChunk(inode, i);
+    const s0 = info.servers[0];
+    if (!s0) throw new Error(`master gave no chunkserver for chunk ${i} (read)`);
+    const conn = await DataConn.open(ipStr(s0.ip), s0.port);
+    try {
+      const len = chunks[i]!.blocks * MFSBLOCKSIZE;
+      for (let off = 0; off < len; off += a.readReq) {
+        readBytes += await readRange(conn, info.chunkid, info.version, off, Math.min(a.readReq, len - off)).catch((e: Error) => {
+          throw new Error(`read of chunk ${i} at ${off}: ${e.message}`);
+        });
+        readOps++;
+      }
+    } finally {
+      conn.close();
+    }
+  }
+  return { bytes: readBytes, ops: readOps, sec: seconds(t0) };
+}
+
+async function randRead(chunks: ChunkRef[], a: LoadArgs): Promise<Timed & { p50us: number; p99us: number }> {
+  const lat: number[] = [];
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const conns = await Promise.all(Array.from({ length: a.randConc }, (_, k) => DataConn.open(chunks[k % chunks.length]!.ip, chunks[k % chunks.length]!.port)));
+  const deadline = Date.now() + a.randMaxSec * 1000;
+  let issued = 0;
+  const t0 = process.hrtime.bigint();
+  try {
+    await Promise.all(
+      conns.map(async (c) => {
+        while (issued < a.randOps && Date.now() < deadline) {
+          issued++;
+          const ch = chunks[rnd(chunks.length)]!;
+          const off = rnd((ch.blocks * MFSBLOCKSIZE) / 4096) * 4096;
+          const s = process.hrtime.bigint();
+          await readRange(c, ch.id, ch.version, off, 4096).catch((e: Error) => {
+            throw new Error(`random read after ${lat.length} ops: ${e.message}`);
+          });
+          lat.push(Number(process.hrtime.bigint() - s) / 1000);
+        }
+      }),
+    );
+  } finally {
+    for (const c of conns) c.close();
+  }
+  const rsec = seconds(t0);
+  lat.sort((x, y) => x - y);
+  return { bytes: lat.length * 4096, ops: lat.length, sec: rsec, p50us: lat[Math.floor(lat.length / 2)] ?? 0, p99us: lat[Math.floor(lat.length * 0.99)] ?? 0 };
 }
 
 workerMain(main as (a: never) => Promise<unknown>);
