@@ -145,7 +145,7 @@ export class MasterConn extends EventEmitter<MasterEvents> {
 
   /** Connects and registers (mfsmount's fs_init_master_connection); rejects with RegisterError. */
   static async connect(opts: ClientOptions, log: Logger): Promise<MasterConn> {
-    const m = new MasterConn(opts, log);
+    const m = new MasterConn(opts, log.child({ peer: `${opts.host}:${opts.port}` }));
     let lastErr: unknown;
     // Like mfsmount at start-up: up to 10 attempts to reach the master, but a refusal is final.
     for (let attempt = 0; attempt < 10; attempt++) {
