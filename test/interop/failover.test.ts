@@ -1,0 +1,238 @@
+// The classic MooseFS failover, with our daemons and the kit of packages/failover: keepalived holds
+// a VIP on the master host; kill -9 the master and the standby (a metalogger) takes the VIP,
+// restores with `mfsmaster-ts -a` from its metalogger files and serves; the old master comes back
+// as a metalogger of the new leader (never on its own stale files), which a second failover back to
+// it proves lossless.
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { binFor, Master, Metalogger, REPO_ROOT, waitFor, type Host, type Lab, type Mount } from '@mfs-ts/lab';
+import { describeLab, withLab } from '@mfs-ts/lab/vitest';
+import { parseCluster, type Cluster, type HostSpec } from '../../packages/failover/src/cluster.js';
+import { cliArgv, keepalivedArgv, statePaths, watchArgv, writeKit } from '../../packages/failover/src/generate.js';
+import { lockPid, readRole } from '../../packages/failover/src/node.js';
+
+const LISTEN_ALL = { MATOML_LISTEN_HOST: '*', MATOCS_LISTEN_HOST: '*', MATOCL_LISTEN_HOST: '*' };
+
+/** Deterministic content for file i (1..16 KiB), so a lost or mixed-up write shows. */
+function contentOf(i: number): Buffer {
+  const n = 1024 + ((i * 7919) % (15 * 1024));
+  const b = Buffer.allocUnsafe(n);
+  for (let k = 0; k < n; k++) b[k] = (i * 31 + k * 17) & 0xff;
+  b.writeUInt32BE(i, 0);
+  return b;
+}
+
+/**
+ * Creates files one after the other, each written, fsynced and closed; a file counts as
+ * acknowledged once close returned. Records when each acknowledgement came.
+ */
+class Workload {
+  readonly acked = new Map<string, number>(); // name -> i
+  readonly ackTimes: number[] = [];
+  /** When each acknowledged file's open was called (same order as ackTimes). */
+  readonly startTimes: number[] = [];
+  readonly errors: string[] = [];
+  private stopping = false;
+  private next = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly mnt: Mount,
+    private readonly prefix: string,
+  ) {}
+
+  start(): void {
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const i = this.next++;
+      const name = `${this.prefix}-${i}`;
+      const started = Date.now();
+      try {
+        const fh = await open(this.mnt.path(join('w', name)), 'w');
+        try {
+          await fh.write(contentOf(i));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        this.acked.set(name, i);
+        this.ackTimes.push(Date.now());
+        this.startTimes.push(started);
+      } catch (e) {
+        this.errors.push(`${name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Acknowledgement of the first file whose open was called at or after `t`. */
+  firstAckAfter(t: number): number | undefined {
+    const k = this.startTimes.findIndex((x) => x >= t);
+    return k < 0 ? undefined : this.ackTimes[k];
+  }
+
+  ackedSince(t: number): number {
+    return this.ackTimes.filter((x) => x >= t).length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+}
+
+async function verifyAll(mnt: Mount, files: Map<string, number>): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [name, i] of files) {
+    try {
+      const got = await readFile(mnt.path(join('w', name)));
+      if (!got.equals(contentOf(i))) bad.push(`${name}: content differs (${got.length} bytes)`);
+    } catch (e) {
+      bad.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  return bad;
+}
+
+/** When `ip -ts monitor address` (a host's log) first showed `vip` added at or after `t0` (ms). */
+function vipAddedAfter(logFile: string, vip: string, t0: number): number | undefined {
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (?!Deleted).*inet (\S+)\//.exec(line);
+    if (!m || m[2] !== vip) continue;
+    const t = new Date(m[1]!).getTime(); // local time, as ip prints it
+    if (t >= t0) return t;
+  }
+  return undefined;
+}
+
+interface Takeover {
+  vipMs: number;
+  promoteStartMs: number;
+  answersMs: number;
+  clientMs: number;
+}
+
+/**
+ * Kills the leader's master (-9) and measures: VIP on the standby, its notify_master starting, its
+ * master answering (the kit's protocol probe, role written "leader"), the client's next
+ * acknowledged file.
+ */
+async function killAndMeasure(lab: Lab, from: HostSpec, to: HostSpec, toHost: Host, vip: string, wl: Workload): Promise<Takeover> {
+  const pid = lockPid(from.masterDataPath, 'mfsmaster');
+  expect(pid, `master running on ${from.name}`).toBeGreaterThan(0);
+  const t0 = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    `${to.name} leader and the client writing again`,
+    () => {
+      const r = readRole(to);
+      return r.role === 'leader' && r.since >= t0 && wl.firstAckAfter(t0) !== undefined;
+    },
+    { timeoutMs: 150_000, intervalMs: 50 },
+  );
+  const vipAt = await waitFor(`ip monitor on ${to.name} to show ${vip} added`, () => vipAddedAfter(lab.logFile(`ipmon-${to.name}`), vip, t0));
+  const r = readRole(to);
+  // notify_master writes "promoting" first; its time is in the log of the kit, the role file keeps the last.
+  const log = readFileSync(statePaths(to).log, 'utf8');
+  const promoted = /promoted in (\d+) ms/.exec(r.note ?? '');
+  const answersMs = r.since - t0;
+  const promoteStartMs = promoted ? answersMs - Number(promoted[1]) : NaN;
+  expect(log).toContain('master files assembled from metalogger files');
+  return { vipMs: vipAt - t0, promoteStartMs, answersMs, clientMs: wl.firstAckAfter(t0)! - t0 };
+}
+
+describeLab('failover: keepalived + VIP, standby metalogger promoted with mfsmaster-ts -a', () => {
+  it('kill -9 the master: the standby serves every acknowledged file; the old master rejoins as metalogger; a second failover back loses nothing', async () => {
+    await withLab({ hosts: ['a', 'b', 'cs', 'client'], stop: 'kill' }, async (lab) => {
+      const A = lab.host('a');
+      const B = lab.host('b');
+      const vip = lab.vip(0);
+      // Cfg files and data directories, made by the lab's daemon objects but started by the kit.
+      const masterA = new Master(lab, { host: A, impl: 'ts', name: 'master-a', cfg: LISTEN_ALL });
+      const masterB = new Master(lab, { host: B, impl: 'ts', name: 'master-b', cfg: LISTEN_ALL, metadata: 'none' });
+      masterA.addr = vip;
+      masterB.addr = vip;
+      const mlCfg = { MASTER_HOST: vip, MASTER_RECONNECTION_DELAY: 1 };
+      const mlA = new Metalogger(lab, { host: A, impl: 'ts', master: masterA, name: 'ml-a', cfg: mlCfg });
+      const mlB = new Metalogger(lab, { host: B, impl: 'ts', master: masterA, name: 'ml-b', cfg: mlCfg });
+      const cluster: Cluster = parseCluster(
+        {
+          vip,
+          interface: 'eth0',
+          virtualRouterId: 51,
+          authPass: 'mfsts',
+          bins: { node: process.execPath, master: binFor('master', 'ts'), metalogger: binFor('metalogger', 'ts') },
+          hosts: [
+            { name: 'a', address: A.ip, priority: 150, primary: true, masterCfg: masterA.cfgPath, masterDataPath: masterA.dataPath, metaloggerCfg: mlA.cfgPath, metaloggerDataPath: mlA.dataPath, stateDir: join(lab.dir, 'fo-state-a'), kitDir: join(lab.dir, 'fo-kit-a') },
+            { name: 'b', address: B.ip, priority: 100, masterCfg: masterB.cfgPath, masterDataPath: masterB.dataPath, metaloggerCfg: mlB.cfgPath, metaloggerDataPath: mlB.dataPath, stateDir: join(lab.dir, 'fo-state-b'), kitDir: join(lab.dir, 'fo-kit-b') },
+          ],
+        },
+        REPO_ROOT,
+      );
+      writeKit(cluster);
+      const [hA, hB] = cluster.hosts as [HostSpec, HostSpec];
+      const kit = (h: Host, spec: HostSpec, ...args: string[]) => h.exec([...cliArgv(cluster), ...args, '--cluster', join(spec.kitDir, 'cluster.json'), '--host', spec.name], { timeoutMs: 60_000 });
+
+      // ---- A bootstraps the cluster: keepalived makes it MASTER, notify_master starts its master.
+      await kit(A, hA, 'start', '--bootstrap');
+      for (const h of [A, B]) h.spawn(`ipmon-${h.name}`, ['ip', '-ts', 'monitor', 'address', 'dev', 'eth0']);
+      A.spawn('fo-watch-a', watchArgv(cluster, hA));
+      A.spawn('keepalived-a', keepalivedArgv(cluster, hA));
+      await masterA.waitReady(); // mfscli -SIG on the VIP, from A
+      expect(readRole(hA).role).toBe('leader');
+      const cs = await lab.startChunkserver({ host: 'cs', master: masterA, impl: 'real', cfg: { MASTER_RECONNECTION_DELAY: 1 } });
+      void cs;
+
+      // ---- B joins as a standby: metalogger of the VIP; healthy once it has the leader's metadata.
+      await kit(B, hB, 'start');
+      B.spawn('fo-watch-b', watchArgv(cluster, hB));
+      B.spawn('keepalived-b', keepalivedArgv(cluster, hB));
+      await waitFor('A to list B as metalogger', async () => (await masterA.metaloggers()).includes(B.ip), { timeoutMs: 30_000 });
+      await waitFor('B healthy (track file 0)', () => readFileSync(statePaths(hB).track, 'utf8').trim() === '0', { timeoutMs: 30_000 });
+      await waitFor('keepalived on B in BACKUP', () => readFileSync(lab.logFile('keepalived-b'), 'utf8').includes('Entering BACKUP STATE'), { timeoutMs: 30_000 });
+
+      const mnt = await lab.mount({ host: 'client', master: masterA });
+      await mkdir(mnt.path('w'));
+
+      // ---- failover 1: kill -9 A's master under a running workload.
+      const wl = new Workload(mnt, 'r1');
+      wl.start();
+      await waitFor('40 files acknowledged', () => wl.acked.size >= 40, { timeoutMs: 60_000 });
+      const t1 = await killAndMeasure(lab, hA, hB, B, vip, wl);
+      console.log(`[failover] A -> B: VIP on B after ${t1.vipMs} ms, notify_master started at ~${t1.promoteStartMs} ms, B's master answering at ${t1.answersMs} ms, client's next acknowledged file at ${t1.clientMs} ms`);
+      const killedAt1 = Date.now();
+      await waitFor('20 more files acknowledged on B', () => wl.ackedSince(killedAt1) >= 20, { timeoutMs: 60_000 });
+
+      // ---- A comes back the safe way, by itself: FAULT -> notify_fault -> metalogger of B.
+      await waitFor('A a follower, listed as metalogger by B', async () => readRole(hA).role === 'follower' && (await masterB.metaloggers()).includes(A.ip), { timeoutMs: 60_000 });
+      await waitFor('A healthy (track file 0)', () => readFileSync(statePaths(hA).track, 'utf8').trim() === '0', { timeoutMs: 30_000 });
+      expect(lockPid(hA.masterDataPath, 'mfsmaster'), 'no master on A while B leads').toBe(0);
+      expect(readFileSync(lab.logFile('keepalived-a'), 'utf8')).toContain('Entering BACKUP STATE');
+      await waitFor('30 more files acknowledged', () => wl.ackedSince(killedAt1) >= 50, { timeoutMs: 60_000 });
+      await wl.stop();
+      const r1 = new Map(wl.acked);
+      expect(await verifyAll(mnt, r1)).toEqual([]);
+      expect((await readFile(mnt.path('w/r1-0'))).equals(contentOf(0))).toBe(true);
+
+      // ---- failover 2: kill -9 B's master; A promotes from the metalogger files it got from B.
+      const wl2 = new Workload(mnt, 'r2');
+      wl2.start();
+      await waitFor('10 files acknowledged', () => wl2.acked.size >= 10, { timeoutMs: 60_000 });
+      const t2 = await killAndMeasure(lab, hB, hA, A, vip, wl2);
+      console.log(`[failover] B -> A: VIP on A after ${t2.vipMs} ms, notify_master started at ~${t2.promoteStartMs} ms, A's master answering at ${t2.answersMs} ms, client's next acknowledged file at ${t2.clientMs} ms`);
+      const killedAt2 = Date.now();
+      await waitFor('10 more files acknowledged on A', () => wl2.ackedSince(killedAt2) >= 10, { timeoutMs: 60_000 });
+      await wl2.stop();
+      const all = new Map([...r1, ...wl2.acked]);
+      const bad = await verifyAll(mnt, all);
+      expect(bad).toEqual([]);
+      console.log(`[failover] ${all.size} acknowledged files checked after two failovers (${r1.size} in round 1, ${wl2.acked.size} in round 2); workload errors: ${wl.errors.length + wl2.errors.length}`);
+      await waitFor('B a follower again', () => readRole(hB).role === 'follower', { timeoutMs: 60_000 });
+    });
+  });
+});
