@@ -70,7 +70,23 @@ export class ClConn {
   constructor(
     readonly conn: Conn,
     readonly ctx: MasterCtx,
+    /** The other connections, for notices to sessions holding a file open. */
+    readonly peers: () => Iterable<ClConn> = () => [],
   ) {}
+
+  /**
+   * Registered mount connections of other sessions that hold `inode` open and understand the
+   * change notices (clients >= 3.0.74): matoclserv_fuse_chunk_has_changed / _fleng_has_changed.
+   */
+  holders(inode: number): ClConn[] {
+    const open = this.ctx.ns.tree.open.get(inode);
+    if (!open) return [];
+    const out: ClConn[] = [];
+    for (const x of this.peers()) {
+      if (x !== this && !x.closed && x.registered === 1 && x.session && x.version >= 0x030094 && open.has(x.session.id)) out.push(x);
+    }
+    return out;
+  }
 
   get log(): Logger {
     return this.conn.log;
@@ -167,7 +183,7 @@ export class MatoclServer {
     const log = this.ctx.log.child({ link: 'matocl', peer: `${sock.remoteAddress}:${sock.remotePort}` });
     let cl: ClConn | undefined = undefined;
     const conn = new Conn(sock, log, CLTOMA_MAXPACKETSIZE, (t, p) => this.packet(cl!, t, p), 'CLTOMA');
-    cl = new ClConn(conn, this.ctx);
+    cl = new ClConn(conn, this.ctx, () => this.conns);
     this.conns.add(cl);
     // NOP (msgid 0) to registered clients idle for 1 s; drop any client silent for 10 s (matoclserv_serve).
     conn.keepAlive(1000, 10000, () => {

@@ -5,6 +5,9 @@ import {
   AntoanUnknownCommand,
   CltomaFuseCreate,
   CltomaFuseRepair,
+  CltomaFuseOpen,
+  MatoclFuseOpen,
+  MatoclFuseChunkHasChanged,
   CltomaFuseGettrash,
   CltomaFuseUnlink,
   MatoclFuseGettrash,
@@ -289,6 +292,12 @@ describe('matoclserv: an in-process master and a socket client', () => {
     }
     expect(master.registry.serverCount()).toBe(1);
 
+    // A second session holds the file open: it is told about the changes.
+    const other = await newSession(port);
+    peers.push(other.peer);
+    other.peer.send(CltomaFuseOpen, { $v: 'groups', msgid: 1, inode: f.inode, uid: 0, gids: [0], flags: 1 });
+    expect((await other.peer.reply(MatoclFuseOpen)).$v).toBe('ok');
+
     p.send(CltomaFuseWriteChunk, { $v: 'full', msgid: 23, inode: f.inode, indx: 0, chunkopflags: 0 });
     const createCmd = await cs.next(MATOCS_CREATE);
     const cc = MatocsCreate.decode(createCmd);
@@ -305,6 +314,11 @@ describe('matoclserv: an in-process master and a socket client', () => {
 
     p.send(CltomaFuseWriteChunkEnd, { $v: 'full', msgid: 24, chunkid: wr.chunkid, inode: f.inode, indx: 0, length: 12345, chunkopflags: 0 });
     expect(await p.reply(MatoclFuseWriteChunkEnd)).toEqual({ msgid: 24, status: MFS_STATUS_OK });
+    const notices = [await other.peer.reply(MatoclFuseChunkHasChanged), await other.peer.reply(MatoclFuseChunkHasChanged)];
+    expect(notices.map((n) => [n.msgid, n.inode, n.chunkid, n.fleng])).toEqual([
+      [0, f.inode, wr.chunkid, 0],
+      [0, f.inode, wr.chunkid, 12345],
+    ]);
     p.send(CltomaFuseReadChunk, { $v: 'full', msgid: 25, inode: f.inode, indx: 0, chunkopflags: 0 });
     const rc = await p.reply(MatoclFuseReadChunk);
     expect(rc).toMatchObject({ $v: 'ok', length: 12345, chunkid: wr.chunkid, servers: [{ ip, port: 9422 }] });

@@ -16,6 +16,7 @@ import {
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
+import { MatoclFuseChunkHasChanged, MatoclFuseFlengHasChanged } from '@mfs-ts/protocol';
 import { disabled, gidsOf } from './fuse.js';
 import { STAT } from '../sessions.js';
 import { MFSCHUNKSIZE, MFS_ROOT_ID, type Namespace, type WriteChunkOp } from '../fs/index.js';
@@ -27,6 +28,19 @@ import type { ChunkRegistry } from '../chunks.js';
 // the create / set-version / duplicate / truncate (chunk_multi_modify + matoclserv_chunk_status).
 
 const ROOT = { uid: 0, gids: [0], sesflags: 0, rootinode: MFS_ROOT_ID };
+/** CHUNKOPFLAG_CANMODTIME: 3.0.74+ clients update mtime themselves; the master ignores the bit then. */
+const CANMODTIME = 1;
+const V3_0_74 = 0x030094;
+
+/** MATOCL_FUSE_CHUNK_HAS_CHANGED (msgid 0) to the other sessions that have the file open. */
+function chunkChanged(c: ClConn, inode: number, chindx: number, chunkid: number, version: number, fleng: number, truncateflag: number): void {
+  for (const x of c.holders(inode)) x.sendMsg(MatoclFuseChunkHasChanged, { msgid: 0, inode, chindx, chunkid, version, fleng, truncateflag });
+}
+
+/** MATOCL_FUSE_FLENG_HAS_CHANGED (msgid 0) likewise. */
+function flengChanged(c: ClConn, inode: number, fleng: number): void {
+  for (const x of c.holders(inode)) x.sendMsg(MatoclFuseFlengHasChanged, { msgid: 0, inode, fleng });
+}
 
 /** The file's goal (storage classes 1..9 are the plain goals; named classes count as 2). */
 export function fileGoal(ns: Namespace, inode: number): number {
@@ -100,6 +114,7 @@ function writeChunk(c: ClConn, p: Buffer): void {
         return;
       }
       if (!c.closed) chunkReply(c, MatoclFuseWriteChunk, v.msgid, op.length, op.chunkId, op.version);
+      chunkChanged(c, v.inode, v.indx, op.chunkId, op.version, op.length, 0);
     },
     (e: unknown) => c.conn.kill('CLTOMA_FUSE_WRITE_CHUNK', `chunk operation failed: ${(e as Error).message}`, e),
   );
@@ -108,11 +123,19 @@ function writeChunk(c: ClConn, p: Buffer): void {
 function writeChunkEnd(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaFuseWriteChunkEnd, p);
   if (!v) return;
-  const flags = v.$v === 'old' ? 0 : v.chunkopflags;
+  let flags = v.$v === 'old' ? CANMODTIME : v.chunkopflags;
+  if (c.version >= V3_0_74) flags &= ~CANMODTIME;
+  const before = c.ctx.ns.readChunk(v.inode, 0);
   let status: number;
-  if (c.session!.sesflags & SESFLAG_READONLY) status = MFS_ERROR_EROFS;
+  if (disabled(c, 'write')) status = MFS_ERROR_EPERM;
+  else if (c.session!.sesflags & SESFLAG_READONLY) status = MFS_ERROR_EROFS;
   else status = c.ctx.ns.writeChunkEnd(v.inode, v.chunkid, v.length, flags);
   c.sendMsg(MatoclFuseWriteChunkEnd, { msgid: v.msgid, status });
+  if (status !== MFS_STATUS_OK) return;
+  if (v.$v === 'full') {
+    const after = c.ctx.ns.readChunk(v.inode, v.indx);
+    if (after.ok) chunkChanged(c, v.inode, v.indx, v.chunkid, after.value.version, after.value.length, 0);
+  } else if (before.ok && v.length > before.value.length) flengChanged(c, v.inode, v.length);
 }
 
 function truncate(c: ClConn, p: Buffer): void {
@@ -130,6 +153,7 @@ function truncate(c: ClConn, p: Buffer): void {
     const d = ns.doTruncate(ctx, v.inode, flags, v.length);
     if (!d.ok) return fail(d.status);
     c.sendMsg(MatoclFuseTruncate, { $v: 'ok', msgid: v.msgid, prevlength: d.value.prevLength, attr: d.value.attr });
+    flengChanged(c, v.inode, d.value.attr.length);
   };
   const op = t.value;
   if (!op) return finish();
