@@ -105,8 +105,8 @@ function writeChunk(c: ClConn, p: Buffer): void {
   if (!r.ok) return fail(r.status);
   s.inc(STAT.WRITE);
   const op = r.value;
-  runChunkOp(registry, op, goal).then(
-    (status) => {
+  runChunkOp(registry, op, goal)
+    .then((status) => {
       if (status !== MFS_STATUS_OK) {
         c.log.info({ inode: v.inode, indx: v.indx, chunkid: op.chunkId, action: op.action, status }, 'write chunk: chunkservers failed the operation');
         if (op.action !== 'continue') ns.rollback(v.inode, v.indx, prevId, op.chunkId);
@@ -115,9 +115,9 @@ function writeChunk(c: ClConn, p: Buffer): void {
       }
       if (!c.closed) chunkReply(c, MatoclFuseWriteChunk, v.msgid, op.length, op.chunkId, op.version);
       chunkChanged(c, v.inode, v.indx, op.chunkId, op.version, op.length, 0);
-    },
-    (e: unknown) => c.conn.kill('CLTOMA_FUSE_WRITE_CHUNK', `chunk operation failed: ${(e as Error).message}`, e),
-  );
+    })
+    // Whatever throws after the chunkservers answered closes this connection only.
+    .catch((e: unknown) => c.conn.kill('CLTOMA_FUSE_WRITE_CHUNK', `chunk operation failed: ${(e as Error).message}`, e));
 }
 
 function writeChunkEnd(c: ClConn, p: Buffer): void {
@@ -159,16 +159,15 @@ function truncate(c: ClConn, p: Buffer): void {
   if (!op) return finish();
   const inChunk = v.length - op.indx * MFSCHUNKSIZE;
   const goal = fileGoal(ns, v.inode);
-  runChunkOp(registry, op, goal, inChunk).then(
-    (status) => {
+  runChunkOp(registry, op, goal, inChunk)
+    .then((status) => {
       if (c.closed) return;
       // fs_end_setlength: the chunk is unlocked whatever the chunkservers said.
       ns.truncateChunkDone(op.chunkId);
       if (status !== MFS_STATUS_OK) return fail(status);
       finish();
-    },
-    (e: unknown) => c.conn.kill('CLTOMA_FUSE_TRUNCATE', `chunk operation failed: ${(e as Error).message}`, e),
-  );
+    })
+    .catch((e: unknown) => c.conn.kill('CLTOMA_FUSE_TRUNCATE', `chunk operation failed: ${(e as Error).message}`, e));
 }
 
 export const chunkHandlers: HandlerGroup = {
