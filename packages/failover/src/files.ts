@@ -62,7 +62,7 @@ export interface Assembled {
  * changelog record of changelog_ml_back.*.mfs and changelog_ml.*.mfs, one line per version (the files
  * overlap), in version order -> changelog.0.mfs. mfsmaster-ts -a reads exactly those names
  * (metadata.mfs or metadata.mfs.back, changelog.N.mfs); the real mfsmaster -a would also take the
- * metalogger's names as they are. Lines without a `version: ` prefix (a torn last line) are dropped.
+ * metalogger's names as they are. A last line without its newline (torn) and lines without a `version: ` prefix are dropped.
  */
 export function assembleMasterFiles(mlDir: string, masterDir: string): Assembled {
   mkdirSync(masterDir, { recursive: true });
@@ -70,8 +70,9 @@ export function assembleMasterFiles(mlDir: string, masterDir: string): Assembled
   copyFileSync(join(mlDir, METADATA_ML), metadata);
   const byVersion = new Map<bigint, string>();
   for (const f of metaloggerChangelogs(mlDir)) {
-    const text = readFileSync(f, 'latin1');
-    for (const line of text.split('\n')) {
+    const lines = readFileSync(f, 'latin1').split('\n');
+    lines.pop(); // after the last newline: empty, or a line the metalogger did not finish
+    for (const line of lines) {
       const m = /^(\d+): /.exec(line);
       if (!m) continue;
       const v = BigInt(m[1]!);
