@@ -16,7 +16,31 @@ const META_FILES = envNum('BENCH_META_FILES', 10000);
 const RSS_FILES = envNum('BENCH_RSS_FILES', 100000);
 const RSS_SEC = envNum('BENCH_RSS_SEC', 90);
 const PHASE_MS = envNum('BENCH_PHASE_SEC', 120) * 1000;
-const clusters = (process.env.BENCH_CLUSTERS ?? 'real,ours').split(',').filter((c) => c === 'real' || c === 'ours');
+
+/** Which implementation runs each role of a cluster. */
+interface Shape {
+  label: string;
+  master: Impl;
+  cs: Impl;
+  mount: Impl;
+}
+
+/**
+ * `real`, `ours`, or a mix such as `master=real/cs=real/mount=ts` (to see which daemon a figure
+ * comes from); entries separated by commas or spaces.
+ */
+function parseShape(spec: string): Shape {
+  if (spec === 'real') return { label: 'real', master: 'real', cs: 'real', mount: 'real' };
+  if (spec === 'ours') return { label: 'ours', master: 'ts', cs: 'ts', mount: 'ts' };
+  const sh: Shape = { label: spec, master: 'real', cs: 'real', mount: 'real' };
+  for (const part of spec.split('/')) {
+    const m = /^(master|cs|mount)=(real|ts)$/.exec(part);
+    if (!m) throw new Error(`BENCH_CLUSTERS: bad entry ${JSON.stringify(spec)} (real, ours, or e.g. master=real/cs=real/mount=ts)`);
+    sh[m[1] as 'master' | 'cs' | 'mount'] = m[2] as Impl;
+  }
+  return sh;
+}
+const shapes = (process.env.BENCH_CLUSTERS ?? 'real,ours').split(/[\s,]+/).filter(Boolean).map(parseShape);
 
 type Key =
   | 'write1'
@@ -84,18 +108,18 @@ async function startRole<T>(res: ClusterResult, role: string, want: Impl, start:
   }
 }
 
-async function runCluster(label: 'real' | 'ours'): Promise<ClusterResult> {
-  const want: Impl = label === 'real' ? 'real' : 'ts';
+async function runCluster(shape: Shape): Promise<ClusterResult> {
+  const label = shape.label;
   const res: ClusterResult = { label, roles: [], values: {}, lastLoad: '' };
   let lab: Lab | undefined;
   try {
     lab = await createLab({ hosts: ['master', 'cs1', 'cs2', 'client'], stop: 'kill' });
     const l = lab;
-    const master: Master = await startRole(res, 'master', want, (impl) => l.startMaster({ host: 'master', impl }));
+    const master: Master = await startRole(res, 'master', shape.master, (impl) => l.startMaster({ host: 'master', impl }));
     const rss0 = rssTree(master.proc!.pid);
-    for (const h of ['cs1', 'cs2']) await startRole(res, `chunkserver ${h}`, want, (impl) => l.startChunkserver({ host: h, master, impl }));
+    for (const h of ['cs1', 'cs2']) await startRole(res, `chunkserver ${h}`, shape.cs, (impl) => l.startChunkserver({ host: h, master, impl }));
     await master.waitChunkservers(2);
-    const mnt: Mount = await startRole(res, 'mount', want, (impl) => l.mount({ host: 'client', master, impl }));
+    const mnt: Mount = await startRole(res, 'mount', shape.mount, (impl) => l.mount({ host: 'client', master, impl }));
     const client = l.host('client');
     const work = <T>(job: unknown): Promise<T> => runWorker<T>(client, 'e2e/fsworker.ts', job, PHASE_MS);
 
@@ -178,12 +202,16 @@ async function main(): Promise<void> {
     console.log(`skipped: ${why}`);
     return;
   }
-  const out: Partial<Record<'real' | 'ours', ClusterResult>> = {};
-  for (const c of clusters as Array<'real' | 'ours'>) {
-    console.log(`\n[${c}] master + 2 chunkservers + mount ... (${loadLine()})`);
-    out[c] = await runCluster(c);
-    for (const r of out[c]!.roles) console.log(`  ${r}`);
+  const out: ClusterResult[] = [];
+  for (const sh of shapes) {
+    console.log(`\n[${sh.label}] master + 2 chunkservers + mount ... (${loadLine()})`);
+    const r = await runCluster(sh);
+    out.push(r);
+    for (const role of r.roles) console.log(`  ${role}`);
   }
+  const real = out.find((r) => r.label === 'real');
+  const ours = out.find((r) => r.label === 'ours');
+  const others = out.filter((r) => r !== real && r !== ours);
   const rows: Array<[string, Key, number]> = [
     [`seq write ${MIB} MiB + fsync, goal 1, MB/s`, 'write1', 0],
     [`seq write ${MIB} MiB + fsync, goal 2, MB/s`, 'write2', 0],
@@ -200,10 +228,16 @@ async function main(): Promise<void> {
   ];
   printTable(
     `end to end through FUSE (${loadLine()})`,
-    ['measure', 'real 3.0.117', 'ours', 'ours/real'],
-    rows.map(([label, k, d]) => [label, fmt(out.real?.values[k], d), fmt(out.ours?.values[k], d), ratio(out.ours?.values[k], out.real?.values[k])]),
+    ['measure', 'real 3.0.117', 'ours', 'ours/real', ...others.map((o) => o.label)],
+    rows.map(([label, k, d]) => [
+      label,
+      fmt(real?.values[k], d),
+      fmt(ours?.values[k], d),
+      ratio(ours?.values[k], real?.values[k]),
+      ...others.map((o) => fmt(o.values[k], d)),
+    ]),
   );
-  if (out.ours) console.log(`\n"ours" ran: ${out.ours.roles.join('; ')}`);
+  for (const r of [ours, ...others]) if (r) console.log(`\n"${r.label}" ran: ${r.roles.join('; ')}`);
   console.log('(memory: lower is better, so a ratio above 1x there means ours uses more)');
 }
 
