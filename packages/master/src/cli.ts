@@ -9,6 +9,10 @@ const code = await runDaemonCli({
   defaultCfg: '/etc/mfs/mfsmaster.cfg',
   schema: masterCfgSchema,
   extraFlags: { a: 'automatically restore metadata from change logs' },
-  create: ({ cfg, log, flags }) => new Master({ cfg, log, persist: true, autoRestore: flags.a === true }),
+  create: ({ cfg, log, flags }) => {
+    // A promise that fails outside any connection's handler is logged; the daemon keeps serving.
+    process.on('unhandledRejection', (e) => log.error({ err: e }, 'unhandled rejection'));
+    return new Master({ cfg, log, persist: true, autoRestore: flags.a === true });
+  },
 });
 process.exit(code);
