@@ -63,6 +63,7 @@ function job<T>(ctx: CommandContext, type: number, def: MessageDef<T>, p: Buffer
     })
     .then((st) => {
       ctx.jobs--;
+      ctx.log.debug({ msg_name: packetName(type), cmd: r.value, status: st }, `${packetName(type)} done (status ${st})`);
       if (ctx.isCurrent(cc)) ctx.send(reply(r.value, st));
     });
 }
@@ -152,6 +153,7 @@ function replicateCommand(ctx: CommandContext, p: Buffer): void {
     .catch(() => MFS_ERROR_IO)
     .then((st) => {
       ctx.jobs--;
+      ctx.log.debug({ msg_name: 'MATOCS_REPLICATE', chunk: m.chunkid, status: st }, `MATOCS_REPLICATE done (status ${st})`);
       if (ctx.isCurrent(cc)) ctx.send(CstomaReplicate.encode({ chunkid: m.chunkid, version: m.version, status: st }));
     });
 }
