@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
 import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
@@ -153,9 +153,10 @@ export class Master implements Daemon {
    */
   private restore(metaversion: bigint): bigint {
     const byVersion = new Map<bigint, VersionedRecord>();
-    for (let n = Math.max(1, this.cfg.BACK_LOGS); n >= 0; n--) {
-      const f = this.metadataPath(`changelog.${n}.mfs`);
-      if (!existsSync(f)) continue;
+    // Our own changelogs and the ones a metalogger keeps (changelog_ml / changelog_ml_back), merged by version.
+    const files = readdirSync(this.cfg.DATA_PATH).filter((n) => /^changelog(_ml|_ml_back)?\.\d+\.mfs$/.test(n));
+    for (const name of files) {
+      const f = this.metadataPath(name);
       const r = ChangelogReader.readFile(f);
       for (const i of r.issues) this.log.warn({ file: f, line: i.lineNo }, `changelog line ignored: ${i.error}`);
       for (const rec of r.records) if (rec.version >= metaversion) byVersion.set(rec.version, rec);
@@ -181,14 +182,30 @@ export class Master implements Daemon {
     return v;
   }
 
+  /** For -a: of metadata.mfs, metadata.mfs.back(.N) and a metalogger's metadata_ml.mfs.back(.N), the newest. */
+  private newestMetadataFile(): string | undefined {
+    let best: { f: string; v: bigint } | undefined;
+    for (const name of readdirSync(this.cfg.DATA_PATH)) {
+      if (!/^(metadata\.mfs|metadata\.mfs\.back(\.\d+)?|metadata_ml\.mfs\.back(\.\d+)?)$/.test(name)) continue;
+      const f = this.metadataPath(name);
+      const head = readFileSync(f).subarray(0, 16);
+      let v: bigint;
+      if (head.toString('latin1', 0, 8) === NEW_FS) v = 0n;
+      else if (head.toString('latin1', 0, 8) === 'MFSM 2.0' && head.length === 16) v = head.readBigUInt64BE(8);
+      else continue;
+      if (!best || v > best.v) best = { f, v };
+    }
+    return best?.f;
+  }
+
   /** Loads the metadata from DATA_PATH and opens changelog.0.mfs (meta_init). */
   private loadMetadataFiles(): void {
     const f = this.metadataPath();
     const back = this.metadataPath('metadata.mfs.back');
     let metaversion: bigint;
     if (this.opts.autoRestore) {
-      const src = existsSync(f) ? f : existsSync(back) ? back : undefined;
-      if (!src) throw new ConfigError(`can't find metadata.mfs or metadata.mfs.back in ${this.cfg.DATA_PATH}`, 'DATA_PATH');
+      const src = this.newestMetadataFile();
+      if (!src) throw new ConfigError(`can't find metadata.mfs, metadata.mfs.back or metadata_ml.mfs.back in ${this.cfg.DATA_PATH}`, 'DATA_PATH');
       metaversion = this.restore(this.loadFile(src));
     } else {
       if (!existsSync(f)) {

@@ -258,6 +258,30 @@ describe('metadata in DATA_PATH (persist)', () => {
     }
   });
 
+  it('-a on a metalogger\'s files (metadata_ml.mfs.back + changelog_ml.0.mfs): a standby becomes the master', async () => {
+    const { copyFileSync } = await import('node:fs');
+    const { CltomaFuseMkdir, CltomaFuseLookup, MatoclFuseMkdir, MatoclFuseLookup } = await import('@mfs-ts/protocol');
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
+    const ml = mkdtempSync(join(tmpdir(), 'mfsm-ml-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.push(() => rmSync(ml, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
+    const m1 = await started({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
+    const { p } = await newSession(m1.ports.cl);
+    p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('via-ml'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
+    const mk = await p.reply(MatoclFuseMkdir);
+    if (mk.$v !== 'ok') throw new Error('mkdir');
+    // What a metalogger holds (it names the files its own way).
+    copyFileSync(join(dir, 'metadata.mfs.back'), join(ml, 'metadata_ml.mfs.back'));
+    copyFileSync(join(dir, 'changelog.0.mfs'), join(ml, 'changelog_ml.0.mfs'));
+    const m2 = await started({ cfg: { ...LOCAL, DATA_PATH: ml }, exportsText: '* / rw,maproot=0:0', persist: true, autoRestore: true });
+    expect(m2.metaid).toBe(m1.metaid);
+    const s2 = await newSession(m2.ports.cl);
+    s2.p.send(CltomaFuseLookup, { $v: 'groups', msgid: 2, inode: 1, name: Buffer.from('via-ml'), uid: 0, gids: [0] });
+    const lk = await s2.p.reply(MatoclFuseLookup);
+    expect(lk.$v === 'status' ? -1 : lk.inode).toBe(mk.inode);
+  });
+
   it('refuses to start without metadata.mfs, naming DATA_PATH', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfsm-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));

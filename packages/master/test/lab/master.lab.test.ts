@@ -1,7 +1,9 @@
 // Our master (mfsmaster-ts) with two real MooseFS 3.0.117 chunkservers and a real mfsmount, inside the
 // lab's network namespaces (real chunkservers refuse a master on 127.x).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Master } from '../../src/index.js';
 import { join } from 'node:path';
 import { readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { expect, it } from 'vitest';
@@ -89,6 +91,22 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
         const f = join(ml.dataPath, 'changelog_ml.0.mfs');
         return existsSync(f) && /\|CREATE\(1,d1,2,/.test(await readFile(f, 'utf8'));
       }, { timeoutMs: 20_000 });
+
+      // What the real metalogger kept is enough for `-a`: a master restored from its files has d1.
+      const standby = mkdtempSync(join(tmpdir(), 'mfsm-standby-'));
+      try {
+        for (const f of readdirSync(ml.dataPath)) if (/^(metadata_ml\.mfs\.back|changelog_ml.*\.mfs)$/.test(f)) copyFileSync(join(ml.dataPath, f), join(standby, f));
+        const local = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+        const m = new Master({ cfg: { ...local, DATA_PATH: standby }, exportsText: '* /', persist: true, autoRestore: true });
+        await m.start();
+        try {
+          expect(m.ns.lookup({ uid: 0, gids: [0], sesflags: 0, rootinode: 1 }, 1, Buffer.from('d1')).ok).toBe(true);
+        } finally {
+          await m.stop();
+        }
+      } finally {
+        rmSync(standby, { recursive: true, force: true });
+      }
 
       // Password export: the wrong password is refused, the right one mounts.
       await mkdir(mnt.path('secret'));
