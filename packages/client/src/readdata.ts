@@ -236,17 +236,24 @@ export class ChunkReader {
 }
 
 /**
- * Sequential read-ahead for one inode: serves reads from the window last fetched, and while reads
- * keep following each other, doubles the window (up to `maxWindow`) and fetches the next one ahead.
+ * Read-ahead for one inode: a chain of contiguous windows (fetched or in flight) ahead of the reads.
+ * A read inside the chain is served from it (windows are views, not copies, unless a read spans
+ * two) and keeps the chain `AHEAD` windows long, doubling the window size up to `maxWindow`; a read
+ * outside it starts a new chain there. The kernel sends FUSE reads a few at a time and not always in
+ * order, so "inside the chain" rather than "right after the last read" is what counts as sequential.
  */
+interface Window {
+  start: number;
+  len: number;
+  p: Promise<Buffer>;
+  data?: Buffer;
+}
+
 export class ReadAhead {
-  private win: { start: number; data: Buffer; eof: boolean } | undefined;
-  /** Windows being fetched ahead, in file order. */
-  private ahead: Array<{ start: number; len: number; p: Promise<Buffer> }> = [];
-  private lastEnd = -1;
+  private windows: Window[] = [];
   private wsize: number;
   private gen = 0;
-  static readonly AHEAD = 2;
+  static readonly AHEAD = 3;
 
   constructor(
     readonly reader: ChunkReader,
@@ -259,69 +266,84 @@ export class ReadAhead {
 
   drop(): void {
     this.gen++;
-    this.win = undefined;
-    this.ahead = [];
-    this.lastEnd = -1;
+    this.windows = [];
     this.wsize = this.minWindow;
   }
 
+  private fetch(start: number, len: number): Window {
+    const w: Window = { start, len, p: this.reader.read(this.inode, start, len) };
+    w.p.then(
+      (d) => (w.data = d),
+      () => undefined,
+    );
+    return w;
+  }
+
+  /** Appends windows until the chain reaches AHEAD windows past `offset` (stops at end of file). */
+  private extend(offset: number): void {
+    let last = this.windows[this.windows.length - 1];
+    while (last && !(last.data && last.data.length < last.len)) {
+      const ahead = this.windows.filter((w) => w.start + w.len > offset).length;
+      if (ahead >= ReadAhead.AHEAD) break;
+      const w = this.fetch(last.start + last.len, this.wsize);
+      this.windows.push(w);
+      last = w;
+    }
+  }
+
   async read(offset: number, size: number): Promise<Buffer> {
-    const sequential = offset === this.lastEnd;
-    this.lastEnd = offset + size;
     if (this.maxWindow <= 0) return this.reader.read(this.inode, offset, size);
-    const hit = this.slice(offset, size);
-    if (hit) {
-      if (sequential) this.prefetch();
-      return hit;
-    }
     const gen = this.gen;
-    // Drop windows ahead that end before the offset; use the one that holds it.
-    while (this.ahead.length > 0 && this.ahead[0]!.start + this.ahead[0]!.len <= offset) this.ahead.shift();
-    const n = this.ahead[0];
-    if (n && offset >= n.start) {
-      this.ahead.shift();
-      const data = await n.p.catch(() => undefined);
-      if (data && gen === this.gen) {
-        this.win = { start: n.start, data, eof: data.length < n.len };
-        if (this.win.eof) this.ahead = [];
-        const h = this.slice(offset, size);
-        if (h) {
-          this.prefetch();
-          return h;
-        }
+    const first = this.windows.findIndex((w) => offset >= w.start && offset < w.start + w.len);
+    if (first < 0) {
+      // A new chain here; only a read right after the old chain's end keeps the window size.
+      const last = this.windows[this.windows.length - 1];
+      const follows = last !== undefined && offset === last.start + last.len;
+      this.wsize = follows ? this.wsize : this.minWindow;
+      const w = this.fetch(offset, Math.max(size, this.wsize));
+      this.windows = [w];
+      let data: Buffer;
+      try {
+        data = await w.p;
+      } catch (e) {
+        if (gen === this.gen) this.windows = [];
+        throw e;
       }
+      if (gen === this.gen) this.extend(offset);
+      return data.subarray(0, Math.min(size, data.length));
     }
-    this.wsize = sequential ? Math.min(this.maxWindow, this.wsize * 2) : this.minWindow;
-    const len = Math.max(size, sequential ? this.wsize : size);
-    const data = await this.reader.read(this.inode, offset, len);
+    // Gather [offset, offset+size) from the chain.
+    const parts: Buffer[] = [];
+    let pos = offset;
+    const end = offset + size;
+    for (let i = first; i < this.windows.length && pos < end; i++) {
+      const w = this.windows[i]!;
+      if (w.start > pos) break;
+      let d: Buffer;
+      try {
+        d = w.data ?? (await w.p);
+      } catch {
+        // A window fetched ahead failed: start over with a plain read (which reports a real error).
+        if (gen === this.gen) this.windows = [];
+        return this.reader.read(this.inode, offset, size);
+      }
+      if (gen !== this.gen) return this.reader.read(this.inode, offset, size);
+      const rel = pos - w.start;
+      if (rel >= d.length) break; // end of file
+      const n = Math.min(end - pos, d.length - rel);
+      parts.push(d.subarray(rel, rel + n));
+      pos += n;
+      if (d.length < w.len) break; // end of file inside this window
+    }
+    // Moving on: drop windows behind, grow, keep the chain ahead.
     if (gen === this.gen) {
-      this.win = { start: offset, data, eof: data.length < len };
-      this.ahead = [];
-      if (sequential) this.prefetch();
+      while (this.windows.length > 1 && this.windows[0]!.start + this.windows[0]!.len <= offset) this.windows.shift();
+      this.wsize = Math.min(this.maxWindow, this.wsize * 2);
+      this.extend(offset);
     }
-    return data.subarray(0, Math.min(size, data.length));
-  }
-
-  private slice(offset: number, size: number): Buffer | undefined {
-    const w = this.win;
-    if (!w || offset < w.start) return undefined;
-    const rel = offset - w.start;
-    if (rel + size <= w.data.length) return w.data.subarray(rel, rel + size);
-    if (w.eof && rel <= w.data.length) return w.data.subarray(rel);
-    return undefined;
-  }
-
-  private prefetch(): void {
-    const w = this.win;
-    if (!w || w.eof) return;
-    while (this.ahead.length < ReadAhead.AHEAD) {
-      const last = this.ahead[this.ahead.length - 1];
-      const start = last ? last.start + last.len : w.start + w.data.length;
-      const len = this.wsize;
-      const p = this.reader.read(this.inode, start, len);
-      p.catch(() => undefined);
-      this.ahead.push({ start, len, p });
-    }
+    if (parts.length === 1) return parts[0]!;
+    if (parts.length === 0) return Buffer.alloc(0);
+    return Buffer.concat(parts);
   }
 }
 

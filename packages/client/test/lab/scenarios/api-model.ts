@@ -68,6 +68,25 @@ class ReadCmd implements fc.AsyncCommand<Model, Real> {
   toString = () => `read(${this.off}, ${this.size})`;
 }
 
+/** Reads one after another (128 KiB pieces as the kernel sends, or odd sizes): the read-ahead chain's path. */
+class SeqReadCmd implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly off: number, readonly count: number, readonly piece: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const piece = this.piece;
+    const b = Buffer.alloc(piece);
+    for (let k = 0; k < this.count; k++) {
+      const at = this.off + k * piece;
+      const { bytesRead } = await r.h.read(b, 0, piece, at);
+      const want = Math.max(0, Math.min(m.len, at + piece) - at);
+      assert.equal(bytesRead, want, `${this} piece ${k} length`);
+      if (want > 0) assert.ok(b.subarray(0, want).equals(m.data.subarray(at, at + want)), `${this} piece ${k}: data differs from the model`);
+      if (want < piece) break;
+    }
+  }
+  toString = () => `seqread(${this.off}, ${this.count}x${this.piece})`;
+}
+
 class StatCmd implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
@@ -100,6 +119,9 @@ const cmds = [
   offsetArb.map((l) => new TruncateCmd(l)),
   fc.tuple(offsetArb, sizeArb).map(([o, s]) => new ReadCmd(o, s)),
   fc.tuple(offsetArb, sizeArb).map(([o, s]) => new ReadCmd(o, s)),
+  fc
+    .tuple(offsetArb, fc.integer({ min: 2, max: 40 }), fc.constantFrom(131072, 100_000, 4096, 300_001))
+    .map(([o, n, p]) => new SeqReadCmd(o, n, p)),
   fc.constant(new StatCmd()),
   fc.constant(new SyncCmd()),
   fc.constant(new ReopenCmd()),
