@@ -1,4 +1,6 @@
 import {
+  MFS_ERROR_ACTIVE,
+  MFS_ERROR_NOTFOUND,
   MFS_ERROR_CHUNKBUSY,
   MFS_ERROR_CHUNKLOST,
   MFS_ERROR_CSNOTPRESENT,
@@ -146,6 +148,12 @@ export class ChunkRegistry {
     const id = this.nextCsid++;
     this.csidByAddr.set(key, id);
     return id;
+  }
+
+  /** mfscli -CRC (csdb_remove_server): forget a disconnected server's csid. */
+  removeServer(ip: number, port: number): number {
+    if (this.serverAt(ip, port)) return MFS_ERROR_ACTIVE;
+    return this.csidByAddr.delete(`${ip}:${port}`) ? MFS_STATUS_OK : MFS_ERROR_NOTFOUND;
   }
 
   /** Is a server already connected at this address? (csdb_new_connection refuses a second one.) */

@@ -82,6 +82,22 @@ describe('sessions', () => {
     expect(await wrongMeta.reply(MatoclFuseRegister)).toMatchObject({ status: MFS_ERROR_BADSESSIONID });
   });
 
+  it('SESSION_COMMAND (mfscli -CRS) removes only a session without connections', async () => {
+    const { CltomaSessionCommand, MatoclSessionCommand, MFS_ERROR_ACTIVE, MFS_ERROR_NOTFOUND } = await import('@mfs-ts/protocol');
+    const m = await started({ cfg: LOCAL, exportsText: '* / rw' });
+    const { p, sessionid } = await newSession(m.ports.cl);
+    const cli = await peer(m.ports.cl);
+    cli.send(CltomaSessionCommand, { cmd: 0, sessionid });
+    expect(await cli.reply(MatoclSessionCommand)).toEqual({ status: MFS_ERROR_ACTIVE });
+    p.close();
+    for (let i = 0; i < 50 && (m.sessions.find(sessionid)?.nsocks ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    cli.send(CltomaSessionCommand, { cmd: 0, sessionid });
+    expect(await cli.reply(MatoclSessionCommand)).toEqual({ status: MFS_STATUS_OK });
+    expect(m.sessions.find(sessionid)).toBeUndefined();
+    cli.send(CltomaSessionCommand, { cmd: 0, sessionid });
+    expect(await cli.reply(MatoclSessionCommand)).toEqual({ status: MFS_ERROR_NOTFOUND });
+  });
+
   it('CLOSESESSION ends the session; a sustained one is removed after SESSION_SUSTAIN_TIME', () => {
     const removed: number[] = [];
     const s = new Sessions(100, { removed: (x) => removed.push(x.id) });

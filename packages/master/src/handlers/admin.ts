@@ -50,6 +50,16 @@ import {
   TYPE_FILE,
   TYPE_SUSTAINED,
   TYPE_TRASH,
+  CLTOMA_CSSERV_COMMAND,
+  CLTOMA_SESSION_COMMAND,
+  CltomaCsservCommand,
+  CltomaSessionCommand,
+  MatoclCsservCommand,
+  MatoclSessionCommand,
+  MFS_ERROR_ACTIVE,
+  MFS_ERROR_EINVAL,
+  MFS_ERROR_NOTFOUND,
+  MFS_STATUS_OK,
   Writer,
   list,
   struct,
@@ -340,7 +350,36 @@ function quotaInfo(c: ClConn, p: Buffer): void {
   c.sendMsg(MatoclQuotaInfo, { quotas: [] });
 }
 
+/** mfscli -CRS (sessions_force_remove): only a session without connections can go. */
+function sessionCommand(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaSessionCommand, p);
+  if (!v) return;
+  let status: number = MFS_ERROR_EINVAL;
+  if (v.cmd === 0) {
+    const s = c.ctx.sessions.find(v.sessionid);
+    if (!s) status = MFS_ERROR_NOTFOUND;
+    else if (s.nsocks > 0) status = MFS_ERROR_ACTIVE;
+    else {
+      c.ctx.sessions.remove(s);
+      status = MFS_STATUS_OK;
+    }
+  }
+  c.sendMsg(MatoclSessionCommand, { status });
+}
+
+/** mfscli -CRC (remove a disconnected chunkserver); maintenance commands are not supported (EINVAL). */
+function csservCommand(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltomaCsservCommand, p);
+  if (!v) return;
+  const cmd = v.$v === 'remove' ? 0 : v.cmd;
+  const status = cmd === 0 ? c.ctx.registry.removeServer(v.ip, v.port) : MFS_ERROR_EINVAL;
+  if (v.$v === 'remove') c.sendMsg(MatoclCsservCommand, { $v: 'empty' });
+  else c.sendMsg(MatoclCsservCommand, { $v: 'status', status });
+}
+
 const handlers = {
+  [CLTOMA_SESSION_COMMAND]: sessionCommand,
+  [CLTOMA_CSSERV_COMMAND]: csservCommand,
   [CLTOMA_FSTEST_INFO]: fstestInfo,
   [CLTOMA_CHUNKSTEST_INFO]: chunkstestInfo,
   [CLTOMA_QUOTA_INFO]: quotaInfo,
