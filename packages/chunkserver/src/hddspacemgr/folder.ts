@@ -71,8 +71,13 @@ export class Folder implements ChunkOwner {
   }
 
   touched(): void {
+    this.needRefresh = true;
     this.hooks.touched(this);
   }
+
+  /** Usage is re-read when chunks changed here, and at least once a minute (hdd_check_folders). */
+  needRefresh = true;
+  lastRefresh = 0;
 
   /**
    * I/O errors (EIO, EROFS, ENOENT) among the last 30 within `periodS` seconds: more than

@@ -96,9 +96,7 @@ export class HddSpaceMgr implements ChunkEnv {
 
   private readonly hooks = {
     chunkError: (f: Folder, c: ChunkFile, damaged: boolean, err?: unknown) => this.chunkError(f, c, damaged, err),
-    touched: () => {
-      this.spaceChanged = true;
-    },
+    touched: () => undefined,
   };
 
   private async readCfg(): Promise<HddLine[]> {
@@ -251,7 +249,12 @@ export class HddSpaceMgr implements ChunkEnv {
         this.giveUp(f);
         continue;
       }
-      if (await f.refreshUsage()) this.spaceChanged = true;
+      const now = performance.now();
+      if (f.needRefresh || now - f.lastRefresh > 60_000) {
+        f.needRefresh = false;
+        f.lastRefresh = now;
+        if (await f.refreshUsage()) this.spaceChanged = true;
+      }
       await this.removeDuplicates(f);
     }
   }
