@@ -2,7 +2,7 @@
 // our chunkservers as their own (goal 2, chunk boundaries), chains mix real and ours in both orders,
 // mfscli lists and inspects ours, and a disk written by the real chunkserver is served by ours.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect, it } from 'vitest';
