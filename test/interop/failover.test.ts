@@ -86,6 +86,59 @@ class Workload {
   }
 }
 
+const PIECE = 512 * 1024;
+const pieceOf = (k: number): Buffer => {
+  const b = Buffer.alloc(PIECE, (k * 13 + 7) & 0xff);
+  b.writeUInt32BE(k, 0);
+  return b;
+};
+
+/**
+ * One big file written in 512 KiB pieces, paced (about 20 MB/s), without fsync until the end: the
+ * client keeps the chunk open for writing (locked on the master) most of the time, so the kill
+ * lands inside an open write. `finish()` fsyncs and closes.
+ */
+class Streamer {
+  pieces = 0;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private fh: Awaited<ReturnType<typeof open>> | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly maxPieces = 400,
+  ) {}
+
+  async start(): Promise<void> {
+    this.fh = await open(this.path, 'w');
+    this.loop = (async () => {
+      while (!this.stopping && this.pieces < this.maxPieces) {
+        await this.fh!.write(pieceOf(this.pieces));
+        this.pieces++;
+        await new Promise((r) => setTimeout(r, 25)); // pacing, not waiting for readiness
+      }
+    })();
+  }
+
+  /** Stops writing, then fsync + close; resolves with how long fsync + close took (ms). */
+  async finish(): Promise<number> {
+    this.stopping = true;
+    await this.loop;
+    const t = Date.now();
+    await this.fh!.sync();
+    await this.fh!.close();
+    return Date.now() - t;
+  }
+
+  /** Every piece is there, in order, and nothing else. */
+  async verify(): Promise<string | undefined> {
+    const got = await readFile(this.path);
+    if (got.length !== this.pieces * PIECE) return `${got.length} bytes, expected ${this.pieces * PIECE}`;
+    for (let k = 0; k < this.pieces; k++) if (!got.subarray(k * PIECE, (k + 1) * PIECE).equals(pieceOf(k))) return `piece ${k} differs`;
+    return undefined;
+  }
+}
+
 async function verifyAll(mnt: Mount, files: Map<string, number>): Promise<string[]> {
   const bad: string[] = [];
   for (const [name, i] of files) {
@@ -115,6 +168,8 @@ interface Takeover {
   promoteStartMs: number;
   answersMs: number;
   clientMs: number;
+  /** Chunks whose write was open at the kill, unlocked by the promotion. */
+  unlocked: string;
 }
 
 /**
@@ -143,7 +198,8 @@ async function killAndMeasure(lab: Lab, from: HostSpec, to: HostSpec, toHost: Ho
   const answersMs = r.since - t0;
   const promoteStartMs = promoted ? answersMs - Number(promoted[1]) : NaN;
   expect(log).toContain('master files assembled from metalogger files');
-  return { vipMs: vipAt - t0, promoteStartMs, answersMs, clientMs: wl.firstAckAfter(t0)! - t0 };
+  const unlocked = [...log.matchAll(/"unlocked":\[([^\]]*)\]/g)].pop()?.[1] ?? '';
+  return { vipMs: vipAt - t0, promoteStartMs, answersMs, clientMs: wl.firstAckAfter(t0)! - t0, unlocked };
 }
 
 describeLab('failover: keepalived + VIP, standby metalogger promoted with mfsmaster-ts -a', () => {
@@ -201,12 +257,21 @@ describeLab('failover: keepalived + VIP, standby metalogger promoted with mfsmas
 
       // ---- failover 1: kill -9 A's master under a running workload.
       const wl = new Workload(mnt, 'r1');
+      const stream = new Streamer(mnt.path('stream.bin'));
+      await stream.start();
       wl.start();
-      await waitFor('40 files acknowledged', () => wl.acked.size >= 40, { timeoutMs: 60_000 });
+      await waitFor('40 files acknowledged', () => wl.acked.size >= 40 && stream.pieces >= 4, { timeoutMs: 60_000 });
       const t1 = await killAndMeasure(lab, hA, hB, B, vip, wl);
-      console.log(`[failover] A -> B: VIP on B after ${t1.vipMs} ms, notify_master started at ~${t1.promoteStartMs} ms, B's master answering at ${t1.answersMs} ms, client's next acknowledged file at ${t1.clientMs} ms`);
+      console.log(`[failover] A -> B: VIP on B after ${t1.vipMs} ms, notify_master started at ~${t1.promoteStartMs} ms, B's master answering at ${t1.answersMs} ms, client's next acknowledged file at ${t1.clientMs} ms; open writes unlocked: [${t1.unlocked}]`);
       const killedAt1 = Date.now();
       await waitFor('20 more files acknowledged on B', () => wl.ackedSince(killedAt1) >= 20, { timeoutMs: 60_000 });
+      // The big write that was open at the kill: its chunk was locked on the dead master. The
+      // promotion unlocked it, so finishing it does not wait out the 120 s lock.
+      expect(t1.unlocked, 'the kill fell inside the stream\'s open write').not.toBe('');
+      const streamMs = await stream.finish();
+      console.log(`[failover] the write open at the kill (${stream.pieces} x 512 KiB) finished ${streamMs} ms after its fsync began`);
+      expect(streamMs).toBeLessThan(45_000);
+      expect(await stream.verify()).toBeUndefined();
 
       // ---- A comes back the safe way, by itself: FAULT -> notify_fault -> metalogger of B.
       await waitFor('A a follower, listed as metalogger by B', async () => readRole(hA).role === 'follower' && (await masterB.metaloggers()).includes(A.ip), { timeoutMs: 60_000 });
@@ -224,7 +289,7 @@ describeLab('failover: keepalived + VIP, standby metalogger promoted with mfsmas
       wl2.start();
       await waitFor('10 files acknowledged', () => wl2.acked.size >= 10, { timeoutMs: 60_000 });
       const t2 = await killAndMeasure(lab, hB, hA, A, vip, wl2);
-      console.log(`[failover] B -> A: VIP on A after ${t2.vipMs} ms, notify_master started at ~${t2.promoteStartMs} ms, A's master answering at ${t2.answersMs} ms, client's next acknowledged file at ${t2.clientMs} ms`);
+      console.log(`[failover] B -> A: VIP on A after ${t2.vipMs} ms, notify_master started at ~${t2.promoteStartMs} ms, A's master answering at ${t2.answersMs} ms, client's next acknowledged file at ${t2.clientMs} ms; open writes unlocked: [${t2.unlocked}]`);
       const killedAt2 = Date.now();
       await waitFor('10 more files acknowledged on A', () => wl2.ackedSince(killedAt2) >= 10, { timeoutMs: 60_000 });
       await wl2.stop();

@@ -54,6 +54,11 @@ export interface Cluster {
   readonly bins: Bins;
   readonly health: Health;
   readonly hosts: readonly HostSpec[];
+  /**
+   * At promotion, append UNLOCK records for chunks whose write was open when the master died (so
+   * the client's retry does not wait out the 120 s chunk lock). Default true.
+   */
+  readonly unlockOpenWrites: boolean;
   /** The repository root the generated scripts run the kit from. */
   readonly repoRoot: string;
 }
@@ -154,6 +159,7 @@ export function parseCluster(input: unknown, repoRoot: string): Cluster {
       startGraceMs: int(he, 'startGraceMs', 'cluster.health', 1000, 3_600_000, 60_000),
     },
     hosts,
+    unlockOpenWrites: o.unlockOpenWrites !== false,
     repoRoot: str(o, 'repoRoot', 'cluster', repoRoot),
   });
 }

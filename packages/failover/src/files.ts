@@ -55,16 +55,19 @@ export interface Assembled {
   lastVersion: bigint | undefined;
   /** Versions missing between the first and the last record (each a [from, to] range). */
   holes: Array<[bigint, bigint]>;
+  /** Chunks left locked by a write open at the crash, for which an UNLOCK record was appended. */
+  unlocked: number[];
 }
 
 /**
  * Builds a master DATA_PATH from a metalogger's: metadata_ml.mfs.back -> metadata.mfs.back, and every
  * changelog record of changelog_ml_back.*.mfs and changelog_ml.*.mfs, one line per version (the files
- * overlap), in version order -> changelog.0.mfs. mfsmaster-ts -a reads exactly those names
+ * overlap), in version order -> changelog.0.mfs; with `unlockOpenWrites`, UNLOCK records for chunks
+ * whose write was still open. mfsmaster-ts -a reads exactly those names
  * (metadata.mfs or metadata.mfs.back, changelog.N.mfs); the real mfsmaster -a would also take the
  * metalogger's names as they are. A last line without its newline (torn) and lines without a `version: ` prefix are dropped.
  */
-export function assembleMasterFiles(mlDir: string, masterDir: string): Assembled {
+export function assembleMasterFiles(mlDir: string, masterDir: string, opts: { unlockOpenWrites?: boolean; now?: number } = {}): Assembled {
   mkdirSync(masterDir, { recursive: true });
   const metadata = join(masterDir, 'metadata.mfs.back');
   copyFileSync(join(mlDir, METADATA_ML), metadata);
@@ -82,7 +85,30 @@ export function assembleMasterFiles(mlDir: string, masterDir: string): Assembled
   const versions = [...byVersion.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const holes: Array<[bigint, bigint]> = [];
   for (let i = 1; i < versions.length; i++) if (versions[i]! !== versions[i - 1]! + 1n) holes.push([versions[i - 1]! + 1n, versions[i]! - 1n]);
+  const lines = versions.map((v) => byVersion.get(v)!);
+  // Chunks a WRITE or TRUNC locked (the result after ':' is the chunk id; chunks.c keeps the lock
+  // LOCKTIMEOUT = 120 s from the record's time) with no UNLOCK after it: the write was open when the
+  // master died. Its session does not survive the failover, so nobody can finish it, and the
+  // client's retry would wait out the lock. Unlocking them now is what the lock's expiry would do,
+  // only without the two-minute wait.
+  const unlocked: number[] = [];
+  if (opts.unlockOpenWrites && versions.length > 0) {
+    const locked = new Set<number>();
+    for (const line of lines) {
+      const w = /^\d+: \d+\|(?:WRITE|TRUNC)\(.*\):(\d+)$/.exec(line);
+      if (w) locked.add(Number(w[1]));
+      const u = /^\d+: \d+\|UNLOCK\((\d+)\)$/.exec(line);
+      if (u) locked.delete(Number(u[1]));
+    }
+    let v = versions[versions.length - 1]!;
+    const ts = Math.floor((opts.now ?? Date.now()) / 1000);
+    for (const id of locked) {
+      v++;
+      lines.push(`${v}: ${ts}|UNLOCK(${id})`);
+      unlocked.push(id);
+    }
+  }
   const changelog = join(masterDir, 'changelog.0.mfs');
-  writeFileSync(changelog, versions.length ? `${versions.map((v) => byVersion.get(v)!).join('\n')}\n` : '', { encoding: 'latin1' });
-  return { metadata, changelog, records: versions.length, firstVersion: versions[0], lastVersion: versions[versions.length - 1], holes };
+  writeFileSync(changelog, lines.length ? `${lines.join('\n')}\n` : '', { encoding: 'latin1' });
+  return { metadata, changelog, records: versions.length, firstVersion: versions[0], lastVersion: versions[versions.length - 1], holes, unlocked };
 }

@@ -184,6 +184,7 @@ export function renderKit(c: Cluster): KitFiles[] {
       health: c.health,
       repoRoot: c.repoRoot,
       hosts: c.hosts,
+      unlockOpenWrites: c.unlockOpenWrites,
     },
     null,
     2,

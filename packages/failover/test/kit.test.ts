@@ -119,6 +119,30 @@ describe('generated kit', () => {
   });
 });
 
+describe('metadata files: open writes', () => {
+  it('appends UNLOCK for chunks a WRITE or TRUNC locked with no UNLOCK after it (when asked)', () => {
+    const ml = join(dir, 'ml');
+    mkdirSync(ml);
+    writeFileSync(join(ml, 'metadata_ml.mfs.back'), 'MFSM 2.0 fake');
+    const recs = [
+      '7: 1796124786|WRITE(43,0,1,0):41',
+      '8: 1796124786|LENGTH(43,10584,0)',
+      '9: 1796124786|UNLOCK(41)',
+      '10: 1796124786|TRUNC(50,0,3):60',
+      '11: 1796124786|CREATE(2,r1-41,1,438,18,0,0,0):44',
+      '12: 1796124786|WRITE(44,0,1,0):42',
+    ];
+    writeFileSync(join(ml, 'changelog_ml.0.mfs'), `${recs.join('\n')}\n`);
+    const plain = assembleMasterFiles(ml, join(dir, 'm1'));
+    expect(plain.unlocked).toEqual([]);
+    expect(readFileSync(join(dir, 'm1/changelog.0.mfs'), 'latin1')).toBe(`${recs.join('\n')}\n`);
+    const a = assembleMasterFiles(ml, join(dir, 'm2'), { unlockOpenWrites: true, now: 1_800_000_000_000 });
+    expect(a.unlocked).toEqual([60, 42]);
+    expect(readFileSync(join(dir, 'm2/changelog.0.mfs'), 'latin1')).toBe(`${[...recs, '13: 1800000000|UNLOCK(60)', '14: 1800000000|UNLOCK(42)'].join('\n')}\n`);
+    expect(a.lastVersion).toBe(12n);
+  });
+});
+
 describe('metadata files', () => {
   it('setAside moves metadata and changelogs only', () => {
     const d = join(dir, 'm');
