@@ -17,7 +17,6 @@ import {
   SET_MTIME_FLAG,
   SET_UID_FLAG,
 } from './fsops.js';
-import type { ClientOptions } from './options.js';
 import { MasterProxy } from './masterproxy.js';
 import { Writer, versionAtLeast } from './proto.js';
 
@@ -42,8 +41,7 @@ interface FuseInstance {
 type FuseCtor = new (mnt: string, ops: Record<string, (...a: any[]) => void>, opts: Record<string, unknown>) => FuseInstance;
 const Fuse = require('fuse-native') as FuseCtor & { unmount(mnt: string, cb: (err: Error | null) => void): void };
 
-/** Options libfuse2 must get for large I/O (128 KiB requests instead of 4 KiB). */
-export const LARGE_IO_OPTIONS = ['big_writes', 'max_write=131072', 'max_read=131072'];
+export { LARGE_IO_OPTIONS, fuseOptionList } from './options.js';
 
 function makeFuseClass(extra: readonly string[]): FuseCtor {
   return class MfsFuse extends (Fuse as FuseCtor) {
@@ -53,23 +51,6 @@ function makeFuseClass(extra: readonly string[]): FuseCtor {
       return all.length > 0 ? `-o${all.join(',')}` : '';
     }
   };
-}
-
-/** The libfuse option string for a mount (what MfsFuse hands to fuse_mount / fuse_new). */
-export function fuseOptionList(opts: ClientOptions, user: readonly string[]): string[] {
-  // use_ino: st_ino is the MooseFS inode (the tools look for .masterinfo by inode 0x7FFFFFFF and stop
-  // at the root by inode 1, mfstools_master.c).
-  const out = [...LARGE_IO_OPTIONS, 'use_ino', `fsname=mfs#${opts.host}:${opts.port}`, 'subtype=mfs', 'allow_other'];
-  const keys = new Set(out.map((o) => o.split('=')[0]));
-  for (const u of user) {
-    const k = u.split('=')[0]!;
-    if (keys.has(k)) {
-      const i = out.findIndex((o) => o.split('=')[0] === k);
-      out[i] = u;
-    } else out.push(u);
-  }
-  if (opts.readOnly && !out.includes('ro')) out.push('ro');
-  return out;
 }
 
 const S_IFMT: Record<number, number> = { 1: 0o100000, 2: 0o040000, 3: 0o120000, 4: 0o010000, 5: 0o060000, 6: 0o020000, 7: 0o140000 };

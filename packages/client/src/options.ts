@@ -269,3 +269,41 @@ export function clientOptions(c: ConnectOptions): ClientOptions {
   o.info = c.info ?? 'mfs-ts node api';
   return Object.freeze(o as unknown as ClientOptions);
 }
+
+/** Options libfuse2 must get for large I/O (128 KiB requests instead of 4 KiB). */
+export const LARGE_IO_OPTIONS = ['big_writes', 'max_write=131072', 'max_read=131072'];
+
+/** libfuse2's page-cache options for mfscachemode (mfsmount's keep_cache / direct_io choices). */
+const CACHE_MODE_OPTIONS: Record<CacheMode, string[]> = {
+  AUTO: ['auto_cache'],
+  YES: ['kernel_cache'],
+  NO: [],
+  DIRECT: ['direct_io'],
+};
+
+/**
+ * The libfuse option list for a mount (what mount.ts appends to fuse-native's own): large I/O,
+ * `use_ino` (st_ino is the MooseFS inode: the tools look for .masterinfo by inode 0x7FFFFFFF and
+ * stop at the root by inode 1, mfstools_master.c), the kernel caches from mfsattrcacheto /
+ * mfsentrycacheto / mfscachemode, then the user's options (which win).
+ */
+export function fuseOptionList(opts: ClientOptions, user: readonly string[]): string[] {
+  const out = [
+    ...LARGE_IO_OPTIONS,
+    'use_ino',
+    `fsname=mfs#${opts.host}:${opts.port}`,
+    'subtype=mfs',
+    'allow_other',
+    `attr_timeout=${opts.attrCacheTo}`,
+    `entry_timeout=${opts.entryCacheTo}`,
+    ...CACHE_MODE_OPTIONS[opts.cacheMode],
+  ];
+  for (const u of user) {
+    const k = u.split('=')[0]!;
+    const i = out.findIndex((o) => o.split('=')[0] === k);
+    if (i >= 0) out[i] = u;
+    else out.push(u);
+  }
+  if (opts.readOnly && !out.includes('ro')) out.push('ro');
+  return out;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { constants } from 'node:os';
 import { MFS_STATUS, passwordDigest } from '@mfs-ts/protocol';
 import { errnoNumber, statusError, statusToErrno } from '../src/errors.js';
-import { DEFAULT_OPTIONS, OptionError, clientOptions, parseMountArgs } from '../src/options.js';
+import { DEFAULT_OPTIONS, OptionError, clientOptions, fuseOptionList, parseMountArgs } from '../src/options.js';
 
 describe('status -> errno (mfs_errorconv in mfsclient/mfs_fuse.c)', () => {
   it('maps the statuses mfsmount maps, everything else to EINVAL', () => {
@@ -76,5 +76,15 @@ describe('mfsmount-ts command line', () => {
     expect([o.host, o.port, o.subfolder, o.ioRetries]).toEqual(['h', 1, '/a', 2]);
     expect(o.passwordDigest?.equals(passwordDigest('p'))).toBe(true);
     expect(clientOptions({}).port).toBe(DEFAULT_OPTIONS.port);
+  });
+
+  it('libfuse options: large I/O, use_ino, caches from mfs options, user options win', () => {
+    const a = parseMountArgs(['/m', '-H', 'h', '-o', 'mfsattrcacheto=2.5,mfscachemode=DIRECT,max_write=65536,ro']);
+    const l = fuseOptionList(a.options, a.fuseOptions);
+    expect(l).toEqual(expect.arrayContaining(['big_writes', 'max_read=131072', 'use_ino', 'fsname=mfs#h:9421', 'attr_timeout=2.5', 'entry_timeout=0', 'direct_io', 'ro']));
+    expect(l).toContain('max_write=65536');
+    expect(l).not.toContain('max_write=131072');
+    expect(fuseOptionList(parseMountArgs(['/m']).options, [])).toContain('auto_cache');
+    expect(fuseOptionList(parseMountArgs(['/m', '-o', 'mfscachemode=YES']).options, [])).toContain('kernel_cache');
   });
 });

@@ -62,6 +62,7 @@ describeLab('client against real MooseFS 3.0.117', () => {
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     let ts: Mount | undefined;
     let real: Mount | undefined;
+    let direct: Mount | undefined;
     try {
       ts = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`, 'mfsioretries=5'] });
       // libfuse got our large-I/O options (fuse-native's own list has none of them).
@@ -110,6 +111,11 @@ describeLab('client against real MooseFS 3.0.117', () => {
       expect(fi.stdout).toMatch(/chunk 0: [0-9A-F]{16}_[0-9A-F]{8} \/ \(id:\d+ ver:\d+\)/);
       expect(fi.stdout).toMatch(/copy 1: \d+\.\d+\.\d+\.\d+:\d+/);
 
+      // mfscachemode=DIRECT (libfuse direct_io: no page cache, no read-ahead in the client).
+      direct = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`, 'mfscachemode=DIRECT'], name: 'mnt-ts-direct' });
+      expect(sha(await readFile(direct.path('fusedir/b.bin')))).toBe(sha(data));
+      expect(readFileSync('/proc/self/mounts', 'utf8')).toMatch(new RegExp(`${direct.dir} fuse\\.mfs`));
+
       // The real mfsmount reads what mfsmount-ts wrote, and the other way round.
       real = await lab.mount({ master, impl: 'real', options: [`mfspassword=${PASSWORD}`] });
       expect(sha(await readFile(real.path('fusedir/b.bin')))).toBe(sha(data));
@@ -129,6 +135,7 @@ describeLab('client against real MooseFS 3.0.117', () => {
       lab.printLogs();
       throw e;
     } finally {
+      await direct?.unmount();
       await real?.unmount();
       await ts?.unmount();
     }
