@@ -33,11 +33,13 @@ interface ImplResult {
   randMBs: Outcome;
   randP50: Outcome;
   randP99: Outcome;
+  rand1Ops: Outcome;
+  rand1P50: Outcome;
 }
 
 function failedAll(why: string): ImplResult {
   const f = { failed: why };
-  return { readyWait: f, writeMBs: f, writeOps: f, readMBs: f, randOps: f, randMBs: f, randP50: f, randP99: f };
+  return { readyWait: f, writeMBs: f, writeOps: f, readMBs: f, randOps: f, randMBs: f, randP50: f, randP99: f, rand1Ops: f, rand1P50: f };
 }
 
 const REPEAT = Math.round(envNum('BENCH_REPEAT', 1));
@@ -59,6 +61,7 @@ function toResult(r: LoadResult): ImplResult {
   const fail = (e: { error: string }): Outcome => ({ failed: e.error.slice(0, 160) });
   const rd = 'error' in r.read ? undefined : r.read;
   const rn = 'error' in r.rand ? undefined : r.rand;
+  const r1 = 'error' in r.rand1 ? undefined : r.rand1;
   return {
     readyWait: { value: r.readyWaitSec },
     writeMBs: { value: r.write.bytes / r.write.sec / 1e6 },
@@ -68,6 +71,8 @@ function toResult(r: LoadResult): ImplResult {
     randMBs: rn ? { value: rn.bytes / rn.sec / 1e6 } : fail(r.rand as { error: string }),
     randP50: rn ? { value: rn.p50us } : fail(r.rand as { error: string }),
     randP99: rn ? { value: rn.p99us } : fail(r.rand as { error: string }),
+    rand1Ops: r1 ? { value: r1.ops / r1.sec } : fail(r.rand1 as { error: string }),
+    rand1P50: r1 ? { value: r1.p50us } : fail(r.rand1 as { error: string }),
   };
 }
 
@@ -141,6 +146,8 @@ async function main(): Promise<void> {
     ['random 4 KiB reads, MB/s', 'randMBs', 1],
     ['random 4 KiB read latency p50, µs', 'randP50', 0],
     ['random 4 KiB read latency p99, µs', 'randP99', 0],
+    ['random 4 KiB reads (1 conn), ops/s', 'rand1Ops', 0],
+    ['random 4 KiB read latency p50 (1 conn), µs', 'rand1P50', 0],
     ['(untimed) s until the master would create a chunk', 'readyWait', 2],
   ];
   printTable(

@@ -57,6 +57,8 @@ export interface LoadResult {
   write: Timed;
   read: PhaseResult<Timed>;
   rand: PhaseResult<Timed & { p50us: number; p99us: number }>;
+  /** The same on one connection, a quarter of the operations. */
+  rand1: PhaseResult<Timed & { p50us: number; p99us: number }>;
 }
 
 async function attempt<T>(f: () => Promise<T>): Promise<PhaseResult<T>> {
@@ -255,7 +257,8 @@ async function main(a: LoadArgs): Promise<LoadResult> {
     const read = await attempt(() => seqRead(core, inode, chunks, a));
     // ---- random 4 KiB reads ----
     const rand = await attempt(() => randRead(chunks, a));
-    return { readyWaitSec, write, read, rand };
+    const rand1 = await attempt(() => randRead(chunks, { ...a, randConc: 1, randOps: Math.ceil(a.randOps / 4) }));
+    return { readyWaitSec, write, read, rand, rand1 };
   } finally {
     await core.close().catch(() => undefined);
   }
