@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { ChangelogReader, ChangelogWriter, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
+import { ChangelogReader, ChangelogWriter, escapeName, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
 import { MatomlServer } from './matomlserv.js';
 import { Locks } from './locks.js';
 import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
-import { SESS_VERSION, Sessions } from './sessions.js';
+import { SESS_VERSION, Sessions, sessionLogArgs, type SessionParams } from './sessions.js';
 import { ChunkRegistry, type ChunkMeta } from './chunks.js';
 import { MatocsServer } from './matocsserv.js';
 import { MatoclServer, type MasterCtx } from './matoclserv.js';
@@ -56,18 +56,25 @@ export class Master implements Daemon {
   /** Metadata id (meta_get_id): from metadata.mfs, or new for a new file system. */
   metaid: bigint = randomBytes(8).readBigUInt64BE(0) || 1n;
   private changelog: ChangelogWriter | undefined;
+  /** True while -a replays records (session records must not be logged again). */
+  private replaying = false;
   private readonly startTime = Math.floor(Date.now() / 1000);
 
   constructor(private readonly opts: MasterOptions = {}) {
     this.cfg = masterCfg(opts.cfg ?? {});
     this.log = opts.log ?? silentLogger();
     this.ns = opts.ns ?? new Namespace({ atimeMode: this.cfg.ATIME_MODE, maxAllowedHardLinks: this.cfg.MAX_ALLOWED_HARD_LINKS, inodeReuseDelay: this.cfg.INODE_REUSE_DELAY });
+    const ts = () => Math.floor(Date.now() / 1000);
     this.sessions = new Sessions(this.cfg.SESSION_SUSTAIN_TIME, {
       removed: (s) => {
         this.log.info({ session: s.id }, `remove session: ${s.id}`);
         this.ns.sessionClosed(s.id);
         this.locks.sessionRemoved(s.id);
+        if (!this.replaying) this.logged(`${ts()}|SESDEL(${s.id})`);
       },
+      added: (s) => this.logged(`${ts()}|SESADD(${sessionLogArgs(s, escapeName)}):${s.id}`),
+      changed: (s) => this.logged(`${ts()}|SESCHANGED(${s.id},${sessionLogArgs(s, escapeName)})`),
+      disconnected: (s) => this.logged(`${ts()}|SESDISCONNECTED(${s.id})`),
     });
     this.registry = new ChunkRegistry({ log: this.log.child({ module: 'chunks' }), replicationsDelayInit: this.cfg.REPLICATIONS_DELAY_INIT });
     // Chunk versions and file references live in the namespace's chunk book (CHNK metadata).
@@ -172,7 +179,7 @@ export class Master implements Daemon {
           this.log.error({ version: String(v), op: rec.rec.op, status: st }, 'restore: change could not be applied - stopping here');
           break;
         }
-      }
+      } else this.replaySessionRecord(rec.rec.op, rec.rec.args, rec.rec.result);
       applied++;
       v++;
     }
@@ -180,6 +187,25 @@ export class Master implements Daemon {
     if (later > 0) this.log.warn({ from: String(v), records: later }, 'restore: hole in change files - later records ignored');
     this.log.info({ applied, metaversion: String(v) }, 'metadata restored from changelogs');
     return v;
+  }
+
+  /** SESADD / SESCHANGED / SESDEL during -a (restore.c do_sesadd and friends); other modules' records are skipped. */
+  private replaySessionRecord(op: string, args: unknown[], result: Array<number | bigint> | undefined): void {
+    const num = (x: unknown) => (typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : Number.parseInt(String(x), 10));
+    const params = (a: unknown[]): SessionParams => ({
+      exportsChecksum: BigInt(String(a[0]).replace(/^#/, '')),
+      rootinode: num(a[1]), sesflags: num(a[2]), umask: Number.parseInt(String(a[3]), 8), rootuid: num(a[4]), rootgid: num(a[5]),
+      mapalluid: num(a[6]), mapallgid: num(a[7]), mingoal: num(a[8]), maxgoal: num(a[9]), mintrashtime: num(a[10]), maxtrashtime: num(a[11]),
+      disables: Number.parseInt(String(a[12]), 16), peerip: num(a[13]), info: Buffer.isBuffer(a[14]) ? Buffer.from(a[14]) : Buffer.from(String(a[14] ?? ''), 'latin1'),
+    });
+    this.replaying = true;
+    try {
+      if (op === 'SESADD' && args.length >= 15 && result?.length) this.sessions.replayAdd(Number(result[0]), params(args));
+      else if (op === 'SESCHANGED' && args.length >= 16) this.sessions.replayAdd(num(args[0]), params(args.slice(1)));
+      else if (op === 'SESDEL') this.sessions.replayDel(num(args[0]));
+    } finally {
+      this.replaying = false;
+    }
   }
 
   /** For -a: of metadata.mfs, metadata.mfs.back(.N) and a metalogger's metadata_ml.mfs.back(.N), the newest. */

@@ -93,6 +93,20 @@ export class Session implements SessionParams {
 export interface SessionEvents {
   /** A session was removed; its open files must be released. */
   removed?(s: Session): void;
+  /** Changelog hooks (SESADD / SESCHANGED / SESDISCONNECTED / SESDEL records). */
+  added?(s: Session): void;
+  changed?(s: Session): void;
+  disconnected?(s: Session): void;
+}
+
+/** The argument list MooseFS logs for a session (sessions.c SESADD / SESCHANGED), without the id. */
+export function sessionLogArgs(s: Session, escape: (b: Buffer) => string): string {
+  const umask = `0${s.umask.toString(8).padStart(3, '0')}`;
+  const dis = `0x${s.disables.toString(16).toUpperCase().padStart(8, '0')}`;
+  return [
+    `#${s.exportsChecksum}`, s.rootinode, s.sesflags, umask, s.rootuid, s.rootgid, s.mapalluid, s.mapallgid, s.mingoal, s.maxgoal,
+    s.mintrashtime, s.maxtrashtime, dis, s.peerip, escape(s.info),
+  ].join(',');
 }
 
 export function grantParams(g: ExportGrant, rootinode: number, exportsChecksum: bigint, peerip: number, info: Buffer): SessionParams {
@@ -153,7 +167,32 @@ export class Sessions {
     if (this.nextId > 0xffffffff) this.nextId = 1;
     s.set(p);
     this.byId.set(s.id, s);
+    this.events.added?.(s);
     return s;
+  }
+
+  /** A known session registered again with new export parameters (sessions_chg_session). */
+  change(s: Session, p: SessionParams): void {
+    s.set(p);
+    this.events.changed?.(s);
+  }
+
+  /** Replay of SESADD / SESCHANGED (restore): the session with exactly this id. */
+  replayAdd(id: number, p: SessionParams): Session {
+    let s = this.byId.get(id);
+    if (!s) {
+      s = new Session(id);
+      this.byId.set(id, s);
+    }
+    s.set(p);
+    s.disconnected = nowSec();
+    if (id >= this.nextId) this.nextId = id + 1;
+    return s;
+  }
+
+  replayDel(id: number): void {
+    const s = this.byId.get(id);
+    if (s) this.remove(s);
   }
 
   /** A connection starts using the session (sessions_attach_session). */
@@ -168,7 +207,10 @@ export class Sessions {
   /** A connection using the session went away (sessions_disconnection). */
   detach(s: Session): void {
     if (s.nsocks > 0) s.nsocks--;
-    if (s.nsocks === 0) s.disconnected = nowSec();
+    if (s.nsocks === 0) {
+      s.disconnected = nowSec();
+      if (this.byId.has(s.id)) this.events.disconnected?.(s);
+    }
   }
 
   /** REGISTER_CLOSESESSION: the session goes at the next check if this was its only connection. */

@@ -223,7 +223,7 @@ describe('metadata in DATA_PATH (persist)', () => {
     p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('kept'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
     const mk = await p.reply(MatoclFuseMkdir);
     if (mk.$v !== 'ok') throw new Error('mkdir');
-    expect(readFileSync(join(dir, 'changelog.0.mfs'), 'utf8')).toMatch(/^1: \d+\|CREATE\(1,kept,2,493,/m);
+    expect(readFileSync(join(dir, 'changelog.0.mfs'), 'utf8')).toMatch(/^2: \d+\|CREATE\(1,kept,2,493,/m);
     const metaid = m1.metaid;
     p.close();
     await m1.stop();
@@ -251,7 +251,7 @@ describe('metadata in DATA_PATH (persist)', () => {
     cleanup.push(() => rmSync(crash, { recursive: true, force: true }));
     writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
     const m1 = await started({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
-    const { p } = await newSession(m1.ports.cl);
+    const { p, sessionid } = await newSession(m1.ports.cl);
     const inodes: number[] = [];
     for (const [i, name] of ['a', 'b', 'c'].entries()) {
       p.send(CltomaFuseMkdir, { $v: 'groups', msgid: i + 1, inode: 1, name: Buffer.from(name), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
@@ -266,6 +266,10 @@ describe('metadata in DATA_PATH (persist)', () => {
     await expect(refused.start()).rejects.toThrow(/-a/);
     const m2 = await started({ cfg: { ...LOCAL, DATA_PATH: crash }, exportsText: '* / rw,maproot=0:0', persist: true, autoRestore: true });
     expect(m2.metaid).toBe(m1.metaid);
+    // The session exists only as a SESADD record in the changelog: replayed, the mount may RECONNECT.
+    const rc = await peer(m2.ports.cl);
+    rc.send(CltomaFuseRegister, reg({ $v: 'reconnect_meta', rcode: 3, sessionid, version: VERSHEX, metaid: m1.metaid }));
+    expect(await rc.reply(MatoclFuseRegister)).toEqual({ $v: 'reconnect', version: VERSHEX, status: MFS_STATUS_OK });
     const s2 = await newSession(m2.ports.cl);
     for (const [i, name] of ['a', 'b', 'c'].entries()) {
       s2.p.send(CltomaFuseLookup, { $v: 'groups', msgid: 10 + i, inode: 1, name: Buffer.from(name), uid: 0, gids: [0] });
@@ -317,12 +321,16 @@ describe('metalogger link (matomlserv)', () => {
     const ml = await peer(m.ports.ml);
     ml.send(AntomaRegister, { $v: 'v1', rversion: 1, version: VERSHEX, timeout: 10 });
     const { p } = await newSession(m.ports.cl);
-    // The session itself is not logged yet; the mkdir is.
+    // The new session is logged first (SESADD), then the mkdir.
     p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('logged'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
     await p.reply(MatoclFuseMkdir);
+    const ses = await ml.reply(MatoanMetachangesLog);
+    if (ses.$v !== 'change') throw new Error('expected a change');
+    expect(ses.version).toBe(1n);
+    expect(ses.data.toString('latin1')).toMatch(/^\d+\|SESADD\(#\d+,1,0,0000,0,0,999,999,1,9,0,4294967295,0x00000000,2130706433,t%00\):1\0$/);
     const ch = await ml.reply(MatoanMetachangesLog);
     if (ch.$v !== 'change') throw new Error('expected a change');
-    expect(ch.version).toBe(1n);
+    expect(ch.version).toBe(2n);
     expect(ch.data.toString('latin1')).toMatch(/^\d+\|CREATE\(1,logged,2,493,0,0,0,0\):2\0$/);
 
     ml.send(AntomaDownloadStart, { filenum: 1 });
@@ -338,7 +346,7 @@ describe('metalogger link (matomlserv)', () => {
     const cl0 = await ml.reply(MatoanDownloadInfo);
     if (cl0.$v !== 'ok') throw new Error('changelog.0');
     ml.send(AntomaDownloadRequest, { offset: 0, leng: cl0.size });
-    expect((await ml.reply(MatoanDownloadData)).data.toString()).toMatch(/^1: \d+\|CREATE\(1,logged,/);
+    expect((await ml.reply(MatoanDownloadData)).data.toString()).toMatch(/^2: \d+\|CREATE\(1,logged,/m);
     expect(m.ports.ml).toBeGreaterThan(0);
   });
 });

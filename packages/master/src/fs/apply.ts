@@ -18,6 +18,7 @@ import {
   MFS_ERROR_INDEXTOOBIG,
   MFS_ERROR_MISMATCH,
   MFS_ERROR_NOCHUNK,
+  MFS_ERROR_QUOTA,
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import { aclFromBlob, aclSetMode } from './acl.js';
@@ -73,7 +74,7 @@ export const NAMESPACE_OPS: ReadonlySet<string> = new Set([
   'ACCESS', 'ATTR', 'AMTIME', 'CREATE', 'SYMLINK', 'UNLINK', 'MOVE', 'LINK', 'LENGTH', 'TRUNC', 'WRITE',
   'UNLOCK', 'ROLLBACK', 'SETXATTR', 'SETACL', 'SETSCLASS', 'SETGOAL', 'SETTRASHTIME', 'SETEATTR', 'UNDEL',
   'PURGE', 'SETPATH', 'EMPTYTRASH', 'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'AQUIRE', 'RELEASE',
-  'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK',
+  'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK', 'QUOTA',
 ]);
 
 export interface ApplyOptions {
@@ -368,6 +369,39 @@ function dispatch(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions, live: Liv
     }
     case 'SNAPSHOT':
       return snapshot(t, rec, ts);
+    case 'QUOTA': {
+      // fs_mr_quota: QUOTA(inode,exceeded,flags,stimestamp,sinodes,hinodes,slength,hlength,ssize,hsize,srealsize,hrealsize[,graceperiod])
+      const p = t.nodes.get(num(rec, 0));
+      if (p === undefined) return MFS_ERROR_ENOENT;
+      if (p.type !== TYPE_DIRECTORY) return MFS_ERROR_EPERM;
+      const flags = num(rec, 2);
+      if (flags === 0) {
+        if (p.quota !== null) {
+          p.quota = null;
+          t.quotaDirs = t.quotaDirs.filter((d) => d !== p);
+        }
+        return MFS_STATUS_OK;
+      }
+      if (p.quota === null) {
+        p.quota = { flags: 0, graceperiod: 0, exceeded: 0, stimestamp: 0, sinodes: 0, hinodes: 0, slength: 0, hlength: 0, ssize: 0, hsize: 0, srealsize: 0, hrealsize: 0 };
+        t.quotaDirs.unshift(p);
+      }
+      const q = p.quota;
+      q.flags = flags;
+      const grace = rec.args.length > 12 ? num(rec, 12) : 0;
+      if (grace !== 0) q.graceperiod = grace;
+      q.exceeded = num(rec, 1);
+      q.stimestamp = num(rec, 3);
+      q.sinodes = num(rec, 4);
+      q.hinodes = num(rec, 5);
+      q.slength = big(rec.args[6]);
+      q.hlength = big(rec.args[7]);
+      q.ssize = big(rec.args[8]);
+      q.hsize = big(rec.args[9]);
+      q.srealsize = big(rec.args[10]);
+      q.hrealsize = big(rec.args[11]);
+      return MFS_STATUS_OK;
+    }
     default:
       return MFS_ERROR_ENOTSUP;
   }
@@ -728,6 +762,7 @@ function undel(t: FsTree, ts: number, node: FsNode): number {
   let created = false;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
+    if (p.quota !== null && p.quota.exceeded) return MFS_ERROR_QUOTA;
     if (p.eattr & EATTR_IMMUTABLE) return MFS_ERROR_EPERM;
     if (i === parts.length - 1) {
       if (t.lookup(p, part)) return MFS_ERROR_EEXIST;

@@ -1,7 +1,7 @@
 // metadata.mfs ("MFSM 2.0") writer and loader for the namespace's sections. Layout from
 // mfsmaster/metadata.c (meta_store / meta_load: header, then sections `NAME x.y` + length:64, then
 // "[MFS EOF MARKER]") and the section store/load functions: fs_storenodes (NODE 1.4), fs_storeedges
-// (EDGE 1.1), fs_storefree (FREE 1.0), fs_storequota (QUOT 1.1), xattr_store (XATR 1.0),
+// (EDGE 1.1), fs_storefree (FREE 1.0), fs_storequota (QUOT 1.1, 70-byte records), xattr_store (XATR 1.0),
 // posix_acl_store (PACL 1.1), of_store (OPEN 1.0), chunk_store (CHNK 1.1). Sections other modules own
 // (SESS, SCLA, FLCK, PLCK, CSDB) are passed in as bytes and written at their place in MooseFS's order.
 import { Writer } from '@mfs-ts/protocol';
@@ -22,6 +22,7 @@ import {
   TYPE_SYMLINK,
   TYPE_TRASH,
   type PosixAcl,
+  type Quota,
 } from './types.js';
 
 export const METADATA_SIGNATURE = 'MFSM 2.0';
@@ -112,6 +113,18 @@ function storeFree(ns: Namespace): Buffer {
   return out(w);
 }
 
+function storeQuotas(ns: Namespace): Buffer {
+  const dirs = ns.tree.quotaDirs;
+  const w = new Writer();
+  w.u32(dirs.length);
+  for (const d of dirs) {
+    const q = d.quota!;
+    w.u32(d.inode).u32(q.graceperiod).u8(q.exceeded).u8(q.flags).u32(q.stimestamp).u32(q.sinodes).u32(q.hinodes);
+    w.u64n(q.slength).u64n(q.hlength).u64n(q.ssize).u64n(q.hsize).u64n(q.srealsize).u64n(q.hrealsize);
+  }
+  return out(w);
+}
+
 function storeXattrs(ns: Namespace): Buffer {
   const w = new Writer();
   for (const n of ns.tree.nodes.values()) {
@@ -182,7 +195,7 @@ export function storeMetadata(ns: Namespace, o: StoreOptions): Buffer {
     NODE: [0x14, () => storeNodes(ns)],
     EDGE: [0x11, () => storeEdges(ns)],
     FREE: [0x10, () => storeFree(ns)],
-    QUOT: [0x11, () => Buffer.alloc(4)],
+    QUOT: [0x11, () => storeQuotas(ns)],
     XATR: [0x10, () => storeXattrs(ns)],
     PACL: [0x11, () => storeAcls(ns)],
     OPEN: [0x10, () => storeOpen(ns)],
@@ -274,6 +287,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
   let open: Array<[number, number]> = [];
   let free: Array<{ inode: number; ftime: number }> = [];
   const xattrs: Array<{ inode: number; name: Buffer; value: Buffer }> = [];
+  let quotas: Array<{ inode: number; q: Quota }> = [];
   const acls: Array<{ inode: number; type: number; acl: PosixAcl }> = [];
   while (c.pos < c.end) {
     const name = c.bytes(4).toString('latin1');
@@ -334,7 +348,16 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
         break;
       }
       case 'QUOT': {
-        if (s.u32() !== 0) throw new MetadataError('quotas are not supported yet');
+        const n = s.u32();
+        quotas = [];
+        for (let i = 0; i < n; i++) {
+          const inode = s.u32();
+          const graceperiod = version === 0x10 ? 604800 : s.u32();
+          quotas.push({
+            inode,
+            q: { graceperiod, exceeded: s.u8(), flags: s.u8(), stimestamp: s.u32(), sinodes: s.u32(), hinodes: s.u32(), slength: s.u64n(), hlength: s.u64n(), ssize: s.u64n(), hsize: s.u64n(), srealsize: s.u64n(), hrealsize: s.u64n() },
+          });
+        }
         break;
       }
       case 'XATR': {
@@ -450,6 +473,13 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
     if (!n) continue;
     if (a.type === POSIX_ACL_ACCESS) n.aclAccess = a.acl;
     else if (a.type === POSIX_ACL_DEFAULT) n.aclDefault = a.acl;
+  }
+  t.quotaDirs = [];
+  for (const { inode, q } of quotas) {
+    const n = t.nodes.get(inode);
+    if (n === undefined || n.type !== TYPE_DIRECTORY) throw new MetadataError(`quota for inode ${inode}, not a directory`);
+    n.quota = q;
+    t.quotaDirs.unshift(n); // fsnodes_new_quotanode prepends, as on load in C
   }
   t.open.clear();
   for (const [ses, inode] of open) {

@@ -17,6 +17,7 @@ import {
   MFS_ERROR_EROFS,
   MFS_ERROR_INDEXTOOBIG,
   MFS_ERROR_NOSPACE,
+  MFS_ERROR_QUOTA,
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import { aclBlob, aclGetMode, cloneAcl, MODE_TO_ACCMODE } from './acl.js';
@@ -24,7 +25,7 @@ import { applyRecord, NAMESPACE_OPS, namecheck, removeSnapshotTest, snapshotTest
 import type { ChangelogRecord, ClArg } from './changelog.js';
 import type { ChunkBook } from './chunks.js';
 import { accessMode, hasAccess, stickyAccess } from './perms.js';
-import { EDGEID_MAX, type Edge, FsNode, FsTree, MFSCHUNKSIZE } from './tree.js';
+import { EDGEID_MAX, type Edge, FsNode, FsTree, lastChunkInfo, MFSCHUNKSIZE, MFSHDRSIZE } from './tree.js';
 import {
   ATIME_ALWAYS,
   ATIME_FILES_AND_RELATIVE_ONLY,
@@ -116,6 +117,8 @@ import {
   type FsResult,
   type LookupReply,
   type PosixAcl,
+  type Quota,
+  type QuotaReply,
   type ReadChunkReply,
   type ReaddirEntry,
   type ReaddirReply,
@@ -243,6 +246,7 @@ export class Namespace {
       xattrs: n.xattrs ? [...n.xattrs.values()].map((x) => [hex(x.name), hex(x.value)]) : null,
       aclAccess: acl(n.aclAccess),
       aclDefault: acl(n.aclDefault),
+      quota: n.quota,
     }));
     const detached = (b: Array<Map<number, Edge>>): unknown => b.flatMap((m) => [...m.values()].map((e) => [e.child.inode, hex(e.name), e.edgeid.toString()]));
     return {
@@ -553,6 +557,7 @@ export class Namespace {
     if (!this.can(wd, ctx, MODE_MASK_W | MODE_MASK_X)) return ERR(MFS_ERROR_EACCES);
     if (!namecheck(name)) return ERR(MFS_ERROR_EINVAL);
     if (this.tree.lookup(wd, name)) return ERR(MFS_ERROR_EEXIST);
+    if (this.tree.quotaExceeded(wd, 1, 0, 0, 0)) return ERR(MFS_ERROR_QUOTA);
     // What the new node's uid/gid and sgid bit will be (fsnodes_create_node), for the record.
     const gid = (wd.mode & 0o2000) === 0o2000 ? wd.gid : this.gid0(ctx);
     let chlogmode = mode & 0xffff;
@@ -600,6 +605,7 @@ export class Namespace {
     if (!this.can(wd, ctx, MODE_MASK_W | MODE_MASK_X)) return ERR(MFS_ERROR_EACCES);
     if (!namecheck(name)) return ERR(MFS_ERROR_EINVAL);
     if (this.tree.lookup(wd, name)) return ERR(MFS_ERROR_EEXIST);
+    if (this.tree.quotaExceeded(wd, 1, path.length, 0, 0)) return ERR(MFS_ERROR_QUOTA);
     const st = this.commitR('SYMLINK', [f.inode, name, path, ctx.uid, this.gid0(ctx)]);
     if (st !== MFS_STATUS_OK) return ERR(st);
     const node = this.tree.nodes.get(this.lastResult)!;
@@ -632,6 +638,8 @@ export class Namespace {
     if (!this.can(dwd, ctx, MODE_MASK_W | MODE_MASK_X)) return ERR(MFS_ERROR_EACCES);
     if (!namecheck(name)) return ERR(MFS_ERROR_EINVAL);
     if (this.tree.lookup(dwd, name)) return ERR(MFS_ERROR_EEXIST);
+    const lsr = this.tree.getStats(sp, 2);
+    if (this.tree.quotaExceeded(dwd, lsr.inodes, lsr.length, lsr.size, lsr.realsize)) return ERR(MFS_ERROR_QUOTA);
     const st = this.commit('LINK', [fs.inode, fd.inode, name]);
     if (st !== MFS_STATUS_OK) return ERR(st);
     return OK({ inode: fs.inode, attr: this.fillAttr(sp, dwd, ctx) });
@@ -699,6 +707,19 @@ export class Namespace {
     if (de !== undefined) {
       if (delflags & 1 && de.child.type !== TYPE_DIRECTORY) return ERR(MFS_ERROR_EPERM);
       if (delflags & 2 && de.child.type === TYPE_DIRECTORY) return ERR(MFS_ERROR_EPERM);
+    }
+    {
+      const ssr = this.tree.getStats(node, 2);
+      if (de !== undefined) {
+        const dsr = this.tree.getStats(de.child, 2);
+        ssr.inodes = Math.max(0, ssr.inodes - dsr.inodes);
+        ssr.length = Math.max(0, ssr.length - dsr.length);
+        ssr.size = Math.max(0, ssr.size - dsr.size);
+        ssr.realsize = Math.max(0, ssr.realsize - dsr.realsize);
+      }
+      if (this.tree.quotaExceededUncommon(dwd, swd, ssr.inodes, ssr.length, ssr.size, ssr.realsize)) return ERR(MFS_ERROR_QUOTA);
+    }
+    if (de !== undefined) {
       if (de.child.type === TYPE_DIRECTORY && de.child.children!.size > 0) return ERR(MFS_ERROR_ENOTEMPTY);
       if (!stickyAccess(dwd, de.child, ctx.uid)) return ERR(MFS_ERROR_EPERM);
       if (de.child.eattr & (EATTR_UNDELETABLE | EATTR_IMMUTABLE | EATTR_APPENDONLY)) return ERR(MFS_ERROR_EPERM);
@@ -846,7 +867,16 @@ export class Namespace {
       if (disflags & 1 && length < p.length) return ERR(MFS_ERROR_EPERM);
       if (disflags & 2 && length > p.length) return ERR(MFS_ERROR_EPERM);
     }
-    if (length > p.length && length > 0 && Math.floor((length - 1) / MFSCHUNKSIZE) > MAX_INDEX) return ERR(MFS_ERROR_INDEXTOOBIG);
+    if (length > p.length) {
+      if (Math.floor((length - 1) / MFSCHUNKSIZE) > MAX_INDEX) return ERR(MFS_ERROR_INDEXTOOBIG);
+      const pre = lastChunkInfo(p.length);
+      const post = lastChunkInfo(length);
+      let sizeDiff = 0;
+      if (pre.lastchunk < p.chunks.length && p.chunks[pre.lastchunk]! > 0) {
+        sizeDiff = post.lastchunk > pre.lastchunk ? MFSCHUNKSIZE + MFSHDRSIZE - pre.lastchunksize : post.lastchunksize - pre.lastchunksize;
+      }
+      if (this.quotaForFile(p, 0, length - p.length, sizeDiff, this.tree.sclassKeepMax(p.sclassid) * sizeDiff)) return ERR(MFS_ERROR_QUOTA);
+    }
     if ((flags & TRUNCATE_FLAG_RESERVE) === 0 && length !== p.length && length % MFSCHUNKSIZE !== 0) {
       const indx = Math.floor(length / MFSCHUNKSIZE);
       if (indx < p.chunks.length && p.chunks[indx]! > 0) {
@@ -919,6 +949,20 @@ export class Namespace {
     if (!p.isFile) return ERR(MFS_ERROR_EPERM);
     if (p.eattr & EATTR_IMMUTABLE) return ERR(MFS_ERROR_EPERM);
     if (indx > MAX_INDEX) return ERR(MFS_ERROR_INDEXTOOBIG);
+    {
+      // fs_writechunk's quota test: the length and size this write can add
+      const { lastchunk, lastchunksize } = lastChunkInfo(p.length);
+      const has = indx < p.chunks.length && p.chunks[indx] !== 0;
+      let nlength = p.length;
+      let sizediff = MFSCHUNKSIZE + MFSHDRSIZE;
+      if (indx < lastchunk) sizediff = has ? 0 : sizediff;
+      else if (indx === lastchunk) sizediff = has ? MFSCHUNKSIZE + MFSHDRSIZE - lastchunksize : sizediff;
+      else nlength = indx * MFSCHUNKSIZE;
+      const lengdiff = Math.max(0, nlength - p.length);
+      if (this.quotaForFile(p, 0, lengdiff, sizediff, this.tree.sclassKeepMax(p.sclassid) * sizediff)) {
+        return ERR(MFS_ERROR_QUOTA);
+      }
+    }
     const cur = indx < p.chunks.length ? p.chunks[indx]! : 0;
     if (cur > 0 && o.needVersionIncrease !== undefined) {
       if (o.needVersionIncrease) this.chunks.markNeedVersionIncrease(cur);
@@ -938,6 +982,7 @@ export class Namespace {
       if (p === undefined) return MFS_ERROR_ENOENT;
       if (!p.isFile) return MFS_ERROR_EPERM;
       if (length > p.length) {
+        if (this.quotaForFile(p, 0, length - p.length, 0, 0)) return MFS_ERROR_QUOTA;
         const st = this.commit('LENGTH', [inode, length, chunkopflags & CHUNKOPFLAG_CANMODTIME ? 1 : 0]);
         if (st !== MFS_STATUS_OK) return st;
       }
@@ -952,6 +997,102 @@ export class Namespace {
   fileChunks(inode: number): number[] {
     const p = this.tree.nodes.get(inode);
     return p?.isFile ? [...p.chunks] : [];
+  }
+
+  /** fsnodes_test_quota(file, ...): a file's quotas are those of the directories it is linked in. */
+  private quotaForFile(p: FsNode, inodes: number, length: number, size: number, realsize: number): boolean {
+    if (this.tree.quotaExceeded(p, inodes, length, size, realsize)) return true;
+    return false;
+  }
+
+  // ================= quotas =================
+
+  /**
+   * fs_quotacontrol: `flags` = QUOTA_FLAG_* to set (or, with delflag, to remove); 0 = just read. Setting
+   * or removing needs an admin session. Writes a QUOTA record when something changed.
+   */
+  quotacontrol(ctx: FsCtx, inode: number, delflag: boolean, set: Partial<Omit<Quota, 'exceeded' | 'stimestamp'>> & { flags: number }): FsResult<QuotaReply> {
+    const flags = set.flags & 0xff;
+    if (flags) {
+      if (this.ro(ctx)) return ERR(MFS_ERROR_EROFS);
+      if ((ctx.sesflags & SESFLAG_ADMIN) === 0) return ERR(MFS_ERROR_EPERM);
+    }
+    if (ctx.rootinode === 0) return ERR(MFS_ERROR_EPERM);
+    const f = this.find(ctx, inode);
+    if (f === undefined) return ERR(MFS_ERROR_ENOENT);
+    const p = f.node;
+    if (p.type !== TYPE_DIRECTORY) return ERR(MFS_ERROR_EPERM);
+    const zero: Quota = { flags: 0, graceperiod: 0, exceeded: 0, stimestamp: 0, sinodes: 0, hinodes: 0, slength: 0, hlength: 0, ssize: 0, hsize: 0, srealsize: 0, hrealsize: 0 };
+    let q: Quota | null = p.quota ? { ...p.quota } : null;
+    let chg = flags !== 0;
+    if (delflag) {
+      if (q) {
+        q.flags &= ~flags;
+        if (q.flags === 0) {
+          chg = true;
+          q = null;
+        }
+      }
+    } else {
+      if (q === null && flags !== 0) q = { ...zero };
+      if (q) {
+        q.flags |= flags;
+        if (set.graceperiod) q.graceperiod = set.graceperiod;
+        const keys: Array<[number, keyof Quota]> = [[0x01, 'sinodes'], [0x02, 'slength'], [0x04, 'ssize'], [0x08, 'srealsize'], [0x10, 'hinodes'], [0x20, 'hlength'], [0x40, 'hsize'], [0x80, 'hrealsize']];
+        for (const [bit, k] of keys) if (flags & bit) q[k] = (set[k as keyof typeof set] as number | undefined) ?? 0;
+      }
+    }
+    if (q) {
+      const keys: Array<[number, keyof Quota]> = [[0x01, 'sinodes'], [0x10, 'hinodes'], [0x02, 'slength'], [0x20, 'hlength'], [0x04, 'ssize'], [0x40, 'hsize'], [0x08, 'srealsize'], [0x80, 'hrealsize']];
+      for (const [bit, k] of keys) if ((q.flags & bit) === 0) q[k] = 0;
+    }
+    if (chg) {
+      const st = this.commit('QUOTA', q ? this.quotaArgs(f.inode, q) : [f.inode, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      if (st !== MFS_STATUS_OK) return ERR(st);
+    } else if (q && p.quota) {
+      Object.assign(p.quota, q);
+    }
+    const r = q ?? zero;
+    return OK({
+      flags: r.flags, graceperiod: r.graceperiod, sinodes: r.sinodes, hinodes: r.hinodes, slength: r.slength, hlength: r.hlength,
+      ssize: r.ssize, hsize: r.hsize, srealsize: r.srealsize, hrealsize: r.hrealsize,
+      curinodes: p.stats.inodes, curlength: p.stats.length, cursize: p.stats.size, currealsize: p.stats.realsize,
+    });
+  }
+
+  private quotaArgs(inode: number, q: Quota): ClArg[] {
+    return [inode, q.exceeded, q.flags, q.stimestamp, q.sinodes, q.hinodes, q.slength, q.hlength, q.ssize, q.hsize, q.srealsize, q.hrealsize, q.graceperiod];
+  }
+
+  /** Directories with quotas and their current usage (fs_getquotainfo, for mfscli). */
+  quotaList(): Array<{ inode: number; quota: Quota; stats: DirStats }> {
+    return this.tree.quotaDirs.map((d) => ({ inode: d.inode, quota: { ...d.quota! }, stats: { ...d.stats } }));
+  }
+
+  /** fsnodes_check_all_quotas (each second): soft-limit timestamps and the exceeded flag; QUOTA on change. */
+  checkQuotas(): void {
+    const ts = this.now();
+    for (const d of [...this.tree.quotaDirs]) {
+      const q = d.quota!;
+      const s = d.stats;
+      const soft =
+        (q.flags & 0x01 && s.inodes > q.sinodes) || (q.flags & 0x02 && s.length > q.slength) || (q.flags & 0x04 && s.size > q.ssize) || (q.flags & 0x08 && s.realsize > q.srealsize);
+      const n = { ...q };
+      let chg = false;
+      if (!soft && n.stimestamp > 0) {
+        n.stimestamp = 0;
+        chg = true;
+      } else if (soft && n.stimestamp === 0) {
+        n.stimestamp = ts;
+        chg = true;
+      }
+      const exceeded = n.stimestamp && n.stimestamp + n.graceperiod < ts ? 1 : 0;
+      if (n.exceeded !== exceeded) {
+        n.exceeded = exceeded;
+        chg = true;
+      }
+      if (chg) this.commit('QUOTA', this.quotaArgs(d.inode, n), undefined, ts);
+    }
   }
 
   // ================= xattrs and ACLs =================
@@ -1193,6 +1334,7 @@ export class Namespace {
     }
     let d: FsNode = this.tree.root;
     for (let i = 0; i < parts.length; i++) {
+      if (d.quota !== null && d.quota.exceeded) return MFS_ERROR_QUOTA;
       if (d.eattr & EATTR_IMMUTABLE) return MFS_ERROR_EPERM;
       const name = Buffer.from(parts[i]!, 'latin1');
       const e = this.tree.lookup(d, name);
@@ -1217,6 +1359,7 @@ export class Namespace {
    * the inode free list (FREEINODES); records only when something happened.
    */
   periodic(): void {
+    this.checkQuotas();
     const ts = this.now();
     const t = this.tree;
     const bid = t.trashBid;

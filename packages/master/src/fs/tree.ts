@@ -24,6 +24,7 @@ import {
   TYPE_SYMLINK,
   TYPE_TRASH,
   type PosixAcl,
+  type Quota,
 } from './types.js';
 
 export const MFSCHUNKBITS = 26;
@@ -90,6 +91,8 @@ export class FsNode {
   xattrs: Map<string, { name: Buffer; value: Buffer }> | null = null;
   aclAccess: PosixAcl | null = null;
   aclDefault: PosixAcl | null = null;
+  /** Directories with a quota. */
+  quota: Quota | null = null;
 
   constructor(
     readonly inode: number,
@@ -131,6 +134,8 @@ export class FsTree {
   trashBid = 0;
   sustainedBid = 0;
   readonly sclassKeepMax: (sclassid: number) => number;
+  /** Directories with quotas, newest first (quotahead). */
+  quotaDirs: FsNode[] = [];
 
   constructor(ts: number, opts: TreeOptions = {}, chunks?: ChunkBook) {
     this.sclassKeepMax = opts.sclassKeepMax ?? ((id) => (id >= 1 && id <= 9 ? id : 0));
@@ -447,6 +452,10 @@ export class FsTree {
   removeNode(ts: number, node: FsNode): void {
     if (node.parents.length > 0) return;
     this.nodes.delete(node.inode);
+    if (node.quota !== null) {
+      node.quota = null;
+      this.quotaDirs = this.quotaDirs.filter((d) => d !== node);
+    }
     if (node.isFile) for (const c of node.chunks) if (c > 0) this.chunks.deleteFile(c);
     this.freeId(node.inode, ts);
   }
@@ -538,6 +547,47 @@ export class FsTree {
   copyAcls(src: FsNode, dst: FsNode): void {
     if (src.aclAccess) dst.aclAccess = cloneAcl(src.aclAccess);
     if (src.aclDefault) dst.aclDefault = cloneAcl(src.aclDefault);
+  }
+
+  /** fsnodes_test_quota: would adding these amounts break a quota of `node` or any ancestor? */
+  quotaExceeded(node: FsNode | null, inodes: number, length: number, size: number, realsize: number): boolean {
+    if (node === null) return false;
+    const q = node.quota;
+    if (q !== null && node.type === TYPE_DIRECTORY) {
+      const s = node.stats;
+      if (inodes > 0 && q.flags & 0x10 && s.inodes + inodes > q.hinodes) return true;
+      if (length > 0 && q.flags & 0x20 && s.length + length > q.hlength) return true;
+      if (size > 0 && q.flags & 0x40 && s.size + size > q.hsize) return true;
+      if (realsize > 0 && q.flags & 0x80 && s.realsize + realsize > q.hrealsize) return true;
+      if (q.exceeded) {
+        if (inodes > 0 && q.flags & 0x01 && s.inodes + inodes > q.sinodes) return true;
+        if (length > 0 && q.flags & 0x02 && s.length + length > q.slength) return true;
+        if (size > 0 && q.flags & 0x04 && s.size + size > q.ssize) return true;
+        if (realsize > 0 && q.flags & 0x08 && s.realsize + realsize > q.srealsize) return true;
+      }
+    }
+    if (node !== this.root) for (const e of node.parents) if (this.quotaExceeded(e.parent, inodes, length, size, realsize)) return true;
+    return false;
+  }
+
+  /** fsnodes_test_quota_for_uncommon_nodes: quotas of dst's ancestors that src does not share. */
+  quotaExceededUncommon(dst: FsNode, src: FsNode, inodes: number, length: number, size: number, realsize: number): boolean {
+    if (dst === src) return false;
+    const chain = (n: FsNode | null): FsNode[] => {
+      const out: FsNode[] = [];
+      while (n !== null) {
+        if (n.quota !== null) out.unshift(n);
+        n = n.parents[0]?.parent ?? null;
+      }
+      return out;
+    };
+    const d = chain(dst);
+    const s = chain(src);
+    let i = 0;
+    while (i < d.length && i < s.length && d[i] === s[i]) i++;
+    let ret = false;
+    for (; i < d.length; i++) if (this.quotaExceeded(d[i]!, inodes, length, size, realsize)) ret = true;
+    return ret;
   }
 
   isDevice(n: FsNode): boolean {

@@ -281,3 +281,37 @@ export interface StatfsReply {
   sustainedspace: number;
   inodes: number;
 }
+
+export const QUOTA_FLAG_SINODES = 0x01;
+export const QUOTA_FLAG_SLENGTH = 0x02;
+export const QUOTA_FLAG_SSIZE = 0x04;
+export const QUOTA_FLAG_SREALSIZE = 0x08;
+export const QUOTA_FLAG_HINODES = 0x10;
+export const QUOTA_FLAG_HLENGTH = 0x20;
+export const QUOTA_FLAG_HSIZE = 0x40;
+export const QUOTA_FLAG_HREALSIZE = 0x80;
+
+/** A directory quota (quotanode in filesystem.c): soft/hard limits per kind, as QUOTA_FLAG_* says which are set. */
+export interface Quota {
+  flags: number;
+  graceperiod: number;
+  /** Soft limit over its grace period (or a hard limit hit): writes refused. */
+  exceeded: number;
+  /** When a soft limit was first exceeded (0 = not exceeded). */
+  stimestamp: number;
+  sinodes: number;
+  hinodes: number;
+  slength: number;
+  hlength: number;
+  ssize: number;
+  hsize: number;
+  srealsize: number;
+  hrealsize: number;
+}
+
+export interface QuotaReply extends Omit<Quota, 'exceeded' | 'stimestamp'> {
+  curinodes: number;
+  curlength: number;
+  cursize: number;
+  currealsize: number;
+}

@@ -91,7 +91,7 @@ function register(c: ClConn, payload: Buffer): void {
         : grantParams(g, rootinode, ex.checksum, c.conn.peerip, info);
       let s = sessionid !== 0 ? ctx.sessions.find(sessionid) : undefined;
       let created = false;
-      if (s) s.set(params);
+      if (s) ctx.sessions.change(s, params);
       else {
         s = ctx.sessions.create(params);
         created = true;

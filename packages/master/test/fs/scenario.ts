@@ -90,6 +90,24 @@ export function scenario(ns: Namespace, clock: { t: number }): void {
   ns.periodic();
   ns.syncOpenFiles(5, []);
   ok(ns.mknod(ROOT, 1, b('reuses-inode'), TYPE_FILE, 0o644, 0, 0));
+  // quotas: a hard inode limit, then a soft length limit that runs out of grace
+  const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
+  const q = ok(ns.mkdir(ROOT, 1, b('quota'), 0o777, 0, false)).inode;
+  ok(ns.quotacontrol(ADMIN, q, false, { flags: 0x10 | 0x02, hinodes: 2, slength: 10, graceperiod: 60 }));
+  ok(ns.mknod(ROOT, q, b('q1'), TYPE_FILE, 0o644, 0, 0));
+  ok(ns.mknod(ROOT, q, b('q2'), TYPE_FILE, 0o644, 0, 0));
+  expect(ns.mknod(ROOT, q, b('q3'), TYPE_FILE, 0o644, 0, 0)).toEqual({ ok: false, status: 34 }); // MFS_ERROR_QUOTA
+  ok(ns.truncate(ROOT, ok(ns.lookup(ROOT, q, b('q1'))).inode, 0, 20));
+  ns.periodic();
+  tick(61);
+  ns.periodic();
+  expect(ns.truncate(ROOT, ok(ns.lookup(ROOT, q, b('q2'))).inode, 0, 5)).toEqual({ ok: false, status: 34 });
+  ok(ns.quotacontrol(ADMIN, q, true, { flags: 0x10 }));
+  ok(ns.truncate(ROOT, ok(ns.lookup(ROOT, q, b('q1'))).inode, 0, 0));
+  ns.periodic();
+  const q2 = ok(ns.mkdir(ROOT, 1, b('quota2'), 0o777, 0, false)).inode;
+  ok(ns.quotacontrol(ADMIN, q2, false, { flags: 0x20, hlength: 100 }));
+  ok(ns.quotacontrol(ADMIN, q2, true, { flags: 0x20 }));
   void x;
 }
 

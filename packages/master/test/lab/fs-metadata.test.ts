@@ -93,7 +93,7 @@ describe('metadata.mfs against the real tools', () => {
     writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(dir, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
     const log = execFileSync('mfsmaster', ['-c', cfg, '-a', '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     expect(log).not.toMatch(/mismatch|error/i);
-    const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
+    const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE|QUOTA)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
     const real = keep(dump(join(data, 'metadata.mfs')));
     expect(real.length).toBeGreaterThan(50);
     expect(keep(dump(ours))).toEqual(real);
@@ -103,7 +103,7 @@ describe('metadata.mfs against the real tools', () => {
     const users: FsCtx[] = [ROOT, ctxOf(1000, [1000, 50]), ctxOf(1001, [1001]), ctxOf(0, [0], 0x08)];
     const names = ['a', 'b', 'c'].map(b);
     const action = fc.record({
-      op: fc.integer({ min: 0, max: 21 }),
+      op: fc.integer({ min: 0, max: 22 }),
       x: fc.nat(30),
       y: fc.nat(30),
       n: fc.nat(2),
@@ -163,6 +163,7 @@ describe('metadata.mfs against the real tools', () => {
             case 18: { const t = ok(ns.readTrash(META)); if (t.length) ns.purge(META, t[a.x % t.length]!.inode); break; }
             case 19: if (a.n) ns.acquire(1 + a.m, x); else ns.release(1 + a.m, x); break;
             case 20: ns.periodic(); ns.emptyAllTrash(); break;
+            case 22: ns.quotacontrol(users[3]!, pickDir(a.x), a.n === 2, { flags: a.v & 0xff, sinodes: a.m + 2, hinodes: a.m + 3, slength: a.v, hlength: 2 * a.v, ssize: 0x20000, hsize: 0x40000, srealsize: 0x40000, hrealsize: 0x80000, graceperiod: 1 + (a.v % 5000) }); break;
             case 21: ns.readdir(u, x, 0, 10, 0n); ns.readlink(u, x); ns.amtimeUpdate(u, [{ inode: x, atime: clock.t + 1, mtime: clock.t + a.n }]); break;
           }
         }
@@ -176,14 +177,14 @@ describe('metadata.mfs against the real tools', () => {
           // a file size limit and a timeout: a wrong changelog must not let the real master fill the disk
           const log = execFileSync('bash', ['-c', 'ulimit -f 200000; exec mfsmaster -c "$1" -a -f restore', 'restore', cfg], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
           expect(log).not.toMatch(/mismatch|error/i);
-          const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
+          const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE|QUOTA)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
           expect(keep(dump(ours))).toEqual(keep(dump(join(data, 'metadata.mfs'))));
         } finally {
           if (process.env.MFS_KEEP_RESTORE === '1') process.stderr.write(`CHANGELOG\n${lines.join('\n')}\n`);
           rmSync(data, { recursive: true, force: true });
         }
       }),
-      { numRuns: Number(process.env.MFS_RESTORE_RUNS ?? 12), ...(process.env.MFS_SEED ? { seed: Number(process.env.MFS_SEED), path: process.env.MFS_PATH, endOnFailure: true } : {}) },
+      { numRuns: Number(process.env.MFS_RESTORE_RUNS ?? 16), ...(process.env.MFS_SEED ? { seed: Number(process.env.MFS_SEED), path: process.env.MFS_PATH, endOnFailure: true } : {}) },
     );
   }, 120_000);
 });
