@@ -154,6 +154,13 @@ describe('link to the master (masterconn)', () => {
     await expect(cs.start()).rejects.toThrow(/localhost .* can't be used for connecting with master/);
   });
 
+  it('connects to a 127.x master when ALLOW_LOOPBACK_MASTER = 1 (mfs-ts only key)', async () => {
+    master = await FakeMaster.start();
+    const cs = await chunkserver({ ALLOW_LOOPBACK_MASTER: 1 }, false);
+    await register(await master.link(0));
+    await cs.master.registered();
+  });
+
   it('registers in stages: BEGIN with space, LABELS, chunk batches each acked, END; stores csid/metaid', async () => {
     master = await FakeMaster.start();
     const cs = await chunkserver({ LABELS: 'A,C' });
