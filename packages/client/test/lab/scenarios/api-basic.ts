@@ -132,6 +132,16 @@ try {
   assert.ok(grown.subarray(1000).every((b) => b === 0));
   step('truncate');
 
+  await c.chmod('/d1/hard', 0o640);
+  assert.equal((await c.stat('/d1/hard')).mode & 0o7777, 0o640);
+  await c.chown('/d1/hard', 1234, 5678);
+  const owned = await c.stat('/d1/hard');
+  assert.deepEqual([owned.uid, owned.gid], [1234, 5678]);
+  await c.utimes('/d1/hard', new Date(1_000_000_000_000), new Date(1_100_000_000_000));
+  const timed = await c.stat('/d1/hard');
+  assert.deepEqual([timed.atimeMs, timed.mtimeMs], [1_000_000_000_000, 1_100_000_000_000]);
+  step('chmod chown utimes');
+
   await c.setxattr('/d1/hard', 'user.color', 'blue');
   assert.equal((await c.getxattr('/d1/hard', 'user.color')).toString(), 'blue');
   assert.ok((await c.listxattr('/d1/hard')).includes('user.color'));
