@@ -500,3 +500,51 @@ describe('goal, trashtime, eattr (recursive variants)', () => {
     expect(ok(ns.getDirStats(ROOT, d))).toMatchObject({ inodes: 3, dirs: 1, files: 2 });
   });
 });
+
+describe('quotas (fs_quotacontrol, fsnodes_test_quota, fsnodes_check_quotanode)', () => {
+  test('hard and soft limits, grace period, admin only, removal', () => {
+    const { ns, clock, lines } = setup();
+    const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
+    const d = ok(ns.mkdir(ROOT, 1, b('q'), 0o777, 0, false)).inode;
+    expect(status(ns.quotacontrol(ROOT, d, false, { flags: 0x10, hinodes: 3 }))).toBe(MFS_ERROR_EPERM);
+    expect(status(ns.quotacontrol(ADMIN, 2 + 100, false, { flags: 0x10, hinodes: 3 }))).toBe(MFS_ERROR_ENOENT);
+    const r = ok(ns.quotacontrol(ADMIN, d, false, { flags: 0x10 | 0x01, hinodes: 3, sinodes: 1, graceperiod: 100 }));
+    expect(r).toMatchObject({ flags: 0x11, hinodes: 3, sinodes: 1, graceperiod: 100, curinodes: 0 });
+    const sub = ok(ns.mkdir(ROOT, d, b('sub'), 0o777, 0, false)).inode;
+    ok(ns.mknod(U1, sub, b('a'), TYPE_FILE, 0o644, 0, 0));
+    ok(ns.mknod(U1, d, b('b'), TYPE_FILE, 0o644, 0, 0));
+    expect(status(ns.mknod(U1, sub, b('c'), TYPE_FILE, 0o644, 0, 0))).toBe(34); // MFS_ERROR_QUOTA, from the ancestor
+    expect(status(ns.symlink(U1, sub, b('l'), b('x')))).toBe(34);
+    // moving inside the quota tree is free; moving in from outside counts
+    ok(ns.mknod(ROOT, 1, b('outside'), TYPE_FILE, 0o644, 0, 0));
+    expect(status(ns.rename(ROOT, 1, b('outside'), sub, b('in')))).toBe(34);
+    ok(ns.rename(ROOT, sub, b('a'), d, b('a')));
+    // soft limit: exceeded only after the grace period (periodic check writes QUOTA records)
+    ns.periodic();
+    expect(lines.at(-1)).toMatch(new RegExp(`\\|QUOTA\\(${d},0,17,${clock.t},1,3,`));
+    ok(ns.quotacontrol(ADMIN, d, true, { flags: 0x10 }));
+    ok(ns.mknod(U1, sub, b('c'), TYPE_FILE, 0o644, 0, 0));
+    clock.t += 101;
+    ns.periodic();
+    expect(ok(ns.quotacontrol(ROOT, d, false, { flags: 0 }))).toMatchObject({ flags: 0x01, curinodes: 4 });
+    expect(status(ns.mknod(U1, sub, b('e'), TYPE_FILE, 0o644, 0, 0))).toBe(34);
+    ok(ns.quotacontrol(ADMIN, d, true, { flags: 0x01 }));
+    expect(ns.quotaList()).toEqual([]);
+    ok(ns.mknod(U1, sub, b('e'), TYPE_FILE, 0o644, 0, 0));
+    expect(lines.at(-2)).toMatch(new RegExp(`\\|QUOTA\\(${d},0,0,0,0,0,0,0,0,0,0,0,0\\)$`));
+  });
+
+  test('length and size limits on writes and truncate', () => {
+    const { ns } = setup();
+    const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
+    const d = ok(ns.mkdir(ROOT, 1, b('q'), 0o777, 0, false)).inode;
+    const f = ok(ns.mknod(ROOT, d, b('f'), TYPE_FILE, 0o644, 0, 0)).inode;
+    ok(ns.quotacontrol(ADMIN, d, false, { flags: 0x20 | 0x40, hlength: 1000, hsize: 0x5000000 }));
+    expect(status(ns.truncate(ROOT, f, 0, 1001))).toBe(34);
+    ok(ns.truncate(ROOT, f, 0, 1000));
+    ok(ns.writeChunk(f, 0, { chunkopflags: 0 })); // counted as a whole chunk (64 MiB + header) within 80 MiB
+    expect(ns.writeChunkEnd(f, 1, 2000, 0)).toBe(34);
+    ns.writeChunkEnd(f, 1, 0, 0);
+    expect(status(ns.writeChunk(f, 1, { chunkopflags: 0 }))).toBe(34);
+  });
+});
