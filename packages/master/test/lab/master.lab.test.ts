@@ -212,4 +212,25 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       expect(copies).toEqual([`${cs1.host.ip}:${cs1.port}`, `${cs2.host.ip}:${cs2.port}`].sort());
     });
   });
+
+  it('a chunkserver dies: its copies are replaced on another one to keep goal 2', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'cs3', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', cfg: { REPLICATIONS_DELAY_INIT: 0 } });
+      const cs1 = await lab.startChunkserver({ host: 'cs1', master });
+      const cs2 = await lab.startChunkserver({ host: 'cs2', master });
+      const mnt = await lab.mount({ host: 'client', master });
+      const data = randomBytes(2 * MiB);
+      await writeFile(mnt.path('f.bin'), data);
+      const copies = async () => {
+        const out = (await mnt.exec(['mfsfileinfo', mnt.path('f.bin')])).stdout;
+        return [...out.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((x) => x[1]!).sort();
+      };
+      expect(await copies()).toEqual([cs1.host.ip, cs2.host.ip].sort());
+      const cs3 = await lab.startChunkserver({ host: 'cs3', master });
+      await cs2.kill();
+      await waitFor('goal 2 again, on cs1 and cs3', async () => JSON.stringify(await copies()) === JSON.stringify([cs1.host.ip, cs3.host.ip].sort()), { timeoutMs: 40_000, intervalMs: 500 });
+      const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name: 'mnt-direct' });
+      expect((await readFile(direct.path('f.bin'))).equals(data)).toBe(true);
+    });
+  });
 });
