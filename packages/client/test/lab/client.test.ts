@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -98,6 +98,17 @@ describeLab('client against real MooseFS 3.0.117', () => {
       await truncate(`${dir}/small.txt`, 5);
       expect(await readFile(`${dir}/small.txt`, 'utf8')).toBe('hello');
       expect((await readdir(dir)).sort()).toEqual(['b.bin', 'l', 'small.txt']);
+      // Hard link, chmod, chown through the kernel.
+      await link(`${dir}/small.txt`, `${dir}/hard.txt`);
+      expect((await stat(`${dir}/small.txt`)).nlink).toBe(2);
+      await chmod(`${dir}/hard.txt`, 0o600);
+      await chown(`${dir}/hard.txt`, 4321, 8765);
+      // (libfuse2's high-level layer gives each name its own kernel node, so read the attributes
+      // back through the name that was changed; both names carry the same MooseFS inode.)
+      const st = await stat(`${dir}/hard.txt`);
+      expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o600, 4321, 8765]);
+      expect(st.ino).toBe((await stat(`${dir}/small.txt`)).ino);
+      await unlink(`${dir}/hard.txt`);
 
       // The MooseFS tools find .masterinfo and go through mfsmount-ts's proxy (run in the mount's namespace).
       const mi = await stat(ts.path('.masterinfo'));
