@@ -90,6 +90,17 @@ export function scenario(ns: Namespace, clock: { t: number }): void {
   ns.periodic();
   ns.syncOpenFiles(5, []);
   ok(ns.mknod(ROOT, 1, b('reuses-inode'), TYPE_FILE, 0o644, 0, 0));
+  // appending chunks (mfsappendchunks): whole file, then a negative-index slice
+  const ap = ok(ns.mknod(ROOT, 1, b('append-dst'), TYPE_FILE, 0o644, 0, 0)).inode;
+  const as = ok(ns.mknod(ROOT, 1, b('append-src'), TYPE_FILE, 0o644, 0, 0)).inode;
+  for (const i of [0, 2]) {
+    const w = ok(ns.writeChunk(as, i, { chunkopflags: 0 }));
+    ns.writeChunkEnd(as, w.chunkId, i * 0x4000000 + 777, 0);
+  }
+  ok(ns.writeChunk(ap, 0, { chunkopflags: 0 }));
+  ns.writeChunkEnd(ap, ns.fileChunks(ap)[0]!, 10, 0);
+  expect(ok(ns.appendSlice(ROOT, 0, ap, as, 0, 3))).toBe(0x4000000 + 2 * 0x4000000 + 777);
+  expect(ok(ns.appendSlice(ROOT, 1 | 2, ap, as, 1, 0))).toBe(4 * 0x4000000 + 777);
   // quotas: a hard inode limit, then a soft length limit that runs out of grace
   const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
   const q = ok(ns.mkdir(ROOT, 1, b('quota'), 0o777, 0, false)).inode;

@@ -103,7 +103,7 @@ describe('metadata.mfs against the real tools', () => {
     const users: FsCtx[] = [ROOT, ctxOf(1000, [1000, 50]), ctxOf(1001, [1001]), ctxOf(0, [0], 0x08)];
     const names = ['a', 'b', 'c'].map(b);
     const action = fc.record({
-      op: fc.integer({ min: 0, max: 22 }),
+      op: fc.integer({ min: 0, max: 23 }),
       x: fc.nat(30),
       y: fc.nat(30),
       n: fc.nat(2),
@@ -164,6 +164,7 @@ describe('metadata.mfs against the real tools', () => {
             case 19: if (a.n) ns.acquire(1 + a.m, x); else ns.release(1 + a.m, x); break;
             case 20: ns.periodic(); ns.emptyAllTrash(); break;
             case 22: ns.quotacontrol(users[3]!, pickDir(a.x), a.n === 2, { flags: a.v & 0xff, sinodes: a.m + 2, hinodes: a.m + 3, slength: a.v, hlength: 2 * a.v, ssize: 0x20000, hsize: 0x40000, srealsize: 0x40000, hrealsize: 0x80000, graceperiod: 1 + (a.v % 5000) }); break;
+            case 23: ns.appendSlice(u, a.v % 4, pickFile(a.x), pickFile(a.y), a.n, a.m + a.n); break;
             case 21: ns.readdir(u, x, 0, 10, 0n); ns.readlink(u, x); ns.amtimeUpdate(u, [{ inode: x, atime: clock.t + 1, mtime: clock.t + a.n }]); break;
           }
         }

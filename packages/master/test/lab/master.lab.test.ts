@@ -233,4 +233,25 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       expect((await readFile(direct.path('f.bin'))).equals(data)).toBe(true);
     });
   });
+
+  it('the meta mount (mfsmount -m) lists the trash and undeletes a file', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', impl: 'ts' });
+      await lab.startChunkserver({ host: 'cs1', master });
+      const mnt = await lab.mount({ host: 'client', master });
+      await mkdir(mnt.path('d'));
+      await writeFile(mnt.path('d/f'), 'hello');
+      const ino = (await stat(mnt.path('d/f'))).ino;
+      await unlink(mnt.path('d/f'));
+      const meta = await lab.mount({ host: 'client', master, meta: true });
+      expect((await readdir(meta.path(''))).sort()).toEqual(['sustained', 'trash']);
+      // Trash bucket = inode % 4096, entry name = inode (hex) | path with '/' shown as '|'.
+      const bucket = (ino % 4096).toString(16).toUpperCase().padStart(3, '0');
+      const name = `${ino.toString(16).toUpperCase().padStart(8, '0')}|d|f`;
+      expect(await readdir(meta.path(`trash/${bucket}`))).toContain(name);
+      await rename(meta.path(`trash/${bucket}/${name}`), meta.path(`trash/${bucket}/undel/${name}`));
+      expect(await readdir(mnt.path('d'))).toEqual(['f']);
+      expect(await readFile(mnt.path('d/f'), 'utf8')).toBe('hello');
+    });
+  });
 });
