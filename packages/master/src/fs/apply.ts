@@ -74,7 +74,7 @@ export const NAMESPACE_OPS: ReadonlySet<string> = new Set([
   'ACCESS', 'ATTR', 'AMTIME', 'CREATE', 'SYMLINK', 'UNLINK', 'MOVE', 'LINK', 'LENGTH', 'TRUNC', 'WRITE',
   'UNLOCK', 'ROLLBACK', 'SETXATTR', 'SETACL', 'SETSCLASS', 'SETGOAL', 'SETTRASHTIME', 'SETEATTR', 'UNDEL',
   'PURGE', 'SETPATH', 'EMPTYTRASH', 'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'AQUIRE', 'RELEASE',
-  'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK', 'QUOTA',
+  'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK', 'QUOTA', 'APPEND',
 ]);
 
 export interface ApplyOptions {
@@ -369,6 +369,18 @@ function dispatch(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions, live: Liv
     }
     case 'SNAPSHOT':
       return snapshot(t, rec, ts);
+    case 'APPEND': {
+      // fs_mr_append_slice: APPEND(inode,inode_src,slice_from,slice_to), slice inclusive
+      const inode = num(rec, 0);
+      const src = num(rec, 1);
+      if (inode === src) return MFS_ERROR_EINVAL;
+      const sp = t.nodes.get(src);
+      const p = t.nodes.get(inode);
+      if (sp === undefined || p === undefined) return MFS_ERROR_ENOENT;
+      if (!sp.isFile || !p.isFile) return MFS_ERROR_EPERM;
+      if (sp.length === 0) return MFS_STATUS_OK;
+      return appendSlice(t, ts, p, sp, num(rec, 2), num(rec, 3));
+    }
     case 'QUOTA': {
       // fs_mr_quota: QUOTA(inode,exceeded,flags,stimestamp,sinodes,hinodes,slength,hlength,ssize,hsize,srealsize,hrealsize[,graceperiod])
       const p = t.nodes.get(num(rec, 0));
@@ -520,6 +532,41 @@ function write(t: FsTree, rec: ChangelogRecord, ts: number, live: LiveInfo | und
     rec.result = [r.chunkid];
   }
   if (live) live.chunkOp = { action: r.action, chunkId: r.chunkid, version: t.chunks.get(r.chunkid)!.version, oldChunkId: ochunkid, oldVersion: r.oldVersion };
+  return MFS_STATUS_OK;
+}
+
+/** fsnodes_append_slice_of_chunks: the source's chunks [from, to] appended after the destination's last chunk. */
+export function appendSlice(t: FsTree, ts: number, dst: FsNode, src: FsNode, from: number, to: number): number {
+  const lastsrc = src.length > 0 ? Math.floor((src.length - 1) / MFSCHUNKSIZE) : 0;
+  if (from === 0xffffffff && to === 0) {
+    from = 0;
+    to = lastsrc;
+  }
+  if (to > lastsrc || from > lastsrc || from > to) return MFS_ERROR_EINVAL;
+  const srcchunks = src.length > 0 ? to - from + 1 : 0;
+  const dstchunks = dst.length > 0 ? 1 + Math.floor((dst.length - 1) / MFSCHUNKSIZE) : 0;
+  const newchunks = srcchunks + dstchunks;
+  if (newchunks - 1 > MAX_INDEX) return MFS_ERROR_INDEXTOOBIG;
+  const psr = t.getStats(dst, 0);
+  while (dst.chunks.length < newchunks) dst.chunks.push(0);
+  for (let i = dstchunks; i < dst.chunks.length; i++) {
+    const c = dst.chunks[i]!;
+    if (c > 0) t.chunks.deleteFile(c);
+    dst.chunks[i] = 0;
+  }
+  for (let i = 0; i < srcchunks; i++) {
+    const c = from + i < src.chunks.length ? src.chunks[from + i]! : 0;
+    dst.chunks[i + dstchunks] = c;
+    if (c > 0) t.chunks.addFile(c);
+  }
+  const length = to >= lastsrc ? dstchunks * MFSCHUNKSIZE + src.length - from * MFSCHUNKSIZE : newchunks * MFSCHUNKSIZE;
+  if (dst.type === TYPE_TRASH) t.trashspace += length - dst.length;
+  else if (dst.type === TYPE_SUSTAINED) t.sustainedspace += length - dst.length;
+  dst.length = length;
+  t.statsChanged(dst, psr);
+  dst.mtime = ts;
+  dst.atime = ts;
+  src.atime = ts;
   return MFS_STATUS_OK;
 }
 

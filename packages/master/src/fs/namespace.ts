@@ -21,7 +21,7 @@ import {
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import { aclBlob, aclGetMode, cloneAcl, MODE_TO_ACCMODE } from './acl.js';
-import { applyRecord, NAMESPACE_OPS, namecheck, removeSnapshotTest, snapshotTest, type ApplyOptions, type LiveInfo } from './apply.js';
+import { appendSlice, applyRecord, NAMESPACE_OPS, namecheck, removeSnapshotTest, snapshotTest, type ApplyOptions, type LiveInfo } from './apply.js';
 import type { ChangelogRecord, ClArg } from './changelog.js';
 import type { ChunkBook } from './chunks.js';
 import { accessMode, hasAccess, stickyAccess } from './perms.js';
@@ -1003,6 +1003,100 @@ export class Namespace {
   private quotaForFile(p: FsNode, inodes: number, length: number, size: number, realsize: number): boolean {
     if (this.tree.quotaExceeded(p, inodes, length, size, realsize)) return true;
     return false;
+  }
+
+  // ================= appending chunks (mfsappendchunks) =================
+
+  /**
+   * fs_append_slice: append chunks [sliceFrom, sliceTo) of `srcInode` to `inode` (flags 1/2: the bounds
+   * count from the end, APPEND_SLICE_FROM_NEG / APPEND_SLICE_TO_NEG). Chunks are shared, not copied.
+   * Returns the new length.
+   */
+  appendSlice(ctx: FsCtx, flags: number, inode: number, srcInode: number, sliceFrom: number, sliceTo: number): FsResult<number> {
+    if (inode === srcInode) return ERR(MFS_ERROR_EINVAL);
+    if (this.ro(ctx)) return ERR(MFS_ERROR_EROFS);
+    const fs = this.find(ctx, srcInode);
+    const fd = this.find(ctx, inode);
+    if (fs === undefined || fd === undefined) return ERR(MFS_ERROR_ENOENT);
+    const sp = fs.node;
+    const p = fd.node;
+    if (!sp.isFile) return ERR(MFS_ERROR_EPERM);
+    if (!this.can(sp, ctx, MODE_MASK_R)) return ERR(MFS_ERROR_EACCES);
+    if (!p.isFile) return ERR(MFS_ERROR_EPERM);
+    if (p.eattr & EATTR_IMMUTABLE) return ERR(MFS_ERROR_EPERM);
+    if (!this.can(p, ctx, MODE_MASK_W)) return ERR(MFS_ERROR_EACCES);
+    if (sp.length === 0) return OK(p.length);
+    const lastsrc = Math.floor((sp.length - 1) / MFSCHUNKSIZE);
+    let from = sliceFrom;
+    let to = sliceTo;
+    if (flags & 1) from = from > lastsrc + 1 ? 0 : lastsrc + 1 - from;
+    if (flags & 2) {
+      if (to > lastsrc + 1) return OK(p.length);
+      to = lastsrc + 1 - to;
+    }
+    if (to <= from) return OK(p.length);
+    to--;
+    let addlength: number;
+    let lastsrcsize: number;
+    if (to >= lastsrc) {
+      to = lastsrc;
+      if (to < from) return OK(p.length);
+      addlength = sp.length - from * MFSCHUNKSIZE;
+      lastsrcsize = lastChunkInfo(sp.length).lastchunksize;
+    } else {
+      addlength = (1 + to - from) * MFSCHUNKSIZE;
+      lastsrcsize = MFSCHUNKSIZE + MFSHDRSIZE;
+    }
+    const dstInfo = lastChunkInfo(p.length);
+    const lastdst = p.length > 0 ? dstInfo.lastchunk : -1;
+    const dstchunks = lastdst + 1;
+    const newlength = dstchunks * MFSCHUNKSIZE + addlength;
+    const lengdiff = newlength - p.length;
+    let sizediff = 0;
+    for (let i = from; i <= to; i++) {
+      if (i < sp.chunks.length && sp.chunks[i]! > 0) {
+        if (i < lastsrc) sizediff += MFSCHUNKSIZE + MFSHDRSIZE;
+        else if (i === lastsrc) sizediff += lastsrcsize;
+      }
+    }
+    for (let i = 0; i < p.chunks.length; i++) {
+      if (p.chunks[i]! > 0) {
+        if (i > lastdst || dstchunks === 0) sizediff -= MFSCHUNKSIZE + MFSHDRSIZE;
+        else if (i === lastdst) sizediff += MFSCHUNKSIZE + MFSHDRSIZE - dstInfo.lastchunksize;
+      }
+    }
+    if (this.tree.quotaExceeded(p, 0, lengdiff, sizediff, this.tree.sclassKeepMax(p.sclassid) * sizediff)) return ERR(MFS_ERROR_QUOTA);
+    // validate as fsnodes_append_slice_of_chunks does, so that a refused append writes no record
+    if (from > lastsrc || dstchunks + (to - from + 1) - 1 > MAX_INDEX) return ERR(dstchunks + (to - from + 1) - 1 > MAX_INDEX ? MFS_ERROR_INDEXTOOBIG : MFS_ERROR_EINVAL);
+    void appendSlice;
+    const st = this.commit('APPEND', [fd.inode, fs.inode, from, to]);
+    return st === MFS_STATUS_OK ? OK(p.length) : ERR(st);
+  }
+
+  /** fs_get_parents: parent inodes of a node as the export sees them (1 = the export root). */
+  getParents(ctx: FsCtx, inode: number): FsResult<number[]> {
+    const f = this.find(ctx, inode);
+    if (f === undefined) return ERR(MFS_ERROR_ENOENT);
+    const p = f.node;
+    const rootinode = ctx.rootinode === 0 ? MFS_ROOT_ID : ctx.rootinode;
+    if (p.inode === rootinode) return OK([]);
+    const out: number[] = [];
+    for (const e of p.parents) {
+      if (e.parent === null) continue;
+      if (rootinode === MFS_ROOT_ID) {
+        out.push(e.parent.inode);
+        continue;
+      }
+      let q: FsNode | null = e.parent;
+      while (q !== null) {
+        if (q.inode === rootinode) {
+          out.push(e.parent.inode === rootinode ? MFS_ROOT_ID : e.parent.inode);
+          break;
+        }
+        q = q.parents[0]?.parent ?? null;
+      }
+    }
+    return OK(out);
   }
 
   // ================= quotas =================
