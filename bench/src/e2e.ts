@@ -192,8 +192,13 @@ async function runCluster(shape: Shape): Promise<ClusterResult> {
       const runs: TimedOps[] = [];
       for (let i = 0; i < REPEAT; i++) runs.push(await work<TimedOps>({ op: 'meta', dir: mnt.path('meta'), files: META_FILES }));
       for (const k of metaKeys) {
-        const rates = runs.flatMap((r) => (r[k] ? [r[k].ops / r[k].sec] : []));
-        if (rates.length) res.values[k] = { value: median(rates) };
+        const rates = runs.flatMap((r) => {
+          const p = r[k];
+          return p && 'ops' in p ? [p.ops / p.sec] : [];
+        });
+        const err = runs.map((r) => r[k]).find((p) => p && 'error' in p) as { error: string } | undefined;
+        if (rates.length) res.values[k] = err ? { value: median(rates), note: `failed in ${runs.length - rates.length} of ${runs.length}: ${err.error.slice(0, 80)}` } : { value: median(rates) };
+        else if (err) res.values[k] = { failed: err.error.slice(0, 160) };
       }
     });
     await phase(res, ['rss0', 'rssN', 'perFile', 'mkfilesRate'], 'master RSS', async () => {

@@ -16,7 +16,7 @@ const PIECE = 1024 * 1024;
 const pattern = patternBuffer(8 * PIECE, 11);
 
 export interface TimedOps {
-  [phase: string]: { ops: number; sec: number };
+  [phase: string]: { ops: number; sec: number } | { error: string };
 }
 
 async function main(job: FsJob): Promise<unknown> {
@@ -66,10 +66,17 @@ async function main(job: FsJob): Promise<unknown> {
   const out: TimedOps = {};
   const names = Array.from({ length: job.files }, (_, i) => join(job.dir, `f${i}`));
   const renamed = names.map((n) => `${n}.r`);
+  // A wrong answer in one step (e.g. a listing with entries missing) is that step's failure; the
+  // following steps still run (a failed create is not survivable: every later step needs the files).
   const phase = (name: string, ops: number, f: () => void): void => {
     const t0 = process.hrtime.bigint();
-    f();
-    out[name] = { ops, sec: seconds(t0) };
+    try {
+      f();
+      out[name] = { ops, sec: seconds(t0) };
+    } catch (e) {
+      if (name === 'create') throw e;
+      out[name] = { error: e instanceof Error ? e.message : String(e) };
+    }
   };
   phase('create', job.files, () => {
     for (const n of names) closeSync(openSync(n, 'wx'));
@@ -78,8 +85,11 @@ async function main(job: FsJob): Promise<unknown> {
     for (const n of names) statSync(n);
   });
   phase('list', job.files, () => {
-    const got = readdirSync(job.dir).length;
-    if (got !== job.files) throw new Error(`readdir listed ${got} of ${job.files} files`);
+    const got = new Set(readdirSync(job.dir));
+    if (got.size !== job.files) {
+      const missing = names.map((n) => n.slice(job.dir.length + 1)).filter((n) => !got.has(n));
+      throw new Error(`readdir listed ${got.size} of ${job.files} files (missing ${missing.slice(0, 5).join(' ')}${missing.length > 5 ? ' ...' : ''})`);
+    }
   });
   phase('rename', job.files, () => {
     for (let i = 0; i < names.length; i++) renameSync(names[i]!, renamed[i]!);
