@@ -258,6 +258,23 @@ export class Locks {
     for (const inode of [...this.posix.keys()]) this.fileClosed(sessionid, inode);
   }
 
+  /**
+   * LIST_ACQUIRED_LOCKS rows (posix_lock_list then flock_list): type 1 = read/shared, 2 = write/exclusive;
+   * flock rows carry pid, start and end 0. `inode` 0 = every inode.
+   */
+  list(inode: number): Array<{ inode: number; sessionid: number; owner: bigint; pid: number; start: bigint; end: bigint; type: number }> {
+    const out: Array<{ inode: number; sessionid: number; owner: bigint; pid: number; start: bigint; end: bigint; type: number }> = [];
+    for (const [ino, l] of this.posix) {
+      if (inode !== 0 && ino !== inode) continue;
+      for (const h of l.active) for (const r of h.ranges) out.push({ inode: ino, sessionid: h.sessionid, owner: h.owner, pid: h.pid, start: r.start, end: r.end, type: r.type });
+    }
+    for (const [ino, l] of this.flocks) {
+      if (inode !== 0 && ino !== inode) continue;
+      for (const h of l.active) out.push({ inode: ino, sessionid: h.sessionid, owner: h.owner, pid: 0, start: 0n, end: 0n, type: h.exclusive ? 2 : 1 });
+    }
+    return out;
+  }
+
   /** LIST_ACQUIRED_LOCKS counts (for tests and mfscli). */
   count(): { flock: number; posix: number } {
     let f = 0;

@@ -84,3 +84,16 @@ describe('POSIX locks', () => {
     expect(set(l, 2, 1n, POSIX_LOCK_WRLCK, 0n, 10n, noWake, POSIX_LOCK_CMD_TRY)).toBe(MFS_STATUS_OK);
   });
 });
+
+describe('LIST_ACQUIRED_LOCKS rows', () => {
+  it('lists POSIX ranges first, then flocks (pid/start/end 0), filtered by inode', () => {
+    const l = new Locks();
+    l.posixLock(1, 5, 1, 9n, 77, POSIX_LOCK_CMD_SET, POSIX_LOCK_WRLCK, 0n, 10n, noWake);
+    l.flock(2, 6, 1, 8n, FLOCK_LOCK_SHARED, noWake);
+    expect(l.list(0)).toEqual([
+      { inode: 5, sessionid: 1, owner: 9n, pid: 77, start: 0n, end: 10n, type: 2 },
+      { inode: 6, sessionid: 2, owner: 8n, pid: 0, start: 0n, end: 0n, type: 1 },
+    ]);
+    expect(l.list(6)).toHaveLength(1);
+  });
+});

@@ -85,6 +85,7 @@ import {
   SET_WINATTR_FLAG,
   SMODE_DECREASE,
   SMODE_INCREASE,
+  SMODE_SET,
   SMODE_TMASK,
   SNAPSHOT_MODE_CAN_OVERWRITE,
   SNAPSHOT_MODE_DELETE,
@@ -1333,12 +1334,63 @@ export class Namespace {
     if (((smode & SMODE_TMASK) === SMODE_INCREASE || (smode & SMODE_TMASK) === SMODE_DECREASE) && dst > 9) return ERR(MFS_ERROR_EINVAL);
     const f = this.recursiveCheck(ctx, inode, smode, true);
     if (typeof f === 'number') return ERR(f);
+    if ((smode & SMODE_TMASK) === SMODE_SET || (smode & SMODE_TMASK) === SMODE_INCREASE) {
+      if (this.setsclassQuota(f.node, ctx.uid, this.tree.sclassKeepMax(dst), (smode & 4) !== 0 ? 1 : 0, { rs: 0 })) return ERR(MFS_ERROR_QUOTA);
+    }
     const adminOnly = this.opts.sclassAdminOnly;
     if (adminOnly && (ctx.sesflags & SESFLAG_ADMIN) === 0 && adminOnly(dst)) {
       // Every node would be "not permitted" (fsnodes_setsclass_recursive's admin test).
       return ERR(MFS_ERROR_EPERM);
     }
     return this.recursiveReply(this.commitCounters('SETSCLASS', [f.inode, ctx.uid, src, dst, smode]));
+  }
+
+  /** fsnodes_setsclass_recursive_test_quota */
+  private setsclassQuota(node: FsNode, uid: number, goal: number, recursive: number, acc: { rs: number }): boolean {
+    const t = this.tree;
+    if (node.type === TYPE_DIRECTORY && recursive) {
+      const sub = { rs: 0 };
+      for (const e of t.childList(node)) if (this.setsclassQuota(e.child, uid, goal, 2, sub)) return true;
+      if (recursive < 2 ? t.quotaExceeded(node, 0, 0, 0, sub.rs) : t.quotaExceededHere(node, 0, 0, 0, sub.rs)) return true;
+      acc.rs += sub.rs;
+      return false;
+    }
+    if (node.isFile && !((node.eattr & EATTR_NOOWNER) === 0 && uid !== 0 && node.uid !== uid) && (node.eattr & EATTR_IMMUTABLE) === 0) {
+      const cur = t.sclassKeepMax(node.sclassid);
+      if (goal > cur) {
+        const rs = t.fileSize(node) * (goal - cur);
+        if (recursive < 2 && t.quotaExceeded(node, 0, 0, 0, rs)) return true;
+        acc.rs += rs;
+      }
+    }
+    return false;
+  }
+
+  /** fsnodes_snapshot_recursive_test_quota: usage the snapshot shares with what it overwrites. */
+  private snapshotQuota(src: FsNode, parent: FsNode, name: Buffer, c: { inodes: number; length: number; size: number; realsize: number }): boolean {
+    const t = this.tree;
+    const e = t.lookup(parent, name);
+    if (e === undefined) return false;
+    const dst = e.child;
+    c.inodes++;
+    if (dst.type === TYPE_FILE) {
+      const fsize = t.fileSize(dst);
+      c.length += dst.length;
+      c.size += fsize;
+      c.realsize += fsize * t.sclassKeepMax(dst.sclassid);
+    } else if (dst.type === TYPE_SYMLINK) {
+      c.length += dst.path.length;
+    } else if (dst.type === TYPE_DIRECTORY && src.type === TYPE_DIRECTORY) {
+      const ssr = t.getStats(src, 2);
+      const cc = { inodes: 0, length: 0, size: 0, realsize: 0 };
+      for (const ce of t.childList(src)) if (this.snapshotQuota(ce.child, dst, ce.name, cc)) return true;
+      if (t.quotaExceededHere(dst, Math.max(0, ssr.inodes - cc.inodes), Math.max(0, ssr.length - cc.length), Math.max(0, ssr.size - cc.size), Math.max(0, ssr.realsize - cc.realsize))) return true;
+      c.inodes += cc.inodes;
+      c.length += cc.length;
+      c.size += cc.size;
+      c.realsize += cc.realsize;
+    }
+    return false;
   }
 
   /** `trashtime` in seconds (stored rounded up to hours). */
@@ -1514,6 +1566,12 @@ export class Namespace {
     if (!namecheck(name)) return MFS_ERROR_EINVAL;
     const st = snapshotTest(t, sp, sp, dwd, name, (smode & SNAPSHOT_MODE_CAN_OVERWRITE) !== 0);
     if (st !== MFS_STATUS_OK) return st;
+    {
+      const ssr = t.getStats(sp, 2);
+      const c = { inodes: 0, length: 0, size: 0, realsize: 0 };
+      if (this.snapshotQuota(sp, dwd, name, c)) return MFS_ERROR_QUOTA;
+      if (t.quotaExceeded(dwd, Math.max(0, ssr.inodes - c.inodes), Math.max(0, ssr.length - c.length), Math.max(0, ssr.size - c.size), Math.max(0, ssr.realsize - c.realsize))) return MFS_ERROR_QUOTA;
+    }
     return this.commit('SNAPSHOT', [fs.inode, fd.inode, name, smode, ctx.sesflags, ctx.uid, [...ctx.gids], umask]);
   }
 

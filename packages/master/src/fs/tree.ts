@@ -552,6 +552,13 @@ export class FsTree {
   /** fsnodes_test_quota: would adding these amounts break a quota of `node` or any ancestor? */
   quotaExceeded(node: FsNode | null, inodes: number, length: number, size: number, realsize: number): boolean {
     if (node === null) return false;
+    if (this.quotaExceededHere(node, inodes, length, size, realsize)) return true;
+    if (node !== this.root) for (const e of node.parents) if (this.quotaExceeded(e.parent, inodes, length, size, realsize)) return true;
+    return false;
+  }
+
+  /** fsnodes_test_quota_noparents */
+  quotaExceededHere(node: FsNode, inodes: number, length: number, size: number, realsize: number): boolean {
     const q = node.quota;
     if (q !== null && node.type === TYPE_DIRECTORY) {
       const s = node.stats;
@@ -566,8 +573,20 @@ export class FsTree {
         if (realsize > 0 && q.flags & 0x08 && s.realsize + realsize > q.srealsize) return true;
       }
     }
-    if (node !== this.root) for (const e of node.parents) if (this.quotaExceeded(e.parent, inodes, length, size, realsize)) return true;
     return false;
+  }
+
+  /** The size a file's chunks take (fsnodes_get_stats' size). */
+  fileSize(n: FsNode): number {
+    const { lastchunk, lastchunksize } = lastChunkInfo(n.length);
+    let size = 0;
+    for (let i = 0; i < n.chunks.length; i++) {
+      if (n.chunks[i]! > 0) {
+        if (i < lastchunk) size += MFSCHUNKSIZE + MFSHDRSIZE;
+        else if (i === lastchunk) size += lastchunksize;
+      }
+    }
+    return size;
   }
 
   /** fsnodes_test_quota_for_uncommon_nodes: quotas of dst's ancestors that src does not share. */

@@ -63,7 +63,9 @@ import {
   Writer,
   list,
   struct,
+  u8,
   u32,
+  u64,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
 import { MFS_ROOT_ID } from '../fs/index.js';
@@ -287,12 +289,17 @@ function listOpenFiles(c: ClConn, p: Buffer): void {
   c.sendMsg(MatoclListOpenFiles, { data: Buffer.from(w.buf.subarray(0, w.pos)) });
 }
 
-/** No locks are kept (FLOCK / POSIX_LOCK are not served): an empty list, msgid echoed. */
+/** LIST_ACQUIRED_LOCKS: 37-byte rows with the inode when asked for all (inode 0), else 33-byte rows. */
+const lockRowAll = list(struct({ inode: u32, sessionid: u32, owner: u64, pid: u32, start: u64, end: u64, type: u8 }), 'rest');
+const lockRowOne = list(struct({ sessionid: u32, owner: u64, pid: u32, start: u64, end: u64, type: u8 }), 'rest');
 function listAcquiredLocks(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaListAcquiredLocks, p);
   if (!v) return;
-  const w = new Writer(8);
+  const w = new Writer(64);
   if (v.$v === 'msgid') w.u32(v.msgid);
+  const rows = c.ctx.locks.list(v.inode);
+  if (v.inode === 0) lockRowAll.write(w, rows);
+  else lockRowOne.write(w, rows);
   c.sendMsg(MatoclListAcquiredLocks, { data: Buffer.from(w.buf.subarray(0, w.pos)) });
 }
 

@@ -547,4 +547,24 @@ describe('quotas (fs_quotacontrol, fsnodes_test_quota, fsnodes_check_quotanode)'
     ns.writeChunkEnd(f, 1, 0, 0);
     expect(status(ns.writeChunk(f, 1, { chunkopflags: 0 }))).toBe(34);
   });
+
+  test('snapshot and storage class changes respect quotas', () => {
+    const { ns } = setup();
+    const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
+    const src = ok(ns.mkdir(ROOT, 1, b('src'), 0o777, 0, false)).inode;
+    for (const n of ['a', 'b', 'c']) ok(ns.mknod(ROOT, src, b(n), TYPE_FILE, 0o644, 0, 0));
+    const q = ok(ns.mkdir(ROOT, 1, b('q'), 0o777, 0, false)).inode;
+    ok(ns.quotacontrol(ADMIN, q, false, { flags: 0x10, hinodes: 3 }));
+    expect(ns.snapshot(ROOT, src, q, b('snap'), 0, 0)).toBe(34); // 4 new inodes > 3
+    ok(ns.quotacontrol(ADMIN, q, false, { flags: 0x10, hinodes: 4 }));
+    expect(ns.snapshot(ROOT, src, q, b('snap'), 0, 0)).toBe(MFS_STATUS_OK);
+    expect(ns.snapshot(ROOT, src, q, b('snap'), 1, 0)).toBe(MFS_STATUS_OK); // overwrite: nothing new
+    const f = ok(ns.lookup(ROOT, ok(ns.lookup(ROOT, q, b('snap'))).inode, b('a'))).inode;
+    const w = ok(ns.writeChunk(f, 0, { chunkopflags: 0 }));
+    ns.writeChunkEnd(f, w.chunkId, 100, 0);
+    const rs = ok(ns.getDirStats(ROOT, q)).realsize;
+    ok(ns.quotacontrol(ADMIN, q, false, { flags: 0x80, hrealsize: rs + 10 }));
+    expect(status(ns.setsclass(ROOT, q, 1, 5, SMODE_SET | SMODE_RMASK))).toBe(34);
+    expect(status(ns.setsclass(ROOT, q, 1, 1, SMODE_SET | SMODE_RMASK))).toBe(MFS_STATUS_OK);
+  });
 });
