@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const res: Partial<Record<Impl, ImplResult>> = {};
   for (const impl of impls) {
     console.log(`\n[${impl}] one ${impl === 'ts' ? 'mfschunkserver-ts' : 'mfschunkserver 3.0.117'} + real mfsmaster ... (${loadLine()})`);
-    res[impl] = await withTimeout(`${impl} run`, 290_000, runImpl(impl)).catch((e: unknown) => failedAll(failedReason(e)));
+    res[impl] = await withTimeout(`${impl} run`, 60_000 + 240_000 * REPEAT, runImpl(impl)).catch((e: unknown) => failedAll(failedReason(e)));
   }
   const rows: Array<[string, keyof ImplResult, number]> = [
     [`seq write ${args.mib} MiB, 64 KiB pieces, MB/s`, 'writeMBs', 0],

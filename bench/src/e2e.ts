@@ -103,7 +103,7 @@ function rssTree(pid: number): number {
 
 async function phase(res: ClusterResult, keys: Key[], what: string, f: () => Promise<void>): Promise<void> {
   try {
-    await withTimeout(what, PHASE_MS, f());
+    await withTimeout(what, PHASE_MS * REPEAT, f());
   } catch (e) {
     for (const k of keys) if (!res.values[k]) res.values[k] = { failed: `${what}: ${failedReason(e)}` };
   }
