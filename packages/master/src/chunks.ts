@@ -269,6 +269,19 @@ export class ChunkRegistry {
   }
 
 
+  /**
+   * Why a chunk the metadata references has no valid copy (CHUNK_FLOOP_MISSING_*): 0 no copies,
+   * 1 only invalid ones, 2 only wrong versions; undefined when it has a valid (or busy) copy.
+   */
+  missingType(chunkid: number): number | undefined {
+    const c = this.chunks.get(chunkid);
+    const live = c ? [...c.copies.values()].filter((cp) => this.servers.get(cp.csid)?.registered) : [];
+    if (live.some((cp) => isValid(cp.state) || isBusy(cp.state))) return undefined;
+    if (live.some((cp) => cp.state === 'wver' || cp.state === 'tdwver')) return 2;
+    if (live.length > 0) return 1;
+    return 0;
+  }
+
   busy(chunkid: number): boolean {
     const c = this.chunks.get(chunkid);
     return c !== undefined && c.operation !== 'none';

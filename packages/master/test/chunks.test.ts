@@ -151,3 +151,20 @@ describe('chunk registry', () => {
     expect(reg.allocCsid(3, 9422, id1)).not.toBe(id1); // taken by another address
   });
 });
+
+describe('missing chunks (MISSING_CHUNKS types)', () => {
+  it('0 = no copy, 1 = only invalid, 2 = only wrong version, none when a copy is valid', () => {
+    const meta: ChunkMeta = { chunkInfo: () => ({ version: 3, refs: 1 }), markNeedVersionIncrease: () => {}, operationDone: () => {}, drop: () => {} };
+    const { reg, a, b } = setup(meta);
+    reg.serverConnected(a);
+    reg.serverConnected(b);
+    expect(reg.missingType(1)).toBe(0);
+    reg.serverHasChunk(1, 2, 2);
+    expect(reg.missingType(2)).toBe(2);
+    reg.serverHasChunk(1, 3, 3);
+    reg.serverLostChunk(1, 3, true);
+    expect(reg.missingType(3)).toBe(1);
+    reg.serverHasChunk(2, 3, 3);
+    expect(reg.missingType(3)).toBeUndefined();
+  });
+});

@@ -459,6 +459,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
     const child = t.nodes.get(ed.child)!;
     const e = child.parents.find((x) => x.parent === parent && x.edgeid === ed.edgeid)!;
     parent.children!.set(e.key, e);
+    parent.childCache = null;
   }
   for (const x of xattrs) {
     const n = t.nodes.get(x.inode);

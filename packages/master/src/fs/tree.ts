@@ -78,6 +78,8 @@ export class FsNode {
   nlink = 0;
   // directories
   children: Map<string, Edge> | null = null;
+  /** childList() cache; dropped whenever children change. */
+  childCache: Edge[] | null = null;
   dirNlink = 2;
   stats: Stats = zeroStats();
   // files
@@ -217,7 +219,7 @@ export class FsTree {
       }
       i++;
     }
-    this.freelist = this.freelist.slice(i);
+    if (i > 0) this.freelist = this.freelist.slice(i);
     if (this.freelist.length === 0) this.freelastts = 0;
     if (kept.length > 0) {
       this.freelist.push(...kept);
@@ -233,10 +235,13 @@ export class FsTree {
   }
 
   /** Children of a directory in MooseFS list order (newest first = ascending edge id). */
-  childList(dir: FsNode): Edge[] {
-    const out = [...dir.children!.values()];
-    out.reverse();
-    return out;
+  childList(dir: FsNode): readonly Edge[] {
+    if (dir.childCache === null) {
+      const out = [...dir.children!.values()];
+      out.reverse();
+      dir.childCache = out;
+    }
+    return dir.childCache;
   }
 
   lookup(dir: FsNode, name: Buffer): Edge | undefined {
@@ -337,6 +342,7 @@ export class FsTree {
   link(ts: number, parent: FsNode, child: FsNode, name: Buffer): Edge {
     const e: Edge = { parent, child, name: Buffer.from(name), key: nameKey(name), edgeid: this.newEdgeId() };
     parent.children!.set(e.key, e);
+    parent.childCache = null;
     child.parents.unshift(e);
     if (child.type === TYPE_DIRECTORY) parent.dirNlink++;
     else child.nlink++;
@@ -361,6 +367,7 @@ export class FsTree {
       else child.nlink--;
       e.parent.eattr &= ~EATTR_SNAPSHOT;
       e.parent.children!.delete(e.key);
+      e.parent.childCache = null;
     } else {
       const list = child.type === TYPE_SUSTAINED ? this.sustained : this.trash;
       const buckets = list === this.sustained ? SUSTAINED_BUCKETS : TRASH_BUCKETS;

@@ -265,12 +265,27 @@ function chunksMatrix(c: ClConn, p: Buffer): void {
   else c.sendMsg(MatoclChunksMatrix, { $v: 'both', progress: 0, allMatrix: m(0), regularMatrix: m(1) });
 }
 
-/** MISSING_CHUNKS (missinglog.c): chunks whose every copy is gone; we keep no missing log yet. */
+/**
+ * MISSING_CHUNKS (missinglog.c): file chunks without a valid copy, with the reason (0 no copy, 1 only
+ * invalid copies, 2 only wrong versions). Computed on request from the file table; empty while no
+ * chunkserver is registered (nothing can be told apart then).
+ */
 function missingChunks(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaMissingChunks, p);
   if (!v) return;
-  if (v.$v === 'mode') c.sendMsg(MatoclMissingChunks, { $v: 'typed', chunks: [] });
-  else c.sendMsg(MatoclMissingChunks, { $v: 'plain', chunks: [] });
+  const chunks: Array<{ chunkid: number; inode: number; indx: number; type: number }> = [];
+  if (c.ctx.registry.serverCount() > 0) {
+    for (const n of c.ctx.ns.tree.nodes.values()) {
+      for (let indx = 0; indx < n.chunks.length && chunks.length < 100000; indx++) {
+        const id = n.chunks[indx]!;
+        if (id === 0) continue;
+        const t = c.ctx.registry.missingType(id);
+        if (t !== undefined) chunks.push({ chunkid: id, inode: n.inode, indx, type: t });
+      }
+    }
+  }
+  if (v.$v === 'mode') c.sendMsg(MatoclMissingChunks, { $v: 'typed', chunks });
+  else c.sendMsg(MatoclMissingChunks, { $v: 'plain', chunks: chunks.map(({ chunkid, inode, indx }) => ({ chunkid, inode, indx })) });
 }
 
 /** of_lsof: `sessionid inode` pairs for session 0 (all), else the inodes of that session. */
