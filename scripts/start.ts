@@ -36,6 +36,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Whether `p` settles within `ms` (the timer is cleared, so it never holds the process open). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function run(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<{ code: number; out: string }> {
   return new Promise((resolveRun) => {
     execFile(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -198,11 +209,10 @@ async function unmount(l: Layout, m: MountProc | undefined): Promise<string | un
   }
   if (m && m.child.exitCode === null && m.child.signalCode === null) {
     // After the unmount mfsmount-ts flushes, closes its session and exits by itself.
-    const t = await Promise.race([m.exited.then(() => 'exited'), sleep(20_000).then(() => 'timeout')]);
-    if (t === 'timeout') {
+    if (!(await within(m.exited, 20_000))) {
+      say('  mfsmount-ts did not exit 20 s after the unmount: SIGTERM');
       m.child.kill('SIGTERM');
-      await Promise.race([m.exited, sleep(5000)]);
-      if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+      if (!(await within(m.exited, 5000))) m.child.kill('SIGKILL');
     }
   }
   return mountEntry(l.mnt) ? `${rel(l.mnt)} is still mounted` : undefined;
@@ -312,7 +322,7 @@ async function main(): Promise<number> {
     }
     const left = leftovers(l);
     if (left.length === 0) {
-      say(`nothing of ${rel(l.varDir)} is running`);
+      say(launcher ? `stopped; data kept in ${rel(l.varDir)}` : `nothing of ${rel(l.varDir)} is running`);
       return 0;
     }
     const problems = await stopAll(l, undefined);
@@ -425,10 +435,7 @@ async function startCluster(l: Layout, firstPort: number, wantMount: boolean): P
     // Live status until a signal.
     while (!interrupted) {
       showStatus(await statusLine(l, ports, mnt !== undefined));
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 2000);
-      });
+      await within(new Promise<void>((r) => (wake = r)), 2000);
     }
   }
 
