@@ -754,8 +754,15 @@ export class Namespace {
     const list = this.tree.childList(p);
     let idx = 0;
     if (nedgeid > 1n) {
-      idx = list.findIndex((e) => e.edgeid >= nedgeid);
-      if (idx < 0) idx = list.length;
+      // children are kept in ascending edge id order (newest edge = lowest id, first): lower bound
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.edgeid < nedgeid) lo = mid + 1;
+        else hi = mid;
+      }
+      idx = lo;
     }
     let n = maxentries;
     let cur = nedgeid;
