@@ -126,19 +126,19 @@ async function statusLine(l: Layout, p: Ports, mounted: boolean): Promise<string
     /* master down */
   }
   const parts: string[] = [];
-  parts.push(cs ? `master :${p.cl} up` : `master :${p.cl} DOWN`);
+  parts.push(cs ? `master up` : `master :${p.cl} DOWN`);
   if (cs) {
     const on = cs.filter((c) => !c.disconnected);
     const chunks = on.reduce((a, c) => a + c.chunks, 0);
     const used = on.reduce((a, c) => a + c.used, 0);
     const total = on.reduce((a, c) => a + c.total, 0);
-    parts.push(`chunkservers ${on.length}/2 (${chunks} chunk copies, ${size(used)} used of ${size(total)})`);
-    parts.push(`metalogger ${mls && mls.length > 0 ? 'connected' : 'NOT connected'}`);
+    parts.push(`chunkservers ${on.length}/2, ${chunks} chunk copies, ${size(used)}/${size(total)} used`);
+    parts.push(`metalogger ${mls && mls.length > 0 ? 'ok' : 'NOT connected'}`);
   } else {
     const down = ROLES.filter((r) => !daemonPid(l.daemons[r])).map((r) => LABEL[r]);
     if (down.length) parts.push(`not running: ${down.join(', ')}`);
   }
-  if (mounted) parts.push(mountEntry(l.mnt) ? `${rel(l.mnt)} mounted` : `${rel(l.mnt)} NOT mounted`);
+  if (mounted) parts.push(mountEntry(l.mnt) ? `mounted` : `${rel(l.mnt)} NOT mounted`);
   return parts.join(' | ');
 }
 
@@ -146,7 +146,7 @@ function showStatus(line: string): void {
   if (process.stdout.isTTY) {
     const t = new Date().toTimeString().slice(0, 8);
     const cols = process.stdout.columns ?? 120;
-    let s = `[${t}] ${line}  (Ctrl-C stops)`;
+    let s = `[${t}] ${line} (Ctrl-C stops)`;
     if (s.length > cols - 1) s = `${s.slice(0, cols - 4)}...`;
     process.stdout.write(`\r\x1b[K${s}`);
     statusShown = true;
@@ -387,6 +387,7 @@ async function startCluster(l: Layout, firstPort: number, wantMount: boolean): P
     if (restore) say('the master did not stop cleanly last time: starting it with -a (metadata.mfs.back + change logs)');
     say(`starting mfsmaster-ts on ${HOST}:${ports.ml},${ports.cs},${ports.cl}`);
     await startDaemon(m, restore ? ['-a'] : []);
+    if (interrupted) throw new StartError('interrupted');
     say(`starting mfschunkserver-ts x2 (${HOST}:${ports.cs1}, ${HOST}:${ports.cs2}) and mfsmetalogger-ts`);
     await Promise.all([startDaemon(l.daemons.cs1), startDaemon(l.daemons.cs2), startDaemon(l.daemons.metalogger)]);
     let seen = 'no answer';
@@ -401,6 +402,7 @@ async function startCluster(l: Layout, firstPort: number, wantMount: boolean): P
       () => `The master lists: ${seen}. See ${rel(l.daemons.cs1.log)}, ${rel(l.daemons.cs2.log)}, ${rel(m.log)}`,
     );
     await waitFor('mfsmetalogger-ts', 30_000, async () => ((await metaloggers(ports.cl)).length > 0 ? true : undefined), () => `see ${rel(l.daemons.metalogger.log)}`);
+    if (interrupted) throw new StartError('interrupted');
     if (wantMount) {
       const problem = fuseProblem();
       let entries: string[] = [];

@@ -290,6 +290,24 @@ describe.skipIf(reason !== undefined)('npm start (scripts/start.ts)', () => {
     await expectNothingLeft(base, st);
   }, 120_000);
 
+  it('without a mount it says so and shows the Node API, which works against the running cluster', async () => {
+    const l = start(['--no-mount']);
+    await l.waitFor(/^ready$/m);
+    const st = l.state();
+    expect(st.mount).toBeNull();
+    expect(mountEntry(join(base, 'mnt'))).toBeUndefined();
+    expect(l.out).toContain('no mount: not mounting (--no-mount)');
+    expect(l.out).toContain(`MfsClient.connect({ host: '127.0.0.1', port: ${st.ports.cl} })`);
+    // the printed one-liner, as a user would paste it (run from the repository)
+    const snippet = /node --import tsx --input-type=module -e "([\s\S]*?)"\n/.exec(l.out)![1]!.replace(/\n\s*/g, ' ');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', snippet], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('hello.txt');
+    expect(r.stdout).toContain('tree');
+    expect(await l.interrupt()).toBe(0);
+    await expectNothingLeft(base, st);
+  }, 120_000);
+
   it('after a killed launcher: a clear refusal instead of a hang, then `stop` cleans up', async () => {
     const l = start();
     await l.waitFor(/^ready$/m);
