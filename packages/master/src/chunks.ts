@@ -117,6 +117,8 @@ export class ChunkRegistry {
   /** Round-robin cursor for creation placement ties. */
   private rr = 0;
   stats = { creates: 0, deletes: 0, replications: 0, setversions: 0, duplicates: 0, truncates: 0 };
+  /** Requests parked until a chunk is unlocked or its operation ends (matoclserv lwchunks). */
+  private readonly idleWaiters = new Map<number, Array<() => void>>();
   /** Goals of chunks not reported yet (from the metadata at start), applied when a copy shows up. */
   private readonly goalHints = new Map<number, number>();
 
@@ -312,6 +314,31 @@ export class ChunkRegistry {
     return MFS_STATUS_OK;
   }
 
+  /** Resolves when `chunkid` is unlocked or its operation finished, or after `timeoutMs`. */
+  waitIdle(chunkid: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      let l = this.idleWaiters.get(chunkid);
+      if (!l) {
+        l = [];
+        this.idleWaiters.set(chunkid, l);
+      }
+      l.push(done);
+    });
+  }
+
+  /** The chunk was unlocked (WRITE_CHUNK_END, truncate end) or its operation finished: wake parked requests. */
+  wakeIdle(chunkid: number): void {
+    const l = this.idleWaiters.get(chunkid);
+    if (!l) return;
+    this.idleWaiters.delete(chunkid);
+    for (const f of l) f();
+  }
+
   // ---------------------------------------------------------------- operations
   private waitFor(c: Chunk): Promise<number> {
     return new Promise((resolve) => c.waiters.push(resolve));
@@ -450,6 +477,7 @@ export class ChunkRegistry {
     this.log.debug({ chunkid: c.id, op, status: st }, 'chunk operation finished');
     const w = c.waiters.splice(0);
     for (const r of w) r(st);
+    this.wakeIdle(c.id);
   }
 
   /** CSTOMA_DELETE reply: the copy is gone. */

@@ -312,8 +312,15 @@ describe('matoclserv: an in-process master and a socket client', () => {
     expect(wr.version).toBe(cc.value.version);
     expect(wr.servers).toEqual([{ ip, port: 9422, csver: VERSHEX, labelmask: 0 }]);
 
+    // Another writer of the locked chunk is held until the first one ends its write.
+    other.peer.send(CltomaFuseWriteChunk, { $v: 'full', msgid: 50, inode: f.inode, indx: 0, chunkopflags: 0 });
+    await expect(other.peer.next(MatoclFuseWriteChunk.id, 150)).rejects.toThrow(/timeout/);
     p.send(CltomaFuseWriteChunkEnd, { $v: 'full', msgid: 24, chunkid: wr.chunkid, inode: f.inode, indx: 0, length: 12345, chunkopflags: 0 });
     expect(await p.reply(MatoclFuseWriteChunkEnd)).toEqual({ msgid: 24, status: MFS_STATUS_OK });
+    const second = await other.peer.reply(MatoclFuseWriteChunk);
+    expect(second).toMatchObject({ $v: 'ok', msgid: 50, chunkid: wr.chunkid });
+    other.peer.send(CltomaFuseWriteChunkEnd, { $v: 'full', msgid: 51, chunkid: wr.chunkid, inode: f.inode, indx: 0, length: 12345, chunkopflags: 0 });
+    expect(await other.peer.reply(MatoclFuseWriteChunkEnd)).toEqual({ msgid: 51, status: MFS_STATUS_OK });
     const notices = [await other.peer.reply(MatoclFuseChunkHasChanged), await other.peer.reply(MatoclFuseChunkHasChanged)];
     expect(notices.map((n) => [n.msgid, n.inode, n.chunkid, n.fleng])).toEqual([
       [0, f.inode, wr.chunkid, 0],

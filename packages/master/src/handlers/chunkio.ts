@@ -11,8 +11,10 @@ import {
   MatoclFuseTruncate,
   MatoclFuseWriteChunk,
   MatoclFuseWriteChunkEnd,
+  MFS_ERROR_CHUNKBUSY,
   MFS_ERROR_EPERM,
   MFS_ERROR_EROFS,
+  MFS_ERROR_LOCKED,
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
@@ -85,6 +87,9 @@ function readChunk(c: ClConn, p: Buffer): void {
   chunkReply(c, MatoclFuseReadChunk, v.msgid, r.value.length, r.value.chunkId, r.value.version);
 }
 
+/** How long a WRITE_CHUNK on a locked or busy chunk is held before the status goes back (matoclserv lwchunks). */
+const LOCKED_WAIT_MS = 30_000;
+
 function writeChunk(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaFuseWriteChunk, p);
   if (!v) return;
@@ -94,30 +99,48 @@ function writeChunk(c: ClConn, p: Buffer): void {
   if (disabled(c, 'write')) return fail(MFS_ERROR_EPERM);
   if (s.sesflags & SESFLAG_READONLY) return fail(MFS_ERROR_EROFS);
   const chunkopflags = v.$v === 'full' ? v.chunkopflags : 0;
-  const prev = ns.readChunk(v.inode, v.indx);
-  const prevId = prev.ok ? prev.value.chunkId : 0;
-  const goal = fileGoal(ns, v.inode);
-  if (prev.ok) {
-    const pre = registry.precheckModify(prevId, goal);
-    if (pre !== MFS_STATUS_OK) return fail(pre);
-  }
-  const r = ns.writeChunk(v.inode, v.indx, { chunkopflags });
-  if (!r.ok) return fail(r.status);
-  s.inc(STAT.WRITE);
-  const op = r.value;
-  runChunkOp(registry, op, goal)
-    .then((status) => {
-      if (status !== MFS_STATUS_OK) {
-        c.log.info({ inode: v.inode, indx: v.indx, chunkid: op.chunkId, action: op.action, status }, 'write chunk: chunkservers failed the operation');
-        if (op.action !== 'continue') ns.rollback(v.inode, v.indx, prevId, op.chunkId);
-        if (!c.closed) fail(status);
+  const deadline = Date.now() + LOCKED_WAIT_MS;
+  const attempt = (): void => {
+    if (c.closed) return;
+    const prev = ns.readChunk(v.inode, v.indx);
+    const prevId = prev.ok ? prev.value.chunkId : 0;
+    const goal = fileGoal(ns, v.inode);
+    // A chunk another writer holds (LOCKED) or that chunkservers are busy with: park the request
+    // until it is free, as MooseFS does, instead of sending the client into its retry loop.
+    const park = (status: number): boolean => {
+      if ((status !== MFS_ERROR_LOCKED && status !== MFS_ERROR_CHUNKBUSY) || prevId === 0 || Date.now() >= deadline) return false;
+      void registry.waitIdle(prevId, Math.min(1000, deadline - Date.now())).then(attempt);
+      return true;
+    };
+    if (prev.ok) {
+      const pre = registry.precheckModify(prevId, goal);
+      if (pre !== MFS_STATUS_OK) {
+        if (!park(pre)) fail(pre);
         return;
       }
-      if (!c.closed) chunkReply(c, MatoclFuseWriteChunk, v.msgid, op.length, op.chunkId, op.version);
-      chunkChanged(c, v.inode, v.indx, op.chunkId, op.version, op.length, 0);
-    })
-    // Whatever throws after the chunkservers answered closes this connection only.
-    .catch((e: unknown) => c.conn.kill('CLTOMA_FUSE_WRITE_CHUNK', `chunk operation failed: ${(e as Error).message}`, e));
+    }
+    const r = ns.writeChunk(v.inode, v.indx, { chunkopflags });
+    if (!r.ok) {
+      if (!park(r.status)) fail(r.status);
+      return;
+    }
+    s.inc(STAT.WRITE);
+    const op = r.value;
+    runChunkOp(registry, op, goal)
+      .then((status) => {
+        if (status !== MFS_STATUS_OK) {
+          c.log.info({ inode: v.inode, indx: v.indx, chunkid: op.chunkId, action: op.action, status }, 'write chunk: chunkservers failed the operation');
+          if (op.action !== 'continue') ns.rollback(v.inode, v.indx, prevId, op.chunkId);
+          if (!c.closed) fail(status);
+          return;
+        }
+        if (!c.closed) chunkReply(c, MatoclFuseWriteChunk, v.msgid, op.length, op.chunkId, op.version);
+        chunkChanged(c, v.inode, v.indx, op.chunkId, op.version, op.length, 0);
+      })
+      // Whatever throws after the chunkservers answered closes this connection only.
+      .catch((e: unknown) => c.conn.kill('CLTOMA_FUSE_WRITE_CHUNK', `chunk operation failed: ${(e as Error).message}`, e));
+  };
+  attempt();
 }
 
 function writeChunkEnd(c: ClConn, p: Buffer): void {
@@ -131,6 +154,7 @@ function writeChunkEnd(c: ClConn, p: Buffer): void {
   else if (c.session!.sesflags & SESFLAG_READONLY) status = MFS_ERROR_EROFS;
   else status = c.ctx.ns.writeChunkEnd(v.inode, v.chunkid, v.length, flags);
   c.sendMsg(MatoclFuseWriteChunkEnd, { msgid: v.msgid, status });
+  c.ctx.registry.wakeIdle(v.chunkid);
   if (status !== MFS_STATUS_OK) return;
   if (v.$v === 'full') {
     const after = c.ctx.ns.readChunk(v.inode, v.indx);
@@ -164,6 +188,7 @@ function truncate(c: ClConn, p: Buffer): void {
       if (c.closed) return;
       // fs_end_setlength: the chunk is unlocked whatever the chunkservers said.
       ns.truncateChunkDone(op.chunkId);
+      registry.wakeIdle(op.chunkId);
       if (status !== MFS_STATUS_OK) return fail(status);
       finish();
     })

@@ -483,7 +483,7 @@ test('namespace == model over random operation sequences; replay == live', () =>
       const fresh = replay(lines, start);
       expect(fresh.dumpState()).toEqual(ns.dumpState());
     }),
-    { numRuns: 120 },
+    { numRuns: Number(process.env.MFS_MODEL_RUNS ?? 120) },
   );
   // the generated sequences must really exercise every operation (not only its error paths)
   for (const op of ['create', 'link', 'rename', 'rmdir', 'unlink', 'setmode', 'setuid', 'setgid', 'setxattr', 'truncate', 'undel', 'write']) {
