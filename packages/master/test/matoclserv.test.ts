@@ -5,6 +5,10 @@ import {
   AntoanUnknownCommand,
   CltomaFuseCreate,
   CltomaFuseRepair,
+  CltoanChartData,
+  AntoclChartData,
+  CltoanModuleInfo,
+  AntoclModuleInfo,
   CltomaFuseOpen,
   MatoclFuseOpen,
   MatoclFuseChunkHasChanged,
@@ -227,6 +231,11 @@ describe('matoclserv: an in-process master and a socket client', () => {
     const mine = sl.sessions.find((s) => s.sessionid === sessionId);
     expect(mine?.info.toString()).toBe('test-client\0');
     expect(mine?.path.toString()).toBe('/');
+    // Charts are not collected: an unknown chart is an empty reply, as for MooseFS.
+    cli.send(CltoanChartData, { $v: 'limited', chartid: 100, maxentries: 10 });
+    expect((await cli.next(AntoclChartData.id)).length).toBe(0);
+    cli.send(CltoanModuleInfo, { $v: 'bare' });
+    expect(await cli.reply(AntoclModuleInfo)).toMatchObject({ $v: 'bare', moduletype: 1, version: VERSHEX, metaid: master.metaid });
     cli.send(CltomaExportsInfo, { $v: 'vmode', vmode: 3 });
     const ex = await cli.reply(MatoclExportsInfo);
     if (ex.$v !== 'v3') throw new Error('exports form');

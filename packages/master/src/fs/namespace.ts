@@ -1081,6 +1081,36 @@ export class Namespace {
     return st === MFS_STATUS_OK ? OK(p.length) : ERR(st);
   }
 
+  /**
+   * fs_repair (mfsfilerepair): for every chunk of the file ask the chunk registry (`chunkRepair`, as
+   * chunk_repair does) whether it must change: null = leave it, 0 = erase it (hole), v = use version v.
+   * Each change is one REPAIR record. Returns the counters the reply carries.
+   */
+  repair(ctx: FsCtx, inode: number, chunkRepair: (chunkId: number) => number | null): FsResult<{ notChanged: number; erased: number; repaired: number }> {
+    const ts = this.now();
+    if (this.ro(ctx)) return ERR(MFS_ERROR_EROFS);
+    const f = this.find(ctx, inode);
+    if (f === undefined) return ERR(MFS_ERROR_ENOENT);
+    const p = f.node;
+    if (!p.isFile) return ERR(MFS_ERROR_EPERM);
+    if (p.eattr & EATTR_IMMUTABLE) return ERR(MFS_ERROR_EPERM);
+    if (!this.can(p, ctx, MODE_MASK_W)) return ERR(MFS_ERROR_EACCES);
+    const out = { notChanged: 0, erased: 0, repaired: 0 };
+    for (let indx = 0; indx < p.chunks.length; indx++) {
+      const id = p.chunks[indx]!;
+      const nversion = id > 0 ? chunkRepair(id) : null;
+      if (nversion === null) {
+        out.notChanged++;
+        continue;
+      }
+      const rec: ChangelogRecord = { ts, op: 'REPAIR', args: [f.inode, indx], result: [nversion] };
+      if (applyRecord(this.tree, rec, this.applyOpts) === MFS_STATUS_OK) this.onRecord?.(rec);
+      if (nversion > 0) out.repaired++;
+      else out.erased++;
+    }
+    return OK(out);
+  }
+
   /** fs_get_parents: parent inodes of a node as the export sees them (1 = the export root). */
   getParents(ctx: FsCtx, inode: number): FsResult<number[]> {
     const f = this.find(ctx, inode);

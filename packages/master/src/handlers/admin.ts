@@ -60,6 +60,18 @@ import {
   MFS_ERROR_EINVAL,
   MFS_ERROR_NOTFOUND,
   MFS_STATUS_OK,
+  AntoclChart,
+  AntoclChartData,
+  AntoclModuleInfo,
+  AntoclMonotonicData,
+  CLTOAN_CHART,
+  CLTOAN_CHART_DATA,
+  CLTOAN_MODULE_INFO,
+  CLTOAN_MONOTONIC_DATA,
+  CltoanChart,
+  CltoanChartData,
+  CltoanModuleInfo,
+  CltoanMonotonicData,
   Writer,
   list,
   struct,
@@ -399,7 +411,35 @@ function csservCommand(c: ClConn, p: Buffer): void {
   else c.sendMsg(MatoclCsservCommand, { $v: 'status', status });
 }
 
+// Charts (CLTOAN_CHART / _CHART_DATA / _MONOTONIC_DATA): no statistics are collected, so every chart is
+// unknown (charts_makedata gives 0 bytes for those) and the monotonic counters list is empty.
+function chart(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltoanChart, p)) return;
+  c.sendMsg(AntoclChart, { png: Buffer.alloc(0) });
+}
+function chartData(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltoanChartData, p)) return;
+  c.sendMsg(AntoclChartData, { $v: 'none' });
+}
+function monotonicData(c: ClConn, p: Buffer): void {
+  if (!c.decode(CltoanMonotonicData, p)) return;
+  c.sendMsg(AntoclMonotonicData, { data: Buffer.from([0, 0]) }); // statdefscount 0
+}
+
+/** CLTOAN_MODULE_INFO (matoclserv_module_info): MODULE_TYPE_MASTER, version, metaid. */
+function moduleInfo(c: ClConn, p: Buffer): void {
+  const v = c.decode(CltoanModuleInfo, p);
+  if (!v) return;
+  const body = { moduletype: 1, version: VERSHEX, csid: 0, metaid: c.ctx.metaid(), ip: 0, port: 0 };
+  if (v.$v === 'msgid') c.sendMsg(AntoclModuleInfo, { $v: 'msgid', msgid: v.msgid, ...body });
+  else c.sendMsg(AntoclModuleInfo, { $v: 'bare', ...body });
+}
+
 const handlers = {
+  [CLTOAN_CHART]: chart,
+  [CLTOAN_CHART_DATA]: chartData,
+  [CLTOAN_MONOTONIC_DATA]: monotonicData,
+  [CLTOAN_MODULE_INFO]: moduleInfo,
   [CLTOMA_SESSION_COMMAND]: sessionCommand,
   [CLTOMA_CSSERV_COMMAND]: csservCommand,
   [CLTOMA_FSTEST_INFO]: fstestInfo,

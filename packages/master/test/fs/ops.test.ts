@@ -568,3 +568,20 @@ describe('quotas (fs_quotacontrol, fsnodes_test_quota, fsnodes_check_quotanode)'
     expect(status(ns.setsclass(ROOT, q, 1, 1, SMODE_SET | SMODE_RMASK))).toBe(MFS_STATUS_OK);
   });
 });
+
+describe('repair (fs_repair)', () => {
+  test('erases or re-versions chunks as the registry decides; REPAIR replays', () => {
+    const { ns, lines } = setup();
+    const f = ok(ns.mknod(ROOT, 1, b('f'), TYPE_FILE, 0o644, 0, 0)).inode;
+    for (const i of [0, 1, 2]) {
+      const w = ok(ns.writeChunk(f, i, { chunkopflags: 0 }));
+      ns.writeChunkEnd(f, w.chunkId, (i + 1) * 0x4000000, 0);
+    }
+    expect(status(ns.repair(U1, f, () => null))).toBe(MFS_ERROR_EACCES);
+    const r = ok(ns.repair(ROOT, f, (id) => (id === 1 ? 0 : id === 2 ? 7 : null)));
+    expect(r).toEqual({ notChanged: 1, erased: 1, repaired: 1 });
+    expect(ns.fileChunks(f)).toEqual([0, 2, 3]);
+    expect(ns.chunks.get(2)!.version).toBe(7);
+    expect(lines.filter((l) => l.includes('|REPAIR(')).map((l) => l.replace(/^\d+: \d+\|/, ''))).toEqual([`REPAIR(${f},0):0`, `REPAIR(${f},1):7`]);
+  });
+});

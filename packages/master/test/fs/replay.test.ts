@@ -34,7 +34,7 @@ describe('replay == live', () => {
     const ops = new Set(lines.map((l) => /\|([A-Z]+)\(/.exec(l)![1]));
     for (const op of ['CREATE', 'SYMLINK', 'UNLINK', 'MOVE', 'LINK', 'LENGTH', 'TRUNC', 'WRITE', 'UNLOCK', 'ROLLBACK',
       'SETXATTR', 'SETACL', 'SETSCLASS', 'SETTRASHTIME', 'SETEATTR', 'UNDEL', 'PURGE', 'SETPATH', 'EMPTYTRASH',
-      'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'RELEASE', 'SNAPSHOT', 'ACCESS', 'ATTR', 'AMTIME', 'QUOTA', 'APPEND']) {
+      'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'RELEASE', 'SNAPSHOT', 'ACCESS', 'ATTR', 'AMTIME', 'QUOTA', 'APPEND', 'REPAIR']) {
       expect(ops, op).toContain(op);
     }
     // text round trip
