@@ -240,7 +240,8 @@ export class Namespace {
       inode: n.inode, type: n.type, mode: n.mode, uid: n.uid, gid: n.gid, atime: n.atime, mtime: n.mtime, ctime: n.ctime,
       sclassid: n.sclassid, eattr: n.eattr, winattr: n.winattr, trashtime: n.trashtime, nlink: n.nlink,
       dir: n.type === TYPE_DIRECTORY ? { nlink: n.dirNlink, stats: n.stats, children: t.childList(n).map((e) => [hex(e.name), e.child.inode, e.edgeid.toString()]) } : undefined,
-      file: n.isFile ? { length: n.length, chunks: n.chunks, ratio: n.realsizeRatio } : undefined,
+      // trailing holes in a chunk table are not observable (and metadata.mfs does not keep them)
+      file: n.isFile ? { length: n.length, chunks: trimZeros(n.chunks), ratio: n.realsizeRatio } : undefined,
       path: n.type === TYPE_SYMLINK ? hex(n.path) : undefined,
       rdev: n.rdev,
       parents: n.parents.map((e) => [e.parent?.inode ?? null, hex(e.name), e.edgeid.toString()]),
@@ -1674,6 +1675,12 @@ export class Namespace {
       if (chg) this.commit('AMTIME', [f.inode, atime, mtime, ctime], undefined, ts);
     }
   }
+}
+
+function trimZeros(a: number[]): number[] {
+  let n = a.length;
+  while (n > 0 && a[n - 1] === 0) n--;
+  return a.slice(0, n);
 }
 
 /** Directory "length" code (fsnodes_fill_attr). */

@@ -101,9 +101,11 @@ export function scenario(ns: Namespace, clock: { t: number }): void {
   ns.writeChunkEnd(ap, ns.fileChunks(ap)[0]!, 10, 0);
   expect(ok(ns.appendSlice(ROOT, 0, ap, as, 0, 3))).toBe(0x4000000 + 2 * 0x4000000 + 777);
   expect(ok(ns.appendSlice(ROOT, 1 | 2, ap, as, 1, 0))).toBe(4 * 0x4000000 + 777);
-  // mfsfilerepair: one chunk gets a new version, one is erased
+  // mfsfilerepair: a chunk is erased. (A REPAIR that sets a version is tested in ops.test.ts only: the
+  // real restore counts such a record twice -- chunk_mr_set_version and fs_mr_repair both call
+  // meta_version_inc -- and then stops with "version mismatch" on the next record.)
   const chunksOfSrc = ns.fileChunks(as).filter((c) => c > 0);
-  ok(ns.repair(ROOT, as, (id) => (id === chunksOfSrc[0] ? 9 : id === chunksOfSrc[1] ? 0 : null)));
+  ok(ns.repair(ROOT, as, (id) => (id === chunksOfSrc[1] ? 0 : null)));
   // quotas: a hard inode limit, then a soft length limit that runs out of grace
   const ADMIN = ctxOf(0, [0], SESFLAG_ADMIN);
   const q = ok(ns.mkdir(ROOT, 1, b('quota'), 0o777, 0, false)).inode;
