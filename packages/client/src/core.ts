@@ -48,7 +48,8 @@ export class MfsCore {
   ) {
     this.fs = new FsOps(master);
     this.reader = new ChunkReader(this.fs, this.pool, opts.ioRetries, log);
-    this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log);
+    // Chunk locations and lengths read before a write session ended are stale after it.
+    this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log, (inode) => this.reader.invalidate(inode));
     this.entryTtlMs = Math.max(0, opts.dirEntryCacheTo) * 1000;
     master.sustainedInodes = () => this.opens.keys();
     master.amtimes = () => {

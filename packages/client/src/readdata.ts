@@ -122,6 +122,8 @@ interface CachedLocation {
 export class ChunkReader {
   /** inode -> chunk index -> where the chunk lives (short-lived; dropped on changes). */
   private locations = new Map<number, Map<number, CachedLocation>>();
+  /** Bumped by every invalidation, so an answer asked for before one is not cached after it. */
+  private epoch = 0;
 
   constructor(
     readonly fs: FsOps,
@@ -131,11 +133,13 @@ export class ChunkReader {
   ) {}
 
   invalidate(inode: number, indx?: number): void {
+    this.epoch++;
     if (indx === undefined) this.locations.delete(inode);
     else this.locations.get(inode)?.delete(indx);
   }
 
   invalidateAll(): void {
+    this.epoch++;
     this.locations.clear();
   }
 
@@ -148,7 +152,10 @@ export class ChunkReader {
     let m = this.locations.get(inode);
     const c = m?.get(indx);
     if (!fresh && c && Date.now() - c.at < LOCATION_TTL_MS) return c.info;
+    const epoch = this.epoch;
     const info = await this.fs.readChunk(inode, indx);
+    // Invalidated meanwhile (a write or truncate): the answer may predate it; use it once, keep nothing.
+    if (this.epoch !== epoch) return info;
     m = this.locations.get(inode);
     if (!m) this.locations.set(inode, (m = new Map()));
     m.set(indx, { info, at: Date.now() });
@@ -316,6 +323,7 @@ export class ReadAhead {
     const parts: Buffer[] = [];
     let pos = offset;
     const end = offset + size;
+    let eof = false;
     for (let i = first; i < this.windows.length && pos < end; i++) {
       const w = this.windows[i]!;
       if (w.start > pos) break;
@@ -329,12 +337,20 @@ export class ReadAhead {
       }
       if (gen !== this.gen) return this.reader.read(this.inode, offset, size);
       const rel = pos - w.start;
-      if (rel >= d.length) break; // end of file
+      if (rel >= d.length) {
+        eof = true;
+        break;
+      }
       const n = Math.min(end - pos, d.length - rel);
       parts.push(d.subarray(rel, rel + n));
       pos += n;
-      if (d.length < w.len) break; // end of file inside this window
+      if (d.length < w.len) {
+        eof = true; // end of file inside this window
+        break;
+      }
     }
+    // The request runs past the chain: read the rest directly (a short answer only at end of file).
+    if (!eof && pos < end) parts.push(await this.reader.read(this.inode, pos, end - pos));
     // Moving on: drop windows behind, grow, keep the chain ahead.
     if (gen === this.gen) {
       while (this.windows.length > 1 && this.windows[0]!.start + this.windows[0]!.len <= offset) this.windows.shift();

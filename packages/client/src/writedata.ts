@@ -127,6 +127,8 @@ export class WriteCache {
     readonly limit: number,
     readonly ioRetries: number,
     readonly log: Logger,
+    /** Called after the master took a new length or new chunk for the inode (WRITE_CHUNK_END). */
+    readonly onChunkEnd: (inode: number) => void = () => undefined,
   ) {
     this.flushAt = Math.max(MFSBLOCKSIZE, Math.min(limit / 4, 4 * 1024 * 1024));
   }
@@ -258,6 +260,7 @@ export class WriteCache {
         if (info.servers.length === 0) throw new StatusError(MFS_ERROR_CHUNKLOST, 'write: there are no valid copies');
         await this.stream(info, indx, f, sent, acked, hw);
         await this.fs.writeChunkEnd(info.chunkid, inode, indx, Math.max(info.length, hw.maxEnd), 0);
+        this.onChunkEnd(inode);
         return;
       } catch (e) {
         lastErr = (e as Error).message;

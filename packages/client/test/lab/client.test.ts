@@ -50,14 +50,6 @@ describeLab('client against real MooseFS 3.0.117', () => {
     expect(steps(r)).toEqual(expect.arrayContaining(['register errors', 'meta session', 'subfolder', 'write/read 5 MiB', 'across chunk boundary', 'rename', 'symlink', 'truncate', 'chmod chown utimes', 'xattr', 'goal trashtime', 'unlink rmdir', 'mtime', 'streams', 'closed']));
   });
 
-  it('Node API: random writes/truncates/reads agree with an in-memory model', async () => {
-    const r = await scenario('api-model', { runs: 10, commands: 80 });
-    const line = steps(r).find((s) => s.startsWith('model '));
-    expect(line).toBeDefined();
-    const total = Number(/(\d+) commands/.exec(line!)![1]);
-    expect(total).toBeGreaterThan(200);
-  });
-
   it('mfsmount-ts (FUSE): write/read/ls/rename/truncate through node:fs, large I/O options, real mfsmount sees the same bytes', async () => {
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     let ts: Mount | undefined;
