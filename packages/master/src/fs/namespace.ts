@@ -1170,7 +1170,8 @@ export class Namespace {
       if (q === null && flags !== 0) q = { ...zero };
       if (q) {
         q.flags |= flags;
-        if (set.graceperiod) q.graceperiod = set.graceperiod;
+        // (the C master also takes a grace period given with flags 0, without logging it; we do not)
+        if (set.graceperiod && flags !== 0) q.graceperiod = set.graceperiod;
         const keys: Array<[number, keyof Quota]> = [[0x01, 'sinodes'], [0x02, 'slength'], [0x04, 'ssize'], [0x08, 'srealsize'], [0x10, 'hinodes'], [0x20, 'hlength'], [0x40, 'hsize'], [0x80, 'hrealsize']];
         for (const [bit, k] of keys) if (flags & bit) q[k] = (set[k as keyof typeof set] as number | undefined) ?? 0;
       }
@@ -1182,8 +1183,6 @@ export class Namespace {
     if (chg) {
       const st = this.commit('QUOTA', q ? this.quotaArgs(f.inode, q) : [f.inode, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
       if (st !== MFS_STATUS_OK) return ERR(st);
-    } else if (q && p.quota) {
-      Object.assign(p.quota, q);
     }
     const r = q ?? zero;
     return OK({
