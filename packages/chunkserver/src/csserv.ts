@@ -154,6 +154,17 @@ export class CsConn {
     this.sessionEnd = onEnd;
   }
 
+  /**
+   * The session has said its last word (final status sent) but still cleans up (disk, chunk close):
+   * from now on packets are kept for after `detach`, not fed to the finished session. A client may
+   * send its next request as soon as it has the final status (mfsmount and ours reuse the link at
+   * once), and that request must not be lost.
+   */
+  unroute(): void {
+    this.session = undefined;
+    this.sessionEnd = undefined;
+  }
+
   /** Ends the session: idle again (`keep`) or closed. Packets that arrived meanwhile are processed. */
   detach(keep: boolean): void {
     this.session = undefined;
@@ -166,9 +177,16 @@ export class CsConn {
     if (this.state === 'closed') return;
     this.state = 'idle';
     this.lastRead = Date.now();
-    while (this.state === 'idle' && this.queued.length > 0) {
+    this.runQueued();
+  }
+
+  /** Queued packets, in order: requests while idle; a request that starts a session gets the packets behind it. */
+  private runQueued(): void {
+    while (this.state !== 'closed' && this.queued.length > 0) {
+      if (!this.session && this.state !== 'idle') break; // a session that already finished: the rest waits for its detach
       const p = this.queued.shift()!;
-      this.dispatch(p.type, p.payload);
+      if (this.session) this.session(p.type, p.payload, true);
+      else this.dispatch(p.type, p.payload);
     }
   }
 

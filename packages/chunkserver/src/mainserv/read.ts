@@ -108,6 +108,8 @@ export async function serveRead(conn: CsConn, payload: Buffer): Promise<void> {
     if (!gone) status(conn, chunkid, MFS_STATUS_OK);
   } finally {
     if (nop) clearInterval(nop);
+    // The final status is out: the client's next request waits for detach instead of being "garbage".
+    conn.unroute();
     if (opened) await c.exclusive(() => c.ioEnd()).catch(() => undefined);
     conn.detach(!gone);
   }

@@ -330,6 +330,8 @@ class WriteSession {
   private async end(keep: boolean): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // Whatever the client sends from now on (its next request on this link) waits for detach.
+    this.conn.unroute();
     if (this.idle) clearTimeout(this.idle);
     const fwd = this.fwd;
     this.fwd = undefined;
