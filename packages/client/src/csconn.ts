@@ -11,6 +11,7 @@ import { ANTOAN_NOP, CSTOCL_MAXPACKETSIZE, PacketFramer } from './proto.js';
 const CONNECT_TIMEOUT_MS = 2000;
 const IDLE_KEEP = 4;
 const IDLE_MAX_AGE_MS = 4000;
+const READ_BUFFER = 512 * 1024;
 
 export type CsPacketHandler = (type: number, payload: Buffer) => void;
 
@@ -29,23 +30,38 @@ export class CsConn {
     readonly sock: Socket,
     readonly key: string,
   ) {
-    sock.on('data', (chunk: Buffer) => {
-      const err = this.framer.push(chunk, (type, payload) => {
-        if (type === ANTOAN_NOP && payload.length === 0) return;
-        if (this.handler) this.handler(type, payload);
-        else this.fail(`unexpected packet ${type} on an idle connection`);
-      });
-      if (err) this.fail(`bad packet from chunkserver ${this.key}: ${err.message}`);
-    });
     sock.on('error', (e) => this.fail(`chunkserver ${this.key}: ${e.message}`));
     sock.on('close', () => this.fail(`chunkserver ${this.key} closed the connection`));
+  }
+
+  /** Bytes read from the socket (into the connection's one reused read buffer: payload views die with the call). */
+  private onData(chunk: Buffer): void {
+    const err = this.framer.push(chunk, (type, payload) => {
+      if (type === ANTOAN_NOP && payload.length === 0) return;
+      if (this.handler) this.handler(type, payload);
+      else this.fail(`unexpected packet ${type} on an idle connection`);
+    });
+    if (err) this.fail(`bad packet from chunkserver ${this.key}: ${err.message}`);
   }
 
   static open(ip: number, port: number): Promise<CsConn> {
     const host = ipToString(ip);
     const key = `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      const s = createConnection({ host, port });
+      // Socket reads land in one buffer per connection, reused for every read (no allocation per
+      // 64 KiB read, and most packets arrive whole, so the framer hands out views without copying).
+      let conn: CsConn | undefined;
+      const s = createConnection({
+        host,
+        port,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER),
+          callback: (n: number, buf: Uint8Array) => {
+            conn?.onData((buf as Buffer).subarray(0, n));
+            return true;
+          },
+        },
+      });
       s.setNoDelay(true);
       const t = setTimeout(() => {
         s.destroy();
@@ -54,7 +70,8 @@ export class CsConn {
       s.once('connect', () => {
         clearTimeout(t);
         s.removeAllListeners('error');
-        resolve(new CsConn(s, key));
+        conn = new CsConn(s, key);
+        resolve(conn);
       });
       s.once('error', (e) => {
         clearTimeout(t);
