@@ -448,3 +448,41 @@ describe('disk registry', () => {
     expect((await readFile(`${env.disks[0]}.metaid`)).readBigUInt64BE(0)).toBe(0x2222n);
   });
 });
+
+describe('a write buffer changed while its disk write is in flight', () => {
+  // Deterministic interleaving of the classic pooled-buffer bug: the source of the pwrite is changed
+  // (here: byte 0 zeroed, the "\0i\n" seen once) between the CRC check and the moment the write
+  // reaches the disk. The write must not be acknowledged with the client's CRC in the table and other
+  // bytes on disk; the writer gets MFS_ERROR_CRC and sends the block again.
+  for (const kind of ['small piece into a new block', 'whole new block'] as const) {
+    it(`${kind}: refused, never acknowledged as written; the resent block is stored exactly`, async () => {
+      const { h, e } = await setup();
+      const id = kind === 'whole new block' ? 92 : 91;
+      await createChunk(h, id, 1);
+      const data = kind === 'whole new block' ? Buffer.concat([Buffer.from('hi\n'), Buffer.alloc(B - 3)]) : Buffer.from('hi\n');
+      const c = h.get(id)!;
+      expect(await c.exclusive(() => c.ioBegin())).toBe(MFS_STATUS_OK);
+      const fh = c.handle;
+      const realWrite = fh.write.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<unknown>;
+      let hit = 0;
+      (fh as unknown as { write: typeof realWrite }).write = (b, o, l, p) => {
+        if (p >= 8192 && hit++ === 0) b[o] = 0; // someone else's use of the buffer, mid-write
+        return realWrite(b, o, l, p);
+      };
+      const st = await c.exclusive(() => c.write(1, 0, 0, data.length, Buffer.from(data), 0, refCrc(data)));
+      (fh as unknown as { write: typeof realWrite }).write = realWrite;
+      expect(hit).toBe(1);
+      expect(st).toBe(MFS_ERROR_CRC);
+      // The client sends the block again (a fresh buffer): now stored and recorded exactly.
+      expect(await c.exclusive(() => c.write(1, 0, 0, data.length, Buffer.from(data), 0, refCrc(data)))).toBe(MFS_STATUS_OK);
+      await c.exclusive(() => c.ioEnd());
+      await c.exclusive(() => c.closeNow());
+      const bytes = await readFile(`${e.disks[0]}00/chunk_${id.toString(16).toUpperCase().padStart(16, '0')}_00000001.mfs`);
+      const want = Buffer.alloc(B);
+      data.copy(want);
+      expect(bytes.subarray(8192).equals(want)).toBe(true);
+      expect(bytes.readUInt32BE(4096)).toBe(refCrc(want));
+      expect(await testChunk(h, id, 1)).toBe(MFS_STATUS_OK);
+    });
+  }
+});

@@ -377,6 +377,9 @@ export class ChunkFile {
           this.owner.stats.write(e - s, since(t0));
         }
         if (e < MFSBLOCKSIZE) await fh.truncate(dataOffset(this.hdrSize, block + 1));
+        // The bytes went to the disk while we waited: if the buffer changed meanwhile (a pooled buffer
+        // reused too early), the disk does not hold what the CRC says. Refuse, as hdd_write does.
+        if (crc32(piece) !== crc >>> 0) return await this.changedUnderWrite(block);
         this.setBlockCrc(block, crc);
       } else {
         let truncNeeded = false;
@@ -392,6 +395,8 @@ export class ChunkFile {
         }
         const b = this.block!;
         piece.copy(b, offset);
+        // The CRC of what is sent to the disk, taken before the write and checked after it (see above).
+        const blockCrc = crc32(b);
         const [s, e] = sparse ? nonZeroSpan(b, offset, offset + size) : [offset, offset + size];
         if (e > s) {
           const t0 = process.hrtime.bigint();
@@ -399,7 +404,8 @@ export class ChunkFile {
           this.owner.stats.write(e - s, since(t0));
         }
         if (truncNeeded || (grew && e < MFSBLOCKSIZE)) await fh.truncate(dataOffset(this.hdrSize, block + 1));
-        this.setBlockCrc(block, crc32(b));
+        if (crc32(b) !== blockCrc) return await this.changedUnderWrite(block);
+        this.setBlockCrc(block, blockCrc);
       }
     } catch (e) {
       this.invalidateBlock();
@@ -408,6 +414,21 @@ export class ChunkFile {
     }
     if (grew) this.owner.touched();
     return MFS_STATUS_OK;
+  }
+
+  /**
+   * The source buffer of a block write changed before the write finished, so the disk holds neither
+   * the old block nor exactly the new one. The block is read back and its CRC entry made to match the
+   * disk (the chunk stays consistent, a resent piece can be merged into it), the error is counted and
+   * the writer gets MFS_ERROR_CRC, so it sends the data again; nothing is acknowledged that is not on disk.
+   */
+  private async changedUnderWrite(block: number): Promise<number> {
+    this.invalidateBlock();
+    this.owner.chunkError(this, false, new Error(`block ${block}: data changed while being written (buffer reused) - write refused`));
+    const back = Buffer.alloc(MFSBLOCKSIZE);
+    await this.fh!.read(back, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block));
+    this.setBlockCrc(block, crc32(back));
+    return MFS_ERROR_CRC;
   }
 
   /** Blocks [this.blocks, block) become empty blocks and `block` the last one. */
