@@ -119,6 +119,8 @@ describeLab('mfsmetalogger-ts and wall-clock schedules', () => {
       const back = (ml: { dataPath: string }, suffix = '') => join(ml.dataPath, `metadata_ml.mfs.back${suffix}`);
       await waitFor('the download at connect', () => existsSync(back(ours)) && existsSync(back(real)));
       expect(existsSync(back(ours, '.1'))).toBe(false);
+      // What each downloaded at connect: the scheduled download must keep exactly that as .1.
+      const first = { ours: readFileSync(back(ours)), real: readFileSync(back(real)) };
       // The scheduled one keeps the first as .1.
       const seen: Record<string, number> = {};
       await waitFor(
@@ -132,9 +134,9 @@ describeLab('mfsmetalogger-ts and wall-clock schedules', () => {
       expect(Math.abs(seen.ours! - seen.real!)).toBeLessThan(3_000);
       await waitFor('the scheduled chain to end', () => [ours, real].every((ml) => existsSync(join(ml.dataPath, 'changelog_ml_back.1.mfs'))));
       const masterBack = readFileSync(join(master.dataPath, 'metadata.mfs.back'));
-      for (const ml of [ours, real]) {
-        expect(readFileSync(back(ml)).equals(masterBack)).toBe(true);
-        expect(readFileSync(back(ml, '.1')).equals(masterBack)).toBe(true);
+      for (const [k, ml] of [['ours', ours], ['real', real]] as const) {
+        expect(readFileSync(back(ml)).equals(masterBack), `${k}: metadata_ml.mfs.back == master's metadata.mfs.back`).toBe(true);
+        expect(readFileSync(back(ml, '.1')).equals(first[k]), `${k}: .1 == the file downloaded at connect`).toBe(true);
       }
       for (const name of ['changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs']) {
         expect(readFileSync(join(ours.dataPath, name)).equals(readFileSync(join(real.dataPath, name))), name).toBe(true);
