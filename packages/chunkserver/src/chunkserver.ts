@@ -1,3 +1,4 @@
+import { ipToU32 } from '@mfs-ts/protocol';
 import { mkdir } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { resolve as resolvePath } from 'node:path';
@@ -8,7 +9,6 @@ import { HddSpaceMgr } from './hddspacemgr/index.js';
 import { parseMfsSize } from './hddspacemgr/hddcfg.js';
 import { testChunk } from './hddspacemgr/chunkops.js';
 import { MasterConn, readCsId } from './masterconn.js';
-import { ipNumber } from './names.js';
 
 export interface ChunkserverOptions {
   cfg: ChunkserverCfg;
@@ -85,11 +85,11 @@ export class Chunkserver implements Daemon {
     const port = Number.parseInt(cfg.CSSERV_LISTEN_PORT, 10);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`CSSERV_LISTEN_PORT: bad port '${cfg.CSSERV_LISTEN_PORT}'`);
     let host = cfg.CSSERV_LISTEN_HOST;
-    if (host !== '*' && ipNumber(host) === 0) host = (await lookup(host, { family: 4 })).address;
+    if (host !== '*' && ipToU32(host) === undefined) host = (await lookup(host, { family: 4 })).address;
     try {
       const a = await this.csserv.listen(host, port);
       this.listenPort = a.port;
-      this.listenIp = host === '*' ? 0 : ipNumber(a.address);
+      this.listenIp = host === '*' ? 0 : ipToU32(a.address) ?? 0;
     } catch (e) {
       await this.hdd.stop();
       throw new Error(`main server module: can't listen on socket (${cfg.CSSERV_LISTEN_HOST}:${cfg.CSSERV_LISTEN_PORT}): ${(e as Error).message}`);

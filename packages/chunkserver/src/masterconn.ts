@@ -35,12 +35,14 @@ import {
   authCodePasscode,
   versionAtLeast,
   type MessageDef,
+  ipToU32,
+  u32ToIp,
 } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { chunkInfoReply } from './csserv.js';
 import { masterCommand, type CommandContext } from './mastercmds.js';
-import { ipNumber, ipString, packetName } from './names.js';
+import { packetName } from './names.js';
 
 /** Reports: load every 5 s, space every second (masterconn.c REPORT_*_FREQ). */
 const REPORT_LOAD_MS = 5000;
@@ -155,7 +157,7 @@ export class MasterConn {
     let ip: number;
     try {
       const r = await lookup(this.opts.masterHost, { family: 4 });
-      ip = ipNumber(r.address);
+      ip = ipToU32(r.address) ?? 0;
     } catch {
       const m = `master connection module: can't resolve master host/port (${this.opts.masterHost}:${this.opts.masterPort})`;
       if (initial) throw new MasterConnError(m);
@@ -170,7 +172,7 @@ export class MasterConn {
       return false;
     }
     if ((ip & 0xff000000) >>> 0 === 0x7f000000 && !this.opts.allowLoopbackMaster) {
-      const m = `master connection module: localhost (${ipString(ip)}) can't be used for connecting with master (use ip address of network controller)`;
+      const m = `master connection module: localhost (${u32ToIp(ip)}) can't be used for connecting with master (use ip address of network controller)`;
       if (initial) throw new MasterConnError(m);
       this.log.warn(m);
       return false;
@@ -179,7 +181,7 @@ export class MasterConn {
     this.masterPort = port;
     if (this.opts.bindHost && this.opts.bindHost !== '*') {
       try {
-        this.bindIp = ipNumber((await lookup(this.opts.bindHost, { family: 4 })).address);
+        this.bindIp = ipToU32((await lookup(this.opts.bindHost, { family: 4 })).address) ?? 0;
       } catch {
         this.bindIp = 0;
       }
@@ -206,7 +208,7 @@ export class MasterConn {
 
   private connect(): void {
     if (this.stopping || this.sock) return;
-    const s = connect({ host: ipString(this.masterIp), port: this.masterPort, ...(this.bindIp ? { localAddress: ipString(this.bindIp) } : {}) });
+    const s = connect({ host: u32ToIp(this.masterIp), port: this.masterPort, ...(this.bindIp ? { localAddress: u32ToIp(this.bindIp) } : {}) });
     this.sock = s;
     const framer = new PacketFramer(MATOCS_MAXPACKETSIZE);
     const myConn = ++this.conncnt;

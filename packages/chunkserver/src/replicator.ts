@@ -19,12 +19,12 @@ import {
   MFS_STATUS_OK,
   MFSBLOCKSIZE,
   PacketFramer,
+  u32ToIp,
 } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { CHUNKCRCSIZE, NEWHDRSIZE, encodeHeader } from './hddspacemgr/layout.js';
 import { connectOnce } from './mainserv/write.js';
-import { ipString } from './names.js';
 
 /** Connect / send / receive timeouts of the replicator (replicator.c *MSECTO). */
 const CONN_MS = 5000;
@@ -91,7 +91,7 @@ export async function replicate(hdd: HddSpaceMgr, log: Logger, chunkid: number, 
   let sock: Socket | undefined;
   let opened = false;
   const fail = async (st: number, why: string): Promise<number> => {
-    log.info({ chunk: chunkid.toString(16), source: `${ipString(ip)}:${port}` }, `replicator: ${why}`);
+    log.info({ chunk: chunkid.toString(16), source: `${u32ToIp(ip)}:${port}` }, `replicator: ${why}`);
     sock?.destroy();
     await c.exclusive(async () => {
       if (opened) await c.ioEnd();

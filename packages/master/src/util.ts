@@ -19,23 +19,7 @@ export function passcodeEquals(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
-/** "A.B.C.D" -> u32; undefined for anything else (IPv4-mapped IPv6 is unwrapped). */
-export function ipToU32(addr: string | undefined): number | undefined {
-  if (!addr) return undefined;
-  const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  const p = a.split('.');
-  if (p.length !== 4) return undefined;
-  let v = 0;
-  for (const x of p) {
-    if (!/^\d{1,3}$/.test(x) || Number(x) > 255) return undefined;
-    v = v * 256 + Number(x);
-  }
-  return v >>> 0;
-}
-
-export function u32ToIp(ip: number): string {
-  return `${(ip >>> 24) & 255}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
+export { ipToU32, u32ToIp } from '@mfs-ts/protocol';
 
 /** Seconds since the epoch. */
 export function nowSec(): number {

@@ -12,3 +12,4 @@ export * from './version.js';
 export * from './auth.js';
 export * from './hotpath.js';
 export * from './messages/index.js';
+export * from './ip.js';

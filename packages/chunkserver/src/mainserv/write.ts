@@ -17,10 +17,10 @@ import {
   newDataView,
   parseWriteData,
   putWriteStatus,
+  u32ToIp,
 } from '@mfs-ts/protocol';
 import type { ChunkFile } from '../hddspacemgr/chunkfile.js';
 import type { CsConn } from '../csserv.js';
-import { ipString } from '../names.js';
 
 /** Connection attempts to the next server of a chain, and their timeouts (mainserv.c CONNECT_*). */
 const CONNECT_RETRIES = 10;
@@ -36,7 +36,7 @@ function statusPacket(chunkid: number, writeid: number, st: number): Buffer {
 
 export function connectOnce(ip: number, port: number, timeoutMs: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const s = connect({ host: ipString(ip), port });
+    const s = connect({ host: u32ToIp(ip), port });
     const t = setTimeout(() => {
       s.destroy();
       resolve(undefined);
@@ -139,7 +139,7 @@ class WriteSession {
         return;
       }
       if (!fwd) {
-        conn.log.warn({ next: `${ipString(ip)}:${port}` }, `connect to ${ipString(ip)}:${port} failed`);
+        conn.log.warn({ next: `${u32ToIp(ip)}:${port}` }, `connect to ${u32ToIp(ip)}:${port} failed`);
         conn.send(statusPacket(this.chunkid, 0, MFS_ERROR_CANTCONNECT));
         return this.end(true);
       }
