@@ -294,6 +294,9 @@ export function fuseOptionList(opts: ClientOptions, user: readonly string[]): st
     `fsname=mfs#${opts.host}:${opts.port}`,
     'subtype=mfs',
     'allow_other',
+    // fuse-native gives the handlers no caller context (uid/gid/pid), so every request reaches the
+    // master as uid 0; the kernel's mode-bit checks keep other users to what the modes allow.
+    'default_permissions',
     `attr_timeout=${opts.attrCacheTo}`,
     `entry_timeout=${opts.entryCacheTo}`,
     ...CACHE_MODE_OPTIONS[opts.cacheMode],
@@ -305,5 +308,7 @@ export function fuseOptionList(opts: ClientOptions, user: readonly string[]): st
     else out.push(u);
   }
   if (opts.readOnly && !out.includes('ro')) out.push('ro');
+  // `-o nodefault_permissions` (ours) leaves the checks to the master, as root.
+  if (out.includes('nodefault_permissions')) return out.filter((o) => o !== 'default_permissions' && o !== 'nodefault_permissions');
   return out;
 }

@@ -85,6 +85,10 @@ describe('mfsmount-ts command line', () => {
     expect(l).toContain('max_write=65536');
     expect(l).not.toContain('max_write=131072');
     expect(fuseOptionList(parseMountArgs(['/m']).options, [])).toContain('auto_cache');
+    expect(fuseOptionList(parseMountArgs(['/m']).options, [])).toEqual(expect.arrayContaining(['allow_other', 'default_permissions']));
+    const nd = parseMountArgs(['/m', '-o', 'nodefault_permissions']);
+    expect(fuseOptionList(nd.options, nd.fuseOptions)).not.toContain('default_permissions');
+    expect(fuseOptionList(nd.options, nd.fuseOptions)).not.toContain('nodefault_permissions');
     expect(fuseOptionList(parseMountArgs(['/m', '-o', 'mfscachemode=YES']).options, [])).toContain('kernel_cache');
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, link, mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,25 @@ describeLab('client against real MooseFS 3.0.117', () => {
       expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o600, 4321, 8765]);
       expect(st.ino).toBe((await stat(`${dir}/small.txt`)).ino);
       await unlink(`${dir}/hard.txt`);
+
+      // Requests reach the master as root (fuse-native passes no caller context), so the mount uses
+      // default_permissions: the kernel checks mode bits for other users. nobody may read a 0644
+      // file but not write into a root-owned 0755 directory.
+      expect(line).toMatch(/default_permissions/);
+      expect(line).toMatch(/allow_other/);
+      const nobody = (cmd: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', cmd], { encoding: 'utf8', timeout: 20_000 });
+      await chmod(dir, 0o755);
+      await writeFile(`${dir}/pub.txt`, 'public');
+      await chmod(`${dir}/pub.txt`, 0o644);
+      const rd = nobody(`cat ${dir}/pub.txt`);
+      expect([rd.status, rd.stdout, rd.stderr]).toEqual([0, 'public', '']);
+      // small.txt is now 0600 (through its hard link) and owned by 4321: nobody may not read it either.
+      expect(nobody(`cat ${dir}/small.txt`).stderr).toMatch(/Permission denied/);
+      const wr = nobody(`echo x > ${dir}/by-nobody.txt`);
+      expect(wr.status).not.toBe(0);
+      expect(wr.stderr).toMatch(/Permission denied/);
+      expect(existsSync(`${dir}/by-nobody.txt`)).toBe(false);
+      await unlink(`${dir}/pub.txt`);
 
       // The MooseFS tools find .masterinfo and go through mfsmount-ts's proxy (run in the mount's namespace).
       const mi = await stat(ts.path('.masterinfo'));
