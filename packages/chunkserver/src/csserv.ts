@@ -33,7 +33,7 @@ import {
   VERSSTR,
   type PacketHandler,
 } from '@mfs-ts/protocol';
-import type { Logger } from '@mfs-ts/common';
+import { listenTcp, type Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { getChunkBlocks, getChunkChecksum, getChunkChecksumTab } from './hddspacemgr/chunkops.js';
 import { diskInfo } from './hddspacemgr/diskinfo.js';
@@ -336,28 +336,22 @@ export class CsServ {
   constructor(private readonly deps: CsServDeps) {}
 
   /** Listens; resolves with the bound address and port. */
-  listen(host: string, port: number): Promise<{ address: string; port: number }> {
+  async listen(host: string, port: number): Promise<{ address: string; port: number }> {
     const server = createServer((s) => {
       const c = new CsConn(s, this.deps, this.bufs, (x) => this.conns.delete(x));
       this.conns.add(c);
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: host === '*' ? '0.0.0.0' : host, port, backlog: 100 }, () => {
-        server.off('error', reject);
-        const a = server.address();
-        if (!a || typeof a === 'string') return reject(new Error('no listen address'));
-        this.timer = setInterval(() => {
-          const now = Date.now();
-          for (const c of this.conns) c.tick(now);
-        }, 1000);
-        this.timer.unref();
-        this.deps.log.info(`main server module: listen on ${host}:${a.port}`);
-        resolve({ address: a.address, port: a.port });
-      });
-    });
+    const a = await listenTcp(server, host, port, 100);
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.conns) c.tick(now);
+    }, 1000);
+    this.timer.unref();
+    this.deps.log.info(`main server module: listen on ${host}:${a.port}`);
+    return { address: a.address, port: a.port };
   }
+
 
   get connections(): number {
     return this.conns.size;

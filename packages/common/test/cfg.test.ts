@@ -33,3 +33,17 @@ describe('MooseFS cfg files', () => {
     expect(() => applyCfgSchema(schema, new Map([['T', '5']]))).toThrow(/T = '5': must be at least 10/);
   });
 });
+
+describe('listenTcp', () => {
+  it('binds, reports the port, and names host:port when the port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const { listenTcp, ListenError } = await import('../src/index.js');
+    const a = createServer();
+    const addr = await listenTcp(a, '127.0.0.1', 0);
+    expect(addr.port).toBeGreaterThan(0);
+    const b = createServer();
+    await expect(listenTcp(b, '127.0.0.1', addr.port)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${addr.port}: address already in use`));
+    await expect(listenTcp(createServer(), '*', addr.port)).rejects.toBeInstanceOf(ListenError);
+    await new Promise((r) => a.close(r));
+  });
+});

@@ -89,7 +89,3 @@ export function parseRepLimit(v: string, defs: number[]): number[] {
   return defs.map((d, i) => (p[i] !== undefined && Number.isFinite(p[i]) ? p[i]! : d));
 }
 
-/** Host value for listen(): '*' = all addresses. */
-export function listenHost(h: string): string | undefined {
-  return h === '*' || h === '' ? undefined : h;
-}

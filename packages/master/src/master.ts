@@ -5,7 +5,7 @@ import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/com
 import { ChangelogReader, ChangelogWriter, escapeName, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
 import { MatomlServer } from './matomlserv.js';
 import { Locks } from './locks.js';
-import { masterCfg, listenHost, parseRepLimit, type MasterCfg } from './cfg.js';
+import { masterCfg, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
 import { SESS_VERSION, Sessions, sessionLogArgs, type SessionParams } from './sessions.js';
 import { ChunkRegistry, type ChunkMeta } from './chunks.js';
@@ -307,7 +307,7 @@ export class Master implements Daemon {
     const cs = new MatocsServer({
       log: this.log.child({ module: 'matocsserv' }),
       registry: this.registry,
-      host: listenHost(this.cfg.MATOCS_LISTEN_HOST),
+      host: this.cfg.MATOCS_LISTEN_HOST,
       port: Number(this.cfg.MATOCS_LISTEN_PORT),
       timeout: this.cfg.MATOCS_TIMEOUT,
       authCode: () => this.cfg.AUTH_CODE,
@@ -330,10 +330,10 @@ export class Master implements Daemon {
       startTime: this.startTime,
       chunkGoalsChanged: () => this.seedChunkGoals(),
     };
-    this.cl = new MatoclServer(ctx, { host: listenHost(this.cfg.MATOCL_LISTEN_HOST), port: Number(this.cfg.MATOCL_LISTEN_PORT) });
+    this.cl = new MatoclServer(ctx, { host: this.cfg.MATOCL_LISTEN_HOST, port: Number(this.cfg.MATOCL_LISTEN_PORT) });
     this.ml = new MatomlServer({
       log: this.log.child({ module: 'matomlserv' }),
-      host: listenHost(this.cfg.MATOML_LISTEN_HOST),
+      host: this.cfg.MATOML_LISTEN_HOST,
       port: Number(this.cfg.MATOML_LISTEN_PORT),
       dataPath: () => this.cfg.DATA_PATH,
       preserveSeconds: this.cfg.MATOAN_LOG_PRESERVE_SECONDS,

@@ -9,7 +9,7 @@ import {
   MESSAGE_IDS,
   type MessageDef,
 } from '@mfs-ts/protocol';
-import type { Logger } from '@mfs-ts/common';
+import { listenTcp, type Logger } from '@mfs-ts/common';
 import type { Namespace } from './fs/index.js';
 import type { FsCtx } from './fs/index.js';
 import { Conn, msgName } from './conn.js';
@@ -168,15 +168,7 @@ export class MatoclServer {
   async listen(): Promise<number> {
     const srv = createServer((sock) => this.accept(sock));
     this.server = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        srv.off('error', reject);
-        resolve();
-      });
-    });
-    const a = srv.address();
-    return typeof a === 'object' && a ? a.port : this.opts.port;
+    return (await listenTcp(srv, this.opts.host, this.opts.port)).port;
   }
 
   private accept(sock: Socket): void {

@@ -47,7 +47,7 @@ import {
   VERSSTR,
   type MessageDef,
 } from '@mfs-ts/protocol';
-import type { Logger } from '@mfs-ts/common';
+import { listenTcp, type Logger } from '@mfs-ts/common';
 import { Conn, msgName } from './conn.js';
 import type { ChunkRegistry, ChunkServerLink } from './chunks.js';
 import { md5, passcodeEquals, u32ToIp } from './util.js';
@@ -321,15 +321,7 @@ export class MatocsServer {
   async listen(): Promise<number> {
     const srv = createServer((sock) => this.accept(sock));
     this.server = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        srv.off('error', reject);
-        resolve();
-      });
-    });
-    const a = srv.address();
-    return typeof a === 'object' && a ? a.port : this.opts.port;
+    return (await listenTcp(srv, this.opts.host, this.opts.port)).port;
   }
 
   private accept(sock: Socket): void {
