@@ -1,4 +1,5 @@
 import { createConnection, type Socket } from 'node:net';
+import { u32ToIp } from '@mfs-ts/protocol';
 import { ANTOAN_NOP, CSTOCL_MAXPACKETSIZE, PacketFramer } from './proto.js';
 
 /**
@@ -14,10 +15,6 @@ const IDLE_MAX_AGE_MS = 4000;
 const READ_BUFFER = 512 * 1024;
 
 export type CsPacketHandler = (type: number, payload: Buffer) => void;
-
-export function ipToString(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
 
 export class CsConn {
   private framer = new PacketFramer(CSTOCL_MAXPACKETSIZE);
@@ -45,7 +42,7 @@ export class CsConn {
   }
 
   static open(ip: number, port: number): Promise<CsConn> {
-    const host = ipToString(ip);
+    const host = u32ToIp(ip);
     const key = `${host}:${port}`;
     return new Promise((resolve, reject) => {
       // Socket reads land in one buffer per connection, reused for every read (no allocation per
@@ -112,7 +109,7 @@ export class CsPool {
   private idle = new Map<string, CsConn[]>();
 
   async get(ip: number, port: number): Promise<CsConn> {
-    const key = `${ipToString(ip)}:${port}`;
+    const key = `${u32ToIp(ip)}:${port}`;
     const list = this.idle.get(key);
     const now = Date.now();
     while (list && list.length > 0) {

@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '@mfs-ts/common';
+import { ipToU32 } from '@mfs-ts/protocol';
 import { CLTOMA_FUSE_REGISTER, CLTOMA_FUSE_SNAPSHOT, CltomaFuseRegister, MatoclFuseRegister, PacketFramer, Writer } from './proto.js';
 import type { MasterConn } from './mastercomm.js';
 
@@ -41,8 +42,7 @@ export class MasterProxy {
 
   /** The proxy's address as the 32-bit number `.masterinfo` carries. */
   get ip(): number {
-    const [a, b, c, d] = this.host.split('.').map(Number) as [number, number, number, number];
-    return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+    return ipToU32(this.host) ?? 0;
   }
 
   stop(): void {

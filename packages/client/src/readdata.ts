@@ -1,4 +1,5 @@
 import type { Logger } from '@mfs-ts/common';
+import { u32ToIp } from '@mfs-ts/protocol';
 import {
   CSTOCL_READ_DATA,
   CSTOCL_READ_STATUS,
@@ -24,7 +25,7 @@ import {
 } from './proto.js';
 import { StatusError } from './errors.js';
 import type { ChunkInfo, ChunkLocation, FsOps } from './fsops.js';
-import { CsPool, ipToString } from './csconn.js';
+import { CsPool } from './csconn.js';
 import { retryDelayMs } from './mastercomm.js';
 
 /**
@@ -234,7 +235,7 @@ export class ChunkReader {
         return true;
       } catch (e) {
         lastErr = e as Error;
-        this.log.warn({ cs: `${ipToString(loc.ip)}:${loc.port}`, chunkid: info.chunkid, err: lastErr.message }, 'read from chunkserver failed');
+        this.log.warn({ cs: `${u32ToIp(loc.ip)}:${loc.port}`, chunkid: info.chunkid, err: lastErr.message }, 'read from chunkserver failed');
       }
     }
     if (lastErr) throw lastErr;
