@@ -1,4 +1,8 @@
 import {
+  MFS_XATTR_GETA_DATA,
+  SMODE_SET,
+} from '@mfs-ts/protocol';
+import {
   CltomaFuseCreate,
   CltomaFuseGetattr,
   CltomaFuseGetsclass,
@@ -101,36 +105,37 @@ export interface StatFs {
 }
 
 // setattr masks (MFSCommunication.h SET_*_FLAG)
-export const SET_WINATTR_FLAG = 0x01;
-export const SET_MODE_FLAG = 0x02;
-export const SET_UID_FLAG = 0x04;
-export const SET_GID_FLAG = 0x08;
-export const SET_MTIME_NOW_FLAG = 0x10;
-export const SET_MTIME_FLAG = 0x20;
-export const SET_ATIME_FLAG = 0x40;
-export const SET_ATIME_NOW_FLAG = 0x80;
+export {
+  SET_WINATTR_FLAG,
+  SET_MODE_FLAG,
+  SET_UID_FLAG,
+  SET_GID_FLAG,
+  SET_MTIME_NOW_FLAG,
+  SET_MTIME_FLAG,
+  SET_ATIME_FLAG,
+  SET_ATIME_NOW_FLAG,
+  TRUNCATE_FLAG_OPENED,
+  TRUNCATE_FLAG_UPDATE,
+  TRUNCATE_FLAG_TIMEFIX,
+  OPEN_READ,
+  OPEN_WRITE,
+  OPEN_AFTER_CREATE,
+  OPEN_TRUNCATE,
+  CHUNKOPFLAG_CANMODTIME,
+  CHUNKOPFLAG_CONTINUEOP,
+  CHUNKOPFLAG_CANUSERESERVESPACE,
+  MFS_XATTR_CREATE_OR_REPLACE,
+  MFS_XATTR_CREATE_ONLY,
+  MFS_XATTR_REPLACE_ONLY,
+  MFS_XATTR_REMOVE,
+  MFS_XATTR_GETA_DATA,
+  SMODE_SET,
+  SMODE_RMASK,
+} from '@mfs-ts/protocol';
 // truncate flags
-export const TRUNCATE_FLAG_OPENED = 0x01;
-export const TRUNCATE_FLAG_UPDATE = 0x02;
-export const TRUNCATE_FLAG_TIMEFIX = 0x04;
 // open flags (OPEN_*)
-export const OPEN_READ = 0x01;
-export const OPEN_WRITE = 0x02;
-export const OPEN_AFTER_CREATE = 0x04;
-export const OPEN_TRUNCATE = 0x08;
 // chunk op flags
-export const CHUNKOPFLAG_CANMODTIME = 1;
-export const CHUNKOPFLAG_CONTINUEOP = 2;
-export const CHUNKOPFLAG_CANUSERESERVESPACE = 4;
 // xattr modes
-export const MFS_XATTR_CREATE_OR_REPLACE = 0;
-export const MFS_XATTR_CREATE_ONLY = 1;
-export const MFS_XATTR_REPLACE_ONLY = 2;
-export const MFS_XATTR_REMOVE = 3;
-export const MFS_XATTR_GETA_DATA = 0;
-// storage class / trash time set modes (SMODE_*)
-export const SMODE_SET = 0;
-export const SMODE_RMASK = 4;
 
 type Decoded<D> = D extends MessageDef<infer T> ? T : never;
 type Ok<T> = T extends { $v: 'status' } ? never : T;

@@ -1,3 +1,10 @@
+import {
+  SESFLAG_READONLY,
+  SESFLAG_DYNAMICIP,
+  SESFLAG_IGNOREGID,
+  SESFLAG_ADMIN,
+  SESFLAG_MAPALL,
+} from '@mfs-ts/protocol';
 import { readFileSync } from 'node:fs';
 import { md5, passcodeEquals, zlibCrc32 } from './util.js';
 import {
@@ -13,13 +20,15 @@ import {
  */
 
 // Session flags (SESFLAG_* in mfscommon/MFSCommunication.h).
-export const SESFLAG_READONLY = 0x01;
-export const SESFLAG_DYNAMICIP = 0x02;
-export const SESFLAG_IGNOREGID = 0x04;
-export const SESFLAG_ADMIN = 0x08;
-export const SESFLAG_MAPALL = 0x10;
-export const SESFLAG_ATTRBIT = 0x40;
-export const SESFLAG_METARESTORE = 0x80;
+export {
+  SESFLAG_READONLY,
+  SESFLAG_DYNAMICIP,
+  SESFLAG_IGNOREGID,
+  SESFLAG_ADMIN,
+  SESFLAG_MAPALL,
+  SESFLAG_ATTRBIT,
+  SESFLAG_METARESTORE,
+} from '@mfs-ts/protocol';
 
 // disable= names and their bits (DISABLE_BIT_* in MFSCommunication.h).
 export const DISABLE_BITS: Readonly<Record<string, number>> = {

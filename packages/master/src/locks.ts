@@ -1,3 +1,18 @@
+import {
+  FLOCK_UNLOCK,
+  FLOCK_TRY_SHARED,
+  FLOCK_LOCK_SHARED,
+  FLOCK_TRY_EXCLUSIVE,
+  FLOCK_LOCK_EXCLUSIVE,
+  FLOCK_INTERRUPT,
+  FLOCK_RELEASE,
+  POSIX_LOCK_CMD_GET,
+  POSIX_LOCK_CMD_SET,
+  POSIX_LOCK_CMD_TRY,
+  POSIX_LOCK_CMD_INT,
+  POSIX_LOCK_UNLCK,
+  POSIX_LOCK_WRLCK,
+} from '@mfs-ts/protocol';
 import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_ERROR_EINVAL, MFS_STATUS_OK } from '@mfs-ts/protocol';
 
 /**
@@ -7,21 +22,22 @@ import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_ERROR_EINVAL, MFS_STATUS_OK } fr
  * the metadata here (MooseFS stores them in FLCK/PLCK).
  */
 
-export const FLOCK_UNLOCK = 0;
-export const FLOCK_TRY_SHARED = 1;
-export const FLOCK_LOCK_SHARED = 2;
-export const FLOCK_TRY_EXCLUSIVE = 3;
-export const FLOCK_LOCK_EXCLUSIVE = 4;
-export const FLOCK_INTERRUPT = 5;
-export const FLOCK_RELEASE = 6;
-
-export const POSIX_LOCK_CMD_GET = 0;
-export const POSIX_LOCK_CMD_SET = 1;
-export const POSIX_LOCK_CMD_TRY = 2;
-export const POSIX_LOCK_CMD_INT = 3;
-export const POSIX_LOCK_UNLCK = 0;
-export const POSIX_LOCK_RDLCK = 1;
-export const POSIX_LOCK_WRLCK = 2;
+export {
+  FLOCK_UNLOCK,
+  FLOCK_TRY_SHARED,
+  FLOCK_LOCK_SHARED,
+  FLOCK_TRY_EXCLUSIVE,
+  FLOCK_LOCK_EXCLUSIVE,
+  FLOCK_INTERRUPT,
+  FLOCK_RELEASE,
+  POSIX_LOCK_CMD_GET,
+  POSIX_LOCK_CMD_SET,
+  POSIX_LOCK_CMD_TRY,
+  POSIX_LOCK_CMD_INT,
+  POSIX_LOCK_UNLCK,
+  POSIX_LOCK_RDLCK,
+  POSIX_LOCK_WRLCK,
+} from '@mfs-ts/protocol';
 
 /** Answer for a request that had to wait. */
 export type Wake = (status: number) => void;

@@ -1,3 +1,6 @@
+import {
+  HLSTATUS_DEFAULT,
+} from '@mfs-ts/protocol';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
@@ -60,10 +63,12 @@ import { md5, passcodeEquals, u32ToIp } from './util.js';
 
 const NOP = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]);
 /** HLSTATUS_* (MFSCommunication.h). */
-export const HLSTATUS_DEFAULT = 0;
-export const HLSTATUS_OK = 1;
-export const HLSTATUS_OVERLOADED = 2;
-export const HLSTATUS_REBALANCE = 3;
+export {
+  HLSTATUS_DEFAULT,
+  HLSTATUS_OK,
+  HLSTATUS_OVERLOADED,
+  HLSTATUS_REBALANCE,
+} from '@mfs-ts/protocol';
 
 const V = (a: number, b: number, c: number) => (a << 16) | (b << 8) | (a > 1 ? c * 2 : c);
 

@@ -13,3 +13,4 @@ export * from './auth.js';
 export * from './hotpath.js';
 export * from './messages/index.js';
 export * from './ip.js';
+export * from './constants.js';

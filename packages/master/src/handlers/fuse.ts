@@ -1,4 +1,8 @@
 import {
+  LOOKUP_ACCESS_BITS,
+  LOOKUP_RO_FILESYSTEM,
+} from '@mfs-ts/protocol';
+import {
   CLTOMA_FUSE_ACCESS,
   CLTOMA_FUSE_AMTIME_INODES,
   CLTOMA_FUSE_CREATE,
@@ -69,10 +73,11 @@ import { STAT } from '../sessions.js';
 import { GETDIR_FLAG_WITHATTR, OPEN_TRUNCATE, SET_GID_FLAG, SET_MODE_FLAG, SET_UID_FLAG, type FsResult } from '../fs/index.js';
 
 // Namespace requests of a mount (matoclserv_fuse_*): decode, map the caller, check the export's
-// disable= bits, call the Namespace, answer with `msgid status` or the data.
 
-export const LOOKUP_ACCESS_BITS = 0x38ff;
-export const LOOKUP_RO_FILESYSTEM = 0x0200;
+export {
+  LOOKUP_ACCESS_BITS,
+  LOOKUP_RO_FILESYSTEM,
+} from '@mfs-ts/protocol';
 
 export const gidsOf = (v: { gid?: number; gids?: number[] }): number[] => v.gids ?? [v.gid ?? 0];
 
