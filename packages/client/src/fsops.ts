@@ -1,4 +1,5 @@
 import {
+  GETDIR_FLAG_WITHATTR,
   MFS_XATTR_GETA_DATA,
   SMODE_SET,
 } from '@mfs-ts/protocol';
@@ -260,25 +261,19 @@ export class FsOps {
     return { inode: v.inode, attr: v.attr };
   }
 
-  /** All entries of a directory with attributes, "." and ".." included (paged by nedgeid). */
+  /**
+   * All entries of a directory with attributes, "." and ".." included, in one request as mfsmount
+   * does (maxentries 0xFFFFFFFF, nedgeid 0): a 3.0.117 master echoes the request's nedgeid instead of
+   * the next one (matoclserv_fuse_readdir), so paging by the reply's nedgeid would loop or lose entries.
+   */
   async readdir(inode: number, c: Creds): Promise<DirEntry[]> {
-    const out: DirEntry[] = [];
-    let nedgeid = 0n;
-    const MAX = 10000;
-    for (;;) {
-      const edge = nedgeid;
-      const p = await this.m.call(
-        (msgid) => CltomaFuseReaddir.encode({ $v: 'groups', msgid, inode, uid: c.uid, gids: c.gids, flags: 1, maxentries: MAX, nedgeid: edge }),
-        MatoclFuseReaddir.id,
-      );
-      const v = reply(MatoclFuseReaddir, p, 'readdir');
-      if (v.$v !== 'withAttr') throw new StatusError(MFS_ERROR_IO, 'readdir: entries without attributes');
-      for (const e of v.entries) out.push({ name: Buffer.from(e.name), inode: e.inode, attr: e.attr });
-      nedgeid = v.nedgeid;
-      if (v.entries.length < MAX || nedgeid === 0n) break;
-      // Later pages repeat nothing but also have no "." / ".."; stop on an empty page.
-    }
-    return out;
+    const p = await this.m.call(
+      (msgid) => CltomaFuseReaddir.encode({ $v: 'groups', msgid, inode, uid: c.uid, gids: c.gids, flags: GETDIR_FLAG_WITHATTR, maxentries: 0xffffffff, nedgeid: 0n }),
+      MatoclFuseReaddir.id,
+    );
+    const v = reply(MatoclFuseReaddir, p, 'readdir');
+    if (v.$v !== 'withAttr') throw new StatusError(MFS_ERROR_IO, 'readdir: entries without attributes');
+    return v.entries.map((e) => ({ name: Buffer.from(e.name), inode: e.inode, attr: e.attr }));
   }
 
   async create(parent: number, name: Buffer, mode: number, umask: number, c: Creds): Promise<{ inode: number; attr: Attr }> {

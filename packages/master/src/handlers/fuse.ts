@@ -250,14 +250,16 @@ function readdir(c: ClConn, p: Buffer): void {
   const nedgeid = v.$v === 'single' || v.$v === 'groups' ? v.nedgeid : 0n;
   const r = c.ctx.ns.readdir(c.fsctx(v.uid, gidsOf(v as { gid?: number; gids?: number[] })), v.inode, flags, maxentries, nedgeid);
   if (!r.ok) return c.sendMsg(MatoclFuseReaddir, st(v.msgid, r.status));
+  // 3.0.117 writes the request's nedgeid into the reply before fs_readdir_data advances it
+  // (matoclserv_fuse_readdir), so the reply echoes it; clients ask for everything in one go.
   if (flags & GETDIR_FLAG_WITHATTR) {
     c.sendMsg(MatoclFuseReaddir, {
-      $v: 'withAttr', msgid: v.msgid, nedgeid: r.value.nextEdgeId,
+      $v: 'withAttr', msgid: v.msgid, nedgeid,
       entries: r.value.entries.map((e) => ({ name: e.name, inode: e.inode, attr: e.attr! })),
     });
   } else {
     c.sendMsg(MatoclFuseReaddir, {
-      $v: 'plain', msgid: v.msgid, nedgeid: r.value.nextEdgeId,
+      $v: 'plain', msgid: v.msgid, nedgeid,
       entries: r.value.entries.map((e) => ({ name: e.name, inode: e.inode, type: e.type })),
     });
   }

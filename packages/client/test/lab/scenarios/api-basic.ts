@@ -202,6 +202,26 @@ try {
   const sf = await c.statfs();
   assert.ok(sf.totalspace > 0n);
   step('statfs');
+
+  // A directory bigger than any one page: a 3.0.117 master answers READDIR with the request's
+  // nedgeid, so a client that pages by it loses entries (seen: 9,998 of 10,000 listed).
+  {
+    const N = 10_050;
+    await c.mkdir('/bigdir');
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        for (let i = next++; i < N; i = next++) await c.writeFile(`/bigdir/f${i}`, '');
+      }),
+    );
+    const names = await c.readdir('/bigdir');
+    const want = new Set(Array.from({ length: N }, (_, i) => `f${i}`));
+    const got = new Set(names);
+    assert.equal(got.size, names.length, 'no name listed twice');
+    assert.deepEqual([...want].filter((n) => !got.has(n)), [], 'every file listed');
+    assert.equal(names.filter((n) => !want.has(n)).length, 0, `only our files: ${names.filter((n) => !want.has(n)).slice(0, 5).join(',')}`);
+    step('big directory');
+  }
 } finally {
   await c.close();
 }
