@@ -12,8 +12,11 @@ import {
   POSIX_LOCK_CMD_INT,
   POSIX_LOCK_UNLCK,
   POSIX_LOCK_WRLCK,
+  MFS_ERROR_EAGAIN,
+  MFS_ERROR_EINTR,
+  MFS_ERROR_EINVAL,
+  MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
-import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_ERROR_EINVAL, MFS_STATUS_OK } from '@mfs-ts/protocol';
 
 /**
  * flock(2) and fcntl(2) locks held through the master (mfsmaster/flocklocks.c, posixlocks.c). A lock
@@ -21,23 +24,6 @@ import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_ERROR_EINVAL, MFS_STATUS_OK } fr
  * (MFS_ERROR_WAITING in MooseFS), or with EINTR when the client interrupts it. Locks are not kept in
  * the metadata here (MooseFS stores them in FLCK/PLCK).
  */
-
-export {
-  FLOCK_UNLOCK,
-  FLOCK_TRY_SHARED,
-  FLOCK_LOCK_SHARED,
-  FLOCK_TRY_EXCLUSIVE,
-  FLOCK_LOCK_EXCLUSIVE,
-  FLOCK_INTERRUPT,
-  FLOCK_RELEASE,
-  POSIX_LOCK_CMD_GET,
-  POSIX_LOCK_CMD_SET,
-  POSIX_LOCK_CMD_TRY,
-  POSIX_LOCK_CMD_INT,
-  POSIX_LOCK_UNLCK,
-  POSIX_LOCK_RDLCK,
-  POSIX_LOCK_WRLCK,
-} from '@mfs-ts/protocol';
 
 /** Answer for a request that had to wait. */
 export type Wake = (status: number) => void;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_STATUS_OK } from '@mfs-ts/protocol';
 import {
+  MFS_ERROR_EAGAIN, MFS_ERROR_EINTR, MFS_STATUS_OK,
   FLOCK_INTERRUPT, FLOCK_LOCK_EXCLUSIVE, FLOCK_LOCK_SHARED, FLOCK_RELEASE, FLOCK_TRY_EXCLUSIVE, FLOCK_TRY_SHARED, FLOCK_UNLOCK,
-  Locks, POSIX_LOCK_CMD_GET, POSIX_LOCK_CMD_INT, POSIX_LOCK_CMD_SET, POSIX_LOCK_CMD_TRY, POSIX_LOCK_RDLCK, POSIX_LOCK_UNLCK, POSIX_LOCK_WRLCK,
-} from '../src/locks.js';
+  POSIX_LOCK_CMD_GET, POSIX_LOCK_CMD_INT, POSIX_LOCK_CMD_SET, POSIX_LOCK_CMD_TRY, POSIX_LOCK_RDLCK, POSIX_LOCK_UNLCK, POSIX_LOCK_WRLCK,
+} from '@mfs-ts/protocol';
+import { Locks } from '../src/locks.js';
 
 // Rules from mfsmaster/flocklocks.c and posixlocks.c: owners are (session, owner), waiting requests
 // are answered later, ranges are [start, end).

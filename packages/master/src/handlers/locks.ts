@@ -9,7 +9,7 @@ import {
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
-import { FLOCK_INTERRUPT, FLOCK_RELEASE, POSIX_LOCK_CMD_GET, POSIX_LOCK_CMD_INT, POSIX_LOCK_UNLCK } from '../locks.js';
+import { FLOCK_INTERRUPT, FLOCK_RELEASE, POSIX_LOCK_CMD_GET, POSIX_LOCK_CMD_INT, POSIX_LOCK_UNLCK } from '@mfs-ts/protocol';
 
 // CLTOMA_FUSE_FLOCK / CLTOMA_FUSE_POSIX_LOCK (matoclserv_fuse_flock, _posix_lock): a request that has
 // to wait is answered when the lock is granted.
