@@ -20,15 +20,6 @@ import {
  */
 
 // Session flags (SESFLAG_* in mfscommon/MFSCommunication.h).
-export {
-  SESFLAG_READONLY,
-  SESFLAG_DYNAMICIP,
-  SESFLAG_IGNOREGID,
-  SESFLAG_ADMIN,
-  SESFLAG_MAPALL,
-  SESFLAG_ATTRBIT,
-  SESFLAG_METARESTORE,
-} from '@mfs-ts/protocol';
 
 // disable= names and their bits (DISABLE_BIT_* in MFSCommunication.h).
 export const DISABLE_BITS: Readonly<Record<string, number>> = {

@@ -63,12 +63,6 @@ import { md5, passcodeEquals, u32ToIp } from './util.js';
 
 const NOP = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]);
 /** HLSTATUS_* (MFSCommunication.h). */
-export {
-  HLSTATUS_DEFAULT,
-  HLSTATUS_OK,
-  HLSTATUS_OVERLOADED,
-  HLSTATUS_REBALANCE,
-} from '@mfs-ts/protocol';
 
 const V = (a: number, b: number, c: number) => (a << 16) | (b << 8) | (a > 1 ? c * 2 : c);
 

@@ -1,5 +1,6 @@
 import { array, Reader, struct, u8, u16, u32, u64, Writer } from '@mfs-ts/protocol';
-import { SESFLAG_MAPALL, type ExportGrant } from './exports.js';
+import { SESFLAG_MAPALL } from '@mfs-ts/protocol';
+import type { ExportGrant } from './exports.js';
 import { nowSec } from './util.js';
 
 /**

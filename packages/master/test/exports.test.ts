@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { MFS_ERROR_BADPASSWORD, MFS_ERROR_EACCES, MFS_ERROR_NOPASSWORD, MFS_STATUS_OK, clientPasscode, passwordDigest } from '@mfs-ts/protocol';
 import {
-  Exports,
+  MFS_ERROR_BADPASSWORD,
+  MFS_ERROR_EACCES,
+  MFS_ERROR_NOPASSWORD,
+  MFS_STATUS_OK,
   SESFLAG_ADMIN,
   SESFLAG_DYNAMICIP,
   SESFLAG_IGNOREGID,
   SESFLAG_MAPALL,
   SESFLAG_READONLY,
+  clientPasscode,
+  passwordDigest,
+} from '@mfs-ts/protocol';
+import {
+  Exports,
   disableMask,
   parseExports,
   parseMinVersion,

@@ -22,7 +22,7 @@ import { MatoclFuseChunkHasChanged, MatoclFuseFlengHasChanged } from '@mfs-ts/pr
 import { disabled, gidsOf } from './fuse.js';
 import { STAT } from '../sessions.js';
 import { MFSCHUNKSIZE, MFS_ROOT_ID, type Namespace, type WriteChunkOp } from '../fs/index.js';
-import { SESFLAG_READONLY } from '../exports.js';
+import { SESFLAG_READONLY } from '@mfs-ts/protocol';
 import type { ChunkRegistry } from '../chunks.js';
 
 // Chunk access of a mount (matoclserv_fuse_read_chunk / write_chunk / write_chunk_end / truncate).

@@ -74,10 +74,6 @@ import { GETDIR_FLAG_WITHATTR, OPEN_TRUNCATE, SET_GID_FLAG, SET_MODE_FLAG, SET_U
 
 // Namespace requests of a mount (matoclserv_fuse_*): decode, map the caller, check the export's
 
-export {
-  LOOKUP_ACCESS_BITS,
-  LOOKUP_RO_FILESYSTEM,
-} from '@mfs-ts/protocol';
 
 export const gidsOf = (v: { gid?: number; gids?: number[] }): number[] => v.gids ?? [v.gid ?? 0];
 

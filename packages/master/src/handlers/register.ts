@@ -12,7 +12,7 @@ import {
   newChallenge,
 } from '@mfs-ts/protocol';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
-import { SESFLAG_DYNAMICIP } from '../exports.js';
+import { SESFLAG_DYNAMICIP } from '@mfs-ts/protocol';
 import { grantParams } from '../sessions.js';
 import { MFS_ROOT_ID, type Namespace } from '../fs/index.js';
 
