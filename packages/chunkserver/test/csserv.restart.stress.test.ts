@@ -5,46 +5,16 @@
 // acknowledged byte must be on both disks, every block must match its CRC entry, and reads must agree.
 import { readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { afterEach, expect, it } from 'vitest';
-import { silentLogger } from '@mfs-ts/common';
-import { MFS_STATUS_OK } from '@mfs-ts/protocol';
-import { CsServ } from '../src/csserv.js';
+import { expect, it } from 'vitest';
+import { MFS_STATUS_OK, CLTOCS_WRITE, CSTOCL_WRITE_STATUS, CLTOCS_WRITE_DATA, CLTOCS_WRITE_FINISH } from '@mfs-ts/protocol';
 import { createChunk, testChunk } from '../src/hddspacemgr/chunkops.js';
-import type { HddSpaceMgr } from '../src/hddspacemgr/index.js';
-import { openHdd, tmpDisks, type TmpDisks } from './helpers.js';
-import { WireClient, pkt } from './wire.js';
+import { tmpDisks } from './helpers.js';
+import { pkt } from './wire.js';
+import { useCsNodes, LOCALHOST } from './csnodes.js';
 
 const B = 65536;
-const LOCALHOST = 0x7f000001;
-const CLTOCS_WRITE = 210;
-const CSTOCL_WRITE_STATUS = 211;
-const CLTOCS_WRITE_DATA = 212;
-const CLTOCS_WRITE_FINISH = 213;
 
-interface Node {
-  env: TmpDisks;
-  hdd: HddSpaceMgr;
-  cs: CsServ;
-  port: number;
-}
-const nodes: Node[] = [];
-const clients: WireClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const n of nodes.splice(0)) {
-    await n.cs.close();
-    await n.hdd.stop();
-    await n.env.cleanup();
-  }
-});
-
-async function serve(env: TmpDisks): Promise<Node> {
-  const hdd = await openHdd(env.hddCfg);
-  const cs = new CsServ({ hdd, log: silentLogger(), cfgValue: () => '', moduleInfo: () => ({ csid: 1, metaId: 1n, masterIp: 0, masterPort: 0 }), jobs: { count: 0 } });
-  const { port } = await cs.listen('127.0.0.1', 0);
-  return { env, hdd, cs, port };
-}
+const { node: serve, client, nodes } = useCsNodes();
 
 /** xorshift32: reproducible pieces per seed. */
 function rng(seed: number): () => number {
@@ -78,7 +48,6 @@ it('acknowledged small chained writes are on both disks, byte for byte with thei
   for (const seed of [1, 2, 3]) {
     const envs = [await tmpDisks(1), await tmpDisks(1)];
     let [a, b] = [await serve(envs[0]!), await serve(envs[1]!)];
-    nodes.push(a, b);
     const links = 4;
     const perLink = 4;
     const ids = Array.from({ length: links * perLink }, (_, i) => 0x5000 + seed * 0x100 + i);
@@ -87,8 +56,7 @@ it('acknowledged small chained writes are on both disks, byte for byte with thei
     const r = rng(seed);
     await Promise.all(
       Array.from({ length: links }, async (_, l) => {
-        const c = await WireClient.open(a.port);
-        clients.push(c);
+        const c = await client(a.port);
         let finish = Buffer.alloc(0) as Buffer;
         for (let k = 0; k < perLink; k++) {
           const id = ids[l * perLink + k]!;
@@ -120,7 +88,6 @@ it('acknowledged small chained writes are on both disks, byte for byte with thei
     nodes.splice(nodes.indexOf(a), 1);
     nodes.splice(nodes.indexOf(b), 1);
     [a, b] = [await serve(envs[0]!), await serve(envs[1]!)];
-    nodes.push(a, b);
     for (const n of [a, b]) {
       for (const id of ids) {
         const want = models.get(id)!;

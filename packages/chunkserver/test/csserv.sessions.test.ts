@@ -3,58 +3,16 @@
 // WRITE_FINISH it does not even wait). That request may reach the server while the finished session
 // still cleans up (waits for its disk writes, writes the CRC table); it must be served, not dropped.
 import { crc32 } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '@mfs-ts/common';
-import { MFS_STATUS_OK } from '@mfs-ts/protocol';
-import { CsServ } from '../src/csserv.js';
+import { describe, expect, it } from 'vitest';
+import { MFS_STATUS_OK, CLTOCS_READ, CSTOCL_READ_STATUS, CSTOCL_READ_DATA, CLTOCS_WRITE, CSTOCL_WRITE_STATUS, CLTOCS_WRITE_DATA, CLTOCS_WRITE_FINISH } from '@mfs-ts/protocol';
 import { createChunk } from '../src/hddspacemgr/chunkops.js';
-import type { HddSpaceMgr } from '../src/hddspacemgr/index.js';
-import { openHdd, pattern, tmpDisks, type TmpDisks } from './helpers.js';
+import { pattern } from './helpers.js';
 import { WireClient, pkt, type Packet } from './wire.js';
+import { useCsNodes, LOCALHOST } from './csnodes.js';
 
 const B = 65536;
-const LOCALHOST = 0x7f000001;
-const CLTOCS_READ = 200;
-const CSTOCL_READ_STATUS = 201;
-const CSTOCL_READ_DATA = 202;
-const CLTOCS_WRITE = 210;
-const CSTOCL_WRITE_STATUS = 211;
-const CLTOCS_WRITE_DATA = 212;
-const CLTOCS_WRITE_FINISH = 213;
 
-interface Node {
-  hdd: HddSpaceMgr;
-  cs: CsServ;
-  port: number;
-  env: TmpDisks;
-}
-const nodes: Node[] = [];
-const clients: WireClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const n of nodes.splice(0)) {
-    await n.cs.close();
-    await n.hdd.stop();
-    await n.env.cleanup();
-  }
-});
-
-async function node(): Promise<Node> {
-  const env = await tmpDisks(1);
-  const hdd = await openHdd(env.hddCfg);
-  const cs = new CsServ({ hdd, log: silentLogger(), cfgValue: () => '', moduleInfo: () => ({ csid: 1, metaId: 1n, masterIp: 0, masterPort: 0 }), jobs: { count: 0 } });
-  const { port } = await cs.listen('127.0.0.1', 0);
-  const n = { hdd, cs, port, env };
-  nodes.push(n);
-  return n;
-}
-
-async function client(port: number): Promise<WireClient> {
-  const c = await WireClient.open(port);
-  clients.push(c);
-  return c;
-}
+const { node, client } = useCsNodes();
 
 const writeReq = (id: number, ver: number, next?: number): Buffer =>
   next === undefined ? pkt(CLTOCS_WRITE, ['u8', 1], ['u64', id], ['u32', ver]) : pkt(CLTOCS_WRITE, ['u8', 1], ['u64', id], ['u32', ver], ['u32', LOCALHOST], ['u16', next]);

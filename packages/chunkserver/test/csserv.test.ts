@@ -1,65 +1,20 @@
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { silentLogger } from '@mfs-ts/common';
-import { HDD_ENTRY, MFS_ERROR_CANTCONNECT, MFS_ERROR_CRC, MFS_ERROR_NOCHUNK, MFS_ERROR_WRONGOFFSET, MFS_STATUS_OK } from '@mfs-ts/protocol';
-import { CsServ } from '../src/csserv.js';
+import { HDD_ENTRY, MFS_ERROR_CANTCONNECT, MFS_ERROR_CRC, MFS_ERROR_NOCHUNK, MFS_ERROR_WRONGOFFSET, MFS_STATUS_OK, CLTOCS_READ, CSTOCL_READ_STATUS, CSTOCL_READ_DATA, CLTOCS_WRITE, CSTOCL_WRITE_STATUS, CLTOCS_WRITE_DATA, CLTOCS_WRITE_FINISH } from '@mfs-ts/protocol';
 import { createChunk } from '../src/hddspacemgr/chunkops.js';
 import type { HddSpaceMgr } from '../src/hddspacemgr/index.js';
-import { openHdd, pattern, tmpDisks, type TmpDisks } from './helpers.js';
-import { WireClient, pkt } from './wire.js';
+import { pattern } from './helpers.js';
+import { pkt } from './wire.js';
+import { useCsNodes, LOCALHOST } from './csnodes.js';
 
 const B = 65536;
-const LOCALHOST = 0x7f000001;
 
-interface Node {
-  hdd: HddSpaceMgr;
-  cs: CsServ;
-  port: number;
-  env: TmpDisks;
-}
-
-const nodes: Node[] = [];
-const clients: WireClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const n of nodes.splice(0)) {
-    await n.cs.close();
-    await n.hdd.stop();
-    await n.env.cleanup();
-  }
+const { node, client } = useCsNodes({
+  cfgValue: (n) => (n === 'LABELS' ? 'A,B' : ''),
+  moduleInfo: () => ({ csid: 7, metaId: 0x1234n, masterIp: 0, masterPort: 0 }),
 });
 
-async function node(): Promise<Node> {
-  const env = await tmpDisks(1);
-  const hdd = await openHdd(env.hddCfg);
-  const cs = new CsServ({
-    hdd,
-    log: silentLogger(),
-    cfgValue: (n) => (n === 'LABELS' ? 'A,B' : ''),
-    moduleInfo: () => ({ csid: 7, metaId: 0x1234n, masterIp: 0, masterPort: 0 }),
-    jobs: { count: 0 },
-  });
-  const { port } = await cs.listen('127.0.0.1', 0);
-  const n = { hdd, cs, port, env };
-  nodes.push(n);
-  return n;
-}
-
-async function client(port: number): Promise<WireClient> {
-  const c = await WireClient.open(port);
-  clients.push(c);
-  return c;
-}
-
-const CLTOCS_READ = 200;
-const CSTOCL_READ_STATUS = 201;
-const CSTOCL_READ_DATA = 202;
-const CLTOCS_WRITE = 210;
-const CSTOCL_WRITE_STATUS = 211;
-const CLTOCS_WRITE_DATA = 212;
-const CLTOCS_WRITE_FINISH = 213;
 
 function readReq(id: number, ver: number, off: number, size: number, protover = true): Buffer {
   return protover ? pkt(CLTOCS_READ, ['u8', 1], ['u64', id], ['u32', ver], ['u32', off], ['u32', size]) : pkt(CLTOCS_READ, ['u64', id], ['u32', ver], ['u32', off], ['u32', size]);
