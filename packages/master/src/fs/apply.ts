@@ -603,6 +603,27 @@ function isFileOrDir(p: FsNode): boolean {
   return p.type === TYPE_FILE || p.type === TYPE_DIRECTORY || p.type === TYPE_TRASH || p.type === TYPE_SUSTAINED;
 }
 
+/**
+ * The walk shared by fs_setsclass and fs_settrashtime replay: files and directories only; a node the
+ * uid may not change (or an immutable one) counts as refused; `change` says whether it changed the
+ * node (then its ctime is set); directories recurse when SMODE_RMASK is set.
+ */
+function walkSetter(t: FsTree, p: FsNode, uid: number, smode: number, ts: number, c: { s: number; nc: number; ns: number }, change: (n: FsNode) => boolean): void {
+  const walk = (n: FsNode): void => {
+    if (!isFileOrDir(n)) return;
+    if (((n.eattr & EATTR_NOOWNER) === 0 && uid !== 0 && n.uid !== uid) || (n.eattr & EATTR_IMMUTABLE)) {
+      c.ns++;
+    } else if (change(n)) {
+      c.s++;
+      n.ctime = ts;
+    } else {
+      c.nc++;
+    }
+    if (n.type === TYPE_DIRECTORY && (smode & SMODE_RMASK)) for (const e of t.childList(n)) walk(e.child);
+  };
+  walk(p);
+}
+
 function setsclass(t: FsTree, rec: ChangelogRecord, ts: number, opts: ApplyOptions): number {
   const inode = num(rec, 0);
   const uid = num(rec, 1);
@@ -626,36 +647,25 @@ function setsclass(t: FsTree, rec: ChangelogRecord, ts: number, opts: ApplyOptio
   const c = { s: 0, nc: 0, ns: 0 };
   const adminOnly = opts.sclassAdminOnly ?? (() => false);
   void adminOnly; // replay runs with admin rights (fs_mr_setsclass)
-  const walk = (n: FsNode): void => {
-    if (!isFileOrDir(n)) return;
-    if (((n.eattr & EATTR_NOOWNER) === 0 && uid !== 0 && n.uid !== uid) || (n.eattr & EATTR_IMMUTABLE)) {
-      c.ns++;
-    } else {
-      let set = false;
-      switch (smode & SMODE_TMASK) {
-        case SMODE_SET: set = n.sclassid !== dst; break;
-        case SMODE_INCREASE: set = n.sclassid < dst; break;
-        case SMODE_DECREASE: set = n.sclassid > dst; break;
-        case SMODE_EXCHANGE: set = n.sclassid === src; break;
-      }
-      if (set) {
-        if (n.type !== TYPE_DIRECTORY) {
-          const psr = t.getStats(n, 0);
-          n.sclassid = dst;
-          const nsr = t.getStats(n, 1);
-          for (const e of n.parents) t.addSubStats(e.parent, nsr, psr);
-        } else {
-          n.sclassid = dst;
-        }
-        c.s++;
-        n.ctime = ts;
-      } else {
-        c.nc++;
-      }
+  walkSetter(t, p, uid, smode, ts, c, (n) => {
+    let set = false;
+    switch (smode & SMODE_TMASK) {
+      case SMODE_SET: set = n.sclassid !== dst; break;
+      case SMODE_INCREASE: set = n.sclassid < dst; break;
+      case SMODE_DECREASE: set = n.sclassid > dst; break;
+      case SMODE_EXCHANGE: set = n.sclassid === src; break;
     }
-    if (n.type === TYPE_DIRECTORY && (smode & SMODE_RMASK)) for (const e of t.childList(n)) walk(e.child);
-  };
-  walk(p);
+    if (!set) return false;
+    if (n.type !== TYPE_DIRECTORY) {
+      const psr = t.getStats(n, 0);
+      n.sclassid = dst;
+      const nsr = t.getStats(n, 1);
+      for (const e of n.parents) t.addSubStats(e.parent, nsr, psr);
+    } else {
+      n.sclassid = dst;
+    }
+    return true;
+  });
   return recursiveCounters(rec, c, smode);
 }
 
@@ -670,28 +680,16 @@ function settrashtime(t: FsTree, rec: ChangelogRecord, ts: number): number {
   if (!isFileOrDir(p)) return MFS_ERROR_EPERM;
   const hours = Math.floor((seconds + 3599) / 3600) & 0xffff;
   const c = { s: 0, nc: 0, ns: 0 };
-  const walk = (n: FsNode): void => {
-    if (!isFileOrDir(n)) return;
-    if (((n.eattr & EATTR_NOOWNER) === 0 && uid !== 0 && n.uid !== uid) || (n.eattr & EATTR_IMMUTABLE)) {
-      c.ns++;
-    } else {
-      let set = false;
-      switch (smode & SMODE_TMASK) {
-        case SMODE_SET: set = n.trashtime !== hours; break;
-        case SMODE_INCREASE: set = n.trashtime < hours; break;
-        case SMODE_DECREASE: set = n.trashtime > hours; break;
-      }
-      if (set) {
-        n.trashtime = hours;
-        c.s++;
-        n.ctime = ts;
-      } else {
-        c.nc++;
-      }
+  walkSetter(t, p, uid, smode, ts, c, (n) => {
+    let set = false;
+    switch (smode & SMODE_TMASK) {
+      case SMODE_SET: set = n.trashtime !== hours; break;
+      case SMODE_INCREASE: set = n.trashtime < hours; break;
+      case SMODE_DECREASE: set = n.trashtime > hours; break;
     }
-    if (n.type === TYPE_DIRECTORY && (smode & SMODE_RMASK)) for (const e of t.childList(n)) walk(e.child);
-  };
-  walk(p);
+    if (set) n.trashtime = hours;
+    return set;
+  });
   return recursiveCounters(rec, c, smode);
 }
 
