@@ -17,21 +17,11 @@ export const STAT = {
   MKNOD: 8, UNLINK: 9, RENAME: 10, LINK: 11, READDIR: 12, OPEN: 13, READ: 14, WRITE: 15,
 } as const;
 
-export interface SessionParams {
+/** What a session keeps of its export grant (exports_check's out-parameters), plus its own. */
+export interface SessionParams extends Omit<ExportGrant, 'entry'> {
   exportsChecksum: bigint;
   /** 0 = meta session. */
   rootinode: number;
-  sesflags: number;
-  umask: number;
-  rootuid: number;
-  rootgid: number;
-  mapalluid: number;
-  mapallgid: number;
-  mingoal: number;
-  maxgoal: number;
-  mintrashtime: number;
-  maxtrashtime: number;
-  disables: number;
   peerip: number;
   info: Buffer;
 }
