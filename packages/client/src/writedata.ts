@@ -9,6 +9,7 @@ import {
   MFS_ERROR_INDEXTOOBIG,
   MFS_ERROR_IO,
   MFS_ERROR_NOCHUNK,
+  MFS_ERROR_NOCHUNKSERVERS,
   MFS_ERROR_NOSPACE,
   MFS_ERROR_QUOTA,
   MFS_ERROR_EROFS,
@@ -242,15 +243,20 @@ export class WriteCache {
     const retries = Math.max(1, this.ioRetries);
     // Highest file offset acknowledged by the chunkservers, over every attempt (mfleng in writedata.c).
     const hw = { maxEnd: 0 };
+    // NOSPACE is retried like any passing trouble (a restarted master answers it until its
+    // chunkservers are stable again); it becomes ENOSPC only when the retries run out, as in
+    // writedata.c without mfserroronnospace.
+    let noSpace: StatusError | undefined;
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (!f.chunks.has(indx)) return;
       let info: ChunkInfo;
       try {
         info = await this.fs.writeChunk(inode, indx, 0);
       } catch (e) {
-        const fatal = e instanceof StatusError && (FATAL_WRITE_STATUSES.has(e.status) || (e.status === MFS_ERROR_NOSPACE && attempt >= 3));
         lastErr = (e as Error).message;
-        if (fatal) return this.giveUp(f, indx, e as StatusError);
+        if (e instanceof StatusError && FATAL_WRITE_STATUSES.has(e.status)) return this.giveUp(f, indx, e);
+        noSpace = e instanceof StatusError && (e.status === MFS_ERROR_NOSPACE || e.status === MFS_ERROR_NOCHUNKSERVERS) ? e : undefined;
+        this.log.warn({ inode, indx, attempt, err: lastErr }, 'write chunk refused by the master');
         await sleep(retryDelayMs(attempt));
         continue;
       }
@@ -268,11 +274,11 @@ export class WriteCache {
         this.putBack(f, indx, sent, acked);
         // Unlock the chunk on the master, with the length of what was acknowledged.
         await this.fs.writeChunkEnd(info.chunkid, inode, indx, Math.max(info.length, hw.maxEnd), 0).catch(() => undefined);
-        if (e instanceof StatusError && e.status === MFS_ERROR_NOSPACE) return this.giveUp(f, indx, e);
+        noSpace = e instanceof StatusError && e.status === MFS_ERROR_NOSPACE ? e : undefined;
         await sleep(retryDelayMs(attempt));
       }
     }
-    this.giveUp(f, indx, new StatusError(MFS_ERROR_IO, `write: inode ${inode} chunk ${indx}: ${lastErr}`));
+    this.giveUp(f, indx, noSpace ?? new StatusError(MFS_ERROR_IO, `write: inode ${inode} chunk ${indx}: ${lastErr}`));
   }
 
   /** Drops the chunk's dirty data and records the error for the file. */

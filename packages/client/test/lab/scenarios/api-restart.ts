@@ -40,7 +40,18 @@ try {
   }
   assert.equal(text, 'before restart');
   assert.equal(c.sessionId, sid, 'same session after the master restart');
-  await c.writeFile('/restart2.txt', 'after restart');
+  // A restarted master may refuse new chunks (NOSPACE/NOCHUNKSERVERS) until its chunkservers have
+  // settled; with ioRetries 4 one writeFile rides ~2 s of that, so allow a few.
+  for (let i = 0; ; i++) {
+    try {
+      await c.writeFile('/restart2.txt', 'after restart');
+      break;
+    } catch (e) {
+      process.stderr.write(`write after restart, try ${i}: ${(e as Error).message}\n`);
+      if (i >= 4 || !MfsClientError.is(e) || e.code !== 'ENOSPC') throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   assert.equal((await c.readFile('/restart2.txt')).toString(), 'after restart');
   step(`reconnected session ${sid}`);
 
