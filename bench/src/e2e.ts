@@ -4,10 +4,11 @@
 // Sizes: BENCH_E2E_MIB (256 per sequential file), BENCH_META_FILES (10000), BENCH_RSS_FILES (100000),
 // BENCH_RSS_SEC (90, limit for creating them), BENCH_PHASE_SEC (120, limit per phase),
 // BENCH_CLUSTERS (real,ours).
-import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, labUnavailableReason, type Impl, type Lab, type Master, type Mount } from '@mfs-ts/lab';
 import { runWorker } from './lib/child.js';
+import { cpuSeconds, rssTree } from './lib/proc.js';
 import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
 import type { TimedOps } from './e2e/fsworker.js';
 
@@ -70,35 +71,6 @@ interface ClusterResult {
   lastLoad: string;
   /** CPU seconds each daemon used over the whole run. */
   cpu: string;
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-  } catch {
-    return undefined;
-  }
-}
-
-/** VmRSS of a process and its descendants, in bytes. */
-function rssTree(pid: number): number {
-  let kb = 0;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    let kids = '';
-    try {
-      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const k of kids.split(/\s+/).filter(Boolean)) kb += rssTree(Number(k)) / 1024;
-  }
-  return kb * 1024;
 }
 
 async function phase(res: ClusterResult, keys: Key[], what: string, f: () => Promise<void>): Promise<void> {

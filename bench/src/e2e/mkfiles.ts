@@ -19,7 +19,7 @@ async function main(a: Args): Promise<{ created: number; sec: number; complete: 
   const core = await MfsCore.connect(clientOptions({ host: a.master, port: a.port, info: 'mfs-ts bench mkfiles' }));
   const creds = { uid: 0, gids: [0] };
   try {
-    const top = await core.fs.mkdir(MFS_ROOT_ID, Buffer.from(`rss-${process.pid}`), 0o755, 0, creds);
+    const top = await core.fs.mkdir(MFS_ROOT_ID, Buffer.from(`rss-${process.pid}-${Date.now()}`), 0o755, 0, creds);
     const t0 = process.hrtime.bigint();
     const deadline = Date.now() + a.maxSec * 1000;
     let next = 0;
