@@ -51,6 +51,8 @@ import {
   MFS_ERROR_BADPASSWORD,
   MFS_ERROR_EACCES,
   MFS_ERROR_EEXIST,
+  MFS_ERROR_ENOENT,
+  MFS_ERROR_ENOTDIR,
   MFS_ERROR_NOPASSWORD,
   MFS_ERROR_NOCHUNKSERVERS,
   MFS_STATUS_OK,
@@ -213,6 +215,35 @@ describe('matoclserv: an in-process master and a socket client', () => {
     } finally {
       await m3.stop();
     }
+  });
+
+  it('a subfolder session is confined: ".." at its root is its root, inodes outside are not found', async () => {
+    const ino = async (peer: TestPeer, parent: number, name: string, msgid: number): Promise<number> => {
+      peer.send(CltomaFuseLookup, { $v: 'groups', msgid, inode: parent, name: Buffer.from(name), uid: 0, gids: [0] });
+      const r = await peer.reply(MatoclFuseLookup);
+      return r.$v === 'status' ? -r.status : r.inode;
+    };
+    const dirInode = await ino(sessionPeer, 1, 'dir', 40);
+    const fInode = await ino(sessionPeer, dirInode, 'f', 41);
+    const secretInode = await ino(sessionPeer, 1, 'secret', 42);
+    expect(Math.min(dirInode, fInode, secretInode)).toBeGreaterThan(1);
+    const { peer, reply } = await newSession(port, '/dir');
+    peers.push(peer);
+    expect(reply.ok && reply.value.$v).toBe('session');
+    // The export's root is inode 1; ".." and "." there stay at 1; its children keep their inodes.
+    expect(await ino(peer, 1, '..', 1)).toBe(1);
+    expect(await ino(peer, 1, '.', 2)).toBe(1);
+    expect(await ino(peer, 1, 'f', 3)).toBe(fInode);
+    expect(await ino(peer, fInode, '..', 4)).toBe(-MFS_ERROR_ENOTDIR); // f is a file
+    expect(await ino(peer, 1, 'secret', 5)).toBe(-MFS_ERROR_ENOENT); // only dir's entries are there
+    // An inode outside the subtree, asked for by number, does not exist for this session.
+    peer.send(CltomaFuseGetattr, { $v: 'full', msgid: 6, inode: secretInode, opened: 0, uid: 0, gid: 0 });
+    expect(await peer.reply(MatoclFuseGetattr)).toMatchObject({ $v: 'status', msgid: 6 });
+    peer.send(CltomaFuseGetattr, { $v: 'full', msgid: 7, inode: dirInode, opened: 0, uid: 0, gid: 0 });
+    expect(await peer.reply(MatoclFuseGetattr)).toMatchObject({ $v: 'status', msgid: 7 });
+    peer.send(CltomaFuseMkdir, { $v: 'groups', msgid: 8, inode: secretInode, name: Buffer.from('x'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
+    expect(await peer.reply(MatoclFuseMkdir)).toMatchObject({ $v: 'status', msgid: 8 });
+    expect(await ino(sessionPeer, secretInode, 'x', 43)).toBeLessThan(0);
   });
 
   it('answers mfscli requests without registration (INFO, SESSION_LIST, EXPORTS_INFO)', async () => {

@@ -5,13 +5,23 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { Master } from '../../src/index.js';
 import { join } from 'node:path';
-import { readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, chown, readFile, readdir, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 import { run, waitFor, type Mount } from '@mfs-ts/lab';
 
 const MiB = 1024 * 1024;
-const EXPORTS = ['*\t/\trw,admin,maproot=0:0', '*\t.\trw', '*\t/secret\trw,password=sesame,maproot=0:0', ''].join('\n');
+// One line per export under test; "/" has no alldirs, so each subfolder mount gets its own line.
+const EXPORTS = [
+  '*\t/\trw,admin,maproot=0:0',
+  '*\t.\trw',
+  '*\t/secret\trw,password=sesame,maproot=0:0',
+  '*\t/ro\tro,maproot=0:0',
+  '*\t/mr\trw,maproot=1234:5678',
+  '*\t/ma\trw,mapall=2345:3456',
+  '*\t/sub\trw,maproot=0:0',
+  '',
+].join('\n');
 
 describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
   it('serves mkdir, create, write/read, ls, rename, unlink; goal 2 = two copies; mfscli sees it; a wrong password is refused', async () => {
@@ -110,10 +120,65 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
 
       // Password export: the wrong password is refused, the right one mounts.
       await mkdir(mnt.path('secret'));
-      await expect(lab.mount({ host: 'client', master, options: ['mfssubfolder=/secret', 'mfspassword=wrong'], name: 'mnt-wrong', readyTimeoutMs: 15_000 })).rejects.toThrow();
+      // mfsmount prints the master's status with mfs_strerror (mastercomm.c "mfsmaster register error").
+      const refused = async (name: string, options: string[]): Promise<string> => {
+        await expect(lab.mount({ host: 'client', master, options, name, readyTimeoutMs: 15_000 })).rejects.toThrow();
+        const m = lab.mounts.find((x) => x.name === name)!;
+        return readFile(m.proc!.logPath, 'utf8');
+      };
+      expect(await refused('mnt-wrong', ['mfssubfolder=/secret', 'mfspassword=wrong'])).toMatch(/mfsmaster register error: Incorrect password/);
+      expect(await refused('mnt-nopass', ['mfssubfolder=/secret'])).toMatch(/mfsmaster register error: Password is needed/);
       const ok = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/secret', 'mfspassword=sesame'], name: 'mnt-secret' });
       await writeFile(ok.path('x'), 'hello');
       expect((await readdir(mnt.path('secret')))).toEqual(['x']);
+
+      // The other exports, each through its own real mount of a subfolder.
+      for (const d of ['ro', 'mr', 'ma', 'sub']) await mkdir(mnt.path(d));
+      await writeFile(mnt.path('ro/old'), 'old');
+      await chmod(mnt.path('mr'), 0o777);
+      await chown(mnt.path('ma'), 2345, 3456);
+      await writeFile(mnt.path('sub/inside.txt'), 'in');
+      await writeFile(mnt.path('outside.txt'), 'out');
+      const errno = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+      // As a non-root user: cd first (the lab directory is private), setpriv drops to uid/gid 1000.
+      const asUser = (m: Mount, script: string) => m.sh(`cd ${m.path('')} && setpriv --reuid=1000 --regid=1000 --clear-groups sh -c '${script}'`);
+
+      // ro: reads work, every change is EROFS from the master.
+      const ro = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/ro'], name: 'mnt-ro' });
+      expect(await readFile(ro.path('old'), 'utf8')).toBe('old');
+      expect(await errno(writeFile(ro.path('new'), 'x'))).toBe('EROFS');
+      expect(await errno(writeFile(ro.path('old'), 'x'))).toBe('EROFS');
+      expect(await errno(mkdir(ro.path('d')))).toBe('EROFS');
+      expect(await errno(unlink(ro.path('old')))).toBe('EROFS');
+      expect(await errno(chmod(ro.path('old'), 0o600))).toBe('EROFS');
+      expect(await readFile(mnt.path('ro/old'), 'utf8')).toBe('old');
+
+      // maproot=1234:5678: root's files belong to 1234:5678; another user keeps its own ids.
+      const mr = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/mr'], name: 'mnt-mr' });
+      await writeFile(mr.path('byroot'), 'r');
+      await asUser(mr, 'echo u > byuser');
+      const ids = async (p: string) => { const s = await stat(p); return `${s.uid}:${s.gid}`; };
+      expect(await ids(mnt.path('mr/byroot'))).toBe('1234:5678');
+      expect(await ids(mnt.path('mr/byuser'))).toBe('1000:1000');
+      expect(await ids(mr.path('byroot'))).toBe('1234:5678');
+
+      // mapall=2345:3456: every user's files belong to 2345:3456 (the directory is theirs, so both may write).
+      const ma = await lab.mount({ host: 'client', master, options: ['mfssubfolder=/ma'], name: 'mnt-ma' });
+      await writeFile(ma.path('byroot'), 'r');
+      await asUser(ma, 'echo u > byuser');
+      expect(await ids(mnt.path('ma/byroot'))).toBe('2345:3456');
+      expect(await ids(mnt.path('ma/byuser'))).toBe('2345:3456');
+
+      // A subfolder (mfsmount -S sub): only the subtree is there; new files land inside it.
+      const sub = await lab.mount({ host: 'client', master, args: ['-S', 'sub'], name: 'mnt-sub' });
+      expect(await readdir(sub.path(''))).toEqual(['inside.txt']);
+      expect(await errno(stat(sub.path('outside.txt')))).toBe('ENOENT');
+      expect(await errno(stat(sub.path('sub')))).toBe('ENOENT');
+      await writeFile(sub.path('new.txt'), 'n');
+      expect((await readdir(mnt.path('sub'))).sort()).toEqual(['inside.txt', 'new.txt']);
+      expect((await stat(sub.path(''))).ino).toBe(1); // the export's root is inode 1 to the client
+      const subinfo = (await sub.exec(['mfsdirinfo', '-n', sub.path('')])).stdout;
+      expect(subinfo).toMatch(/inodes:\s+3/); // sub, inside.txt, new.txt
     });
   });
 
