@@ -222,6 +222,21 @@ export const CLTOMA_FUSE_TIME_SYNC = 704;
 export const MATOCL_FUSE_TIME_SYNC = 705;
 export const MATOCL_FUSE_INVALIDATE_CHUNK_CACHE = 706;
 
+// mfs-ts extensions on the metalogger link (port 9419), not part of MooseFS 3.0.117: the hot follower
+// of packages/failover. 3.0.117 numbers its messages below 1000 (mfscommon/MFSCommunication.h); these
+// sit at 0x4D540000 ("MT") so no MooseFS id can collide. A real master kills a connection that sends
+// them (matomlserv_gotpacket: unknown message), so a follower sends them only after the leader said
+// it speaks them (ANTOAN_GET_CONFIG of MFSTS_FOLLOWER_PROTOCOL_KEY answers "1"; 3.0.117 answers "").
+/** `version:64`: the follower has durably logged every change up to and including `version`. */
+export const ANTOMA_MFSTS_FOLLOWER_ACK = 0x4d540001;
+/** `msgid:32`: asks for the leader's namespace checksum. */
+export const ANTOMA_MFSTS_CHECKSUM = 0x4d540002;
+/** `msgid:32 version:64 checksum:64`: version = the leader's next metaversion when it was taken. */
+export const MATOAN_MFSTS_CHECKSUM = 0x4d540003;
+/** The ANTOAN_GET_CONFIG name a follower asks for; our master answers MFSTS_FOLLOWER_PROTOCOL_VERSION. */
+export const MFSTS_FOLLOWER_PROTOCOL_KEY = 'MFSTS_FOLLOWER_PROTOCOL';
+export const MFSTS_FOLLOWER_PROTOCOL_VERSION = '1';
+
 /** Every id above with its name and link, for logs and the fixture tests. */
 export const MESSAGE_IDS: ReadonlyArray<{ name: string; id: number; link: Link }> = [
   { name: 'ANTOAN_NOP', id: 0, link: 'ANTOAN' },
@@ -442,4 +457,8 @@ export const MESSAGE_IDS: ReadonlyArray<{ name: string; id: number; link: Link }
   { name: 'CLTOMA_FUSE_TIME_SYNC', id: 704, link: 'CLTOMA' },
   { name: 'MATOCL_FUSE_TIME_SYNC', id: 705, link: 'MATOCL' },
   { name: 'MATOCL_FUSE_INVALIDATE_CHUNK_CACHE', id: 706, link: 'MATOCL' },
+  // mfs-ts extensions (see above)
+  { name: 'ANTOMA_MFSTS_FOLLOWER_ACK', id: 0x4d540001, link: 'ANTOMA' },
+  { name: 'ANTOMA_MFSTS_CHECKSUM', id: 0x4d540002, link: 'ANTOMA' },
+  { name: 'MATOAN_MFSTS_CHECKSUM', id: 0x4d540003, link: 'MATOAN' },
 ];

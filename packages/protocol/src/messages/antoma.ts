@@ -14,5 +14,11 @@ export const AntomaDownloadStart = msg('ANTOMA_DOWNLOAD_START', { filenum: u8 })
 export const AntomaDownloadRequest = msg('ANTOMA_DOWNLOAD_REQUEST', { offset: u64n, leng: u32 });
 export const AntomaDownloadEnd = msg('ANTOMA_DOWNLOAD_END', {});
 
-export const ANTOMA_MESSAGES = [AntomaRegister, AntomaDownloadStart, AntomaDownloadRequest, AntomaDownloadEnd];
+// mfs-ts extensions (ids.ts): a hot follower (packages/failover) to our master.
+/** The follower has durably logged (fsync) every change up to and including `version`. */
+export const AntomaMfstsFollowerAck = msg('ANTOMA_MFSTS_FOLLOWER_ACK', { version: u64 });
+/** Asks for MATOAN_MFSTS_CHECKSUM. */
+export const AntomaMfstsChecksum = msg('ANTOMA_MFSTS_CHECKSUM', { msgid: u32 });
+
+export const ANTOMA_MESSAGES = [AntomaRegister, AntomaDownloadStart, AntomaDownloadRequest, AntomaDownloadEnd, AntomaMfstsFollowerAck, AntomaMfstsChecksum];
 

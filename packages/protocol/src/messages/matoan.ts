@@ -17,4 +17,8 @@ export const MatoanDownloadInfo = vmsg('MATOAN_DOWNLOAD_INFO', {
 /** `offset:64 leng:32 crc:32 data` (crc32 of the data). */
 export const MatoanDownloadData = msg('MATOAN_DOWNLOAD_DATA', { offset: u64n, leng: u32, crc: u32, data: rest });
 
-export const MATOAN_MESSAGES = [MatoanMetachangesLog, MatoanDownloadInfo, MatoanDownloadData];
+// mfs-ts extension (ids.ts): the leader's namespace checksum for a hot follower.
+/** `version` = the leader's next metaversion (the checksum covers every change before it). */
+export const MatoanMfstsChecksum = msg('MATOAN_MFSTS_CHECKSUM', { msgid: u32, version: u64, checksum: u64 });
+
+export const MATOAN_MESSAGES = [MatoanMetachangesLog, MatoanDownloadInfo, MatoanDownloadData, MatoanMfstsChecksum];
