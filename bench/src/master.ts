@@ -8,11 +8,12 @@
 //   (e2e/mkfiles.ts: directories of 1000, BENCH_MK_CONC (64) creates in flight on each of
 //   BENCH_MK_CONNS (2) sessions; FUSE would take an hour for a million). BENCH_RSS_SEC (600)
 //   bounds each stage; fewer files are then noted.
-// BENCH_MASTERS (real,ts) picks the masters; BENCH_PROF_DIR=DIR runs ours under `node --cpu-prof`
-// (profile written to DIR when it stops) and stops it gracefully so the profile is written.
+// BENCH_MASTERS (real,ts) picks the masters; BENCH_PROF_DIR=DIR profiles ours (lib/cpuprof-hook.mjs; a
+// .cpuprofile written to DIR when it stops) and stops it gracefully so the profile is written.
 import { mkdirSync } from 'node:fs';
 import { createLab, labUnavailableReason, type Impl, type Lab, type Master, type Mount } from '@mfs-ts/lab';
-import { runWorker } from './lib/child.js';
+import { join } from 'node:path';
+import { BENCH_DIR, runWorker } from './lib/child.js';
 import { cpuSeconds, rssTree } from './lib/proc.js';
 import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
 import type { TimedOps } from './e2e/fsworker.js';
@@ -47,12 +48,14 @@ async function runOne(impl: Impl): Promise<Result> {
     const saved = process.env.NODE_OPTIONS;
     if (prof) {
       mkdirSync(PROF_DIR, { recursive: true });
-      process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${PROF_DIR}`.trim();
+      process.env.NODE_OPTIONS = `${saved ?? ''} --import ${join(BENCH_DIR, 'src/lib/cpuprof-hook.mjs')}`.trim();
+      process.env.CPUPROF_DIR = PROF_DIR;
     }
     try {
       master = await lab.startMaster({ host: 'master', impl });
     } finally {
       if (prof) {
+        delete process.env.CPUPROF_DIR;
         if (saved === undefined) delete process.env.NODE_OPTIONS;
         else process.env.NODE_OPTIONS = saved;
       }

@@ -15,6 +15,18 @@ export function msgName(type: number, prefer?: string): string {
 }
 
 /**
+ * Runs before a reply leaves the master: a running master adds its changelog flush here, so a peer
+ * never sees a change acknowledged that is only in our memory. While a connection handles the
+ * packets of one read, its socket is corked and the barrier runs once before the replies go out
+ * together; a packet sent to any other connection runs it first.
+ */
+export const replyBarrier = new Set<() => void>();
+
+function runReplyBarrier(): void {
+  for (const f of replyBarrier) f();
+}
+
+/**
  * One TCP peer of the master: framing with the link's size limit, packet sending, idle NOPs and the
  * silence timeout, and a kill that logs why. Handlers never throw out of here: an exception in a
  * handler or a decode error closes this connection only.
@@ -28,6 +40,8 @@ export class Conn {
   lastWrite = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private readonly onCloseCbs: Array<() => void> = [];
+  /** Inside data(): the socket is corked and the barrier runs before it is uncorked. */
+  private batching = false;
 
   constructor(
     readonly sock: Socket,
@@ -35,6 +49,8 @@ export class Conn {
     maxPacket: number,
     private readonly onPacket: (type: number, payload: Buffer) => void,
     private readonly link: 'CLTOMA' | 'CSTOMA' | 'ANTOMA',
+    /** False for metaloggers: the changes they are sent need not be in our changelog first. */
+    private readonly barrier = true,
   ) {
     this.peer = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}`;
     this.peerip = ipToU32(sock.remoteAddress) ?? 0;
@@ -50,16 +66,26 @@ export class Conn {
   private data(d: Buffer): void {
     if (this.closed) return;
     this.lastRead = Date.now();
-    const err = this.framer.push(d, (type, payload) => {
-      if (this.closed) return;
-      try {
-        this.onPacket(type, payload);
-      } catch (e) {
-        this.kill(msgName(type, this.link), `handler failed: ${(e as Error).message}`, e);
-      }
-    });
-    if (err) this.kill(undefined, err.message);
+    this.batching = true;
+    this.sock.cork();
+    try {
+      const err = this.framer.push(d, this.dispatch);
+      if (err) this.kill(undefined, err.message);
+    } finally {
+      this.batching = false;
+      if (this.barrier) runReplyBarrier();
+      this.sock.uncork();
+    }
   }
+
+  private readonly dispatch = (type: number, payload: Buffer): void => {
+    if (this.closed) return;
+    try {
+      this.onPacket(type, payload);
+    } catch (e) {
+      this.kill(msgName(type, this.link), `handler failed: ${(e as Error).message}`, e);
+    }
+  };
 
   /** Logs a protocol error naming the peer and the message, and closes this connection. */
   kill(msg: string | undefined, reason: string, err?: unknown): void {
@@ -76,6 +102,7 @@ export class Conn {
   send(packet: Buffer): void {
     if (this.closed) return;
     this.lastWrite = Date.now();
+    if (!this.batching && this.barrier) runReplyBarrier();
     this.sock.write(packet);
   }
 

@@ -11,6 +11,7 @@ import { SESS_VERSION, Sessions, sessionLogArgs, type SessionParams } from './se
 import { ChunkRegistry, type ChunkMeta } from './chunks.js';
 import { MatocsServer } from './matocsserv.js';
 import { MatoclServer, type MasterCtx } from './matoclserv.js';
+import { replyBarrier } from './conn.js';
 
 /**
  * mfsmaster as a library: `new Master({ cfg: { DATA_PATH, EXPORTS_FILENAME, ... } })`, then
@@ -59,6 +60,8 @@ export class Master implements Daemon {
   /** True while -a replays records (session records must not be logged again). */
   private replaying = false;
   private readonly startTime = Math.floor(Date.now() / 1000);
+  /** Writes the gathered changelog records; runs before any reply leaves (conn.ts replyBarrier). */
+  private readonly flushChangelog = (): void => this.changelog?.flush();
 
   constructor(private readonly opts: MasterOptions = {}) {
     this.cfg = masterCfg(opts.cfg ?? {});
@@ -297,6 +300,7 @@ export class Master implements Daemon {
     if (this.opts.persist) this.loadMetadataFiles();
     this.seedChunkGoals();
     this.ns.onRecord = (rec) => this.logged(formatRecord(rec));
+    replyBarrier.add(this.flushChangelog);
     try {
       this.exportsTable = this.loadExports();
     } catch (e) {
@@ -367,6 +371,7 @@ export class Master implements Daemon {
   }
 
   async stop(): Promise<void> {
+    replyBarrier.delete(this.flushChangelog);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.cl?.close();

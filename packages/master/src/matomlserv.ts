@@ -175,7 +175,7 @@ export class MatomlServer {
   private accept(sock: Socket): void {
     const log = this.opts.log.child({ link: 'matoml', peer: `${sock.remoteAddress}:${sock.remotePort}` });
     let ml: MlConn | undefined = undefined;
-    const conn = new Conn(sock, log, ANTOMA_MAXPACKETSIZE, (t, p) => ml!.packet(t, p), 'ANTOMA');
+    const conn = new Conn(sock, log, ANTOMA_MAXPACKETSIZE, (t, p) => ml!.packet(t, p), 'ANTOMA', false);
     ml = new MlConn(conn, this);
     this.conns.add(ml);
     conn.keepAlive(3333, 10000, () => conn.send(ANTOAN_NOP_PACKET));

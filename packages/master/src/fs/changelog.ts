@@ -194,13 +194,22 @@ export type FsyncPolicy = 'never' | 'always' | { everyRecords: number };
 
 /**
  * Appends records to a changelog file (changelog.0.mfs), one line each, with consecutive versions.
- * Writes synchronously (a record is on its way to the kernel before the reply is sent, as the C
- * master's fprintf+fflush does); `fsync` decides when it is also forced to disk.
+ * Records are gathered in memory and written with one write(2) by `flush()`, which the master runs
+ * before any reply leaves (conn.ts replyBarrier) and otherwise on the next turn of the event loop:
+ * a record is on its way to the kernel before anyone sees it acknowledged, as with the C master's
+ * fprintf+fflush, without a system call per record. `fsync` decides when it is also forced to disk
+ * (CHANGELOG_SAVE_MODE 2: at every flush).
  */
 export class ChangelogWriter {
   private fd: number;
   private sinceSync = 0;
   private nextVersion: bigint;
+  private pending = '';
+  private scheduled = false;
+  private readonly flushSoon = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
 
   constructor(
     readonly path: string,
@@ -224,16 +233,29 @@ export class ChangelogWriter {
   /** Appends a pre-formatted `ts|OP(...)` record (sessions, chunk and cs records from other modules). */
   appendText(text: string): bigint {
     const v = this.nextVersion;
-    writeSync(this.fd, `${v}: ${text}\n`);
+    this.pending += `${v}: ${text}\n`;
     this.nextVersion = v + 1n;
     this.sinceSync++;
-    if (this.fsync === 'always' || (typeof this.fsync === 'object' && this.sinceSync >= this.fsync.everyRecords)) {
-      this.sync();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushSoon);
     }
     return v;
   }
 
+  /** Writes the gathered records (a no-op when there are none). */
+  flush(): void {
+    if (this.pending.length === 0 || this.fd < 0) return;
+    const text = this.pending;
+    this.pending = '';
+    writeSync(this.fd, text);
+    if (this.fsync === 'always' || (typeof this.fsync === 'object' && this.sinceSync >= this.fsync.everyRecords)) {
+      this.sync();
+    }
+  }
+
   sync(): void {
+    this.flush();
     if (this.fd >= 0 && this.sinceSync > 0) {
       fsyncSync(this.fd);
       this.sinceSync = 0;

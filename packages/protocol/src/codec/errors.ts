@@ -19,7 +19,12 @@ export class ProtocolError extends Error {
     message: string,
     readonly msgName?: string,
   ) {
+    // A value, not a crash: no stack trace (capturing one cost more than the decode itself when a
+    // multi-layout message tries its layouts in turn).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(msgName ? `${msgName}: ${message}` : message);
+    Error.stackTraceLimit = limit;
     this.name = 'ProtocolError';
   }
   static is(e: unknown): e is ProtocolError {

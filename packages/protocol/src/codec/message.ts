@@ -100,17 +100,26 @@ export function defineVariants<V extends Variants>(def: {
     link: def.link,
     layouts: entries.map((e) => ({ variant: e.key, fields: e.fields, match: e.match })),
     decode: (payload) => {
-      let last: Result<VariantValue<V>> | undefined;
+      // The named error is built only when no layout fits (the failed tries are the common case).
+      let last: unknown;
       for (const e of entries) {
         if (e.match && !e.match(payload)) continue;
-        const r = decodeWith<Record<string, unknown>>(def.name, e.s, payload);
-        if (r.ok) {
-          r.value.$v = e.key;
-          return r as Result<VariantValue<V>>;
+        try {
+          scratch.reset(payload);
+          const v = e.s.read(scratch) as Record<string, unknown>;
+          if (scratch.remaining === 0) {
+            v.$v = e.key;
+            return ok(v as VariantValue<V>);
+          }
+          last = scratch.remaining;
+        } catch (err) {
+          last = err;
         }
-        last = r as Result<VariantValue<V>>;
       }
-      return last ?? fail(new ProtocolError('MFS_PROTO_NO_VARIANT', `no layout matches ${payload.length} bytes`, def.name));
+      if (last === undefined) return fail(new ProtocolError('MFS_PROTO_NO_VARIANT', `no layout matches ${payload.length} bytes`, def.name));
+      if (typeof last === 'number') return fail(new ProtocolError('MFS_PROTO_TRAILING', `${last} trailing bytes`, def.name));
+      if (ProtocolError.is(last)) return fail(new ProtocolError(last.code, last.message, def.name));
+      return fail(new ProtocolError('MFS_PROTO_BAD_VALUE', String(last), def.name));
     },
     write: (w, v) => {
       const e = byKey.get(v.$v as string);
