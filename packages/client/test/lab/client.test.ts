@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, link, mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { binFor, createLab, mountsUnder, waitFor, type Chunkserver, type Lab, type Master, type Mount } from '@mfs-ts/lab';
@@ -254,6 +255,111 @@ describeLab('client against real MooseFS 3.0.117', () => {
     } finally {
       await victim.start();
       await master.waitChunkservers(2);
+    }
+  });
+
+  it('mfsmount-ts: a cp rides a real master restart, a read rides a killed chunkserver (goal 2), mfsmakesnapshot', async () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const MiB = 1024 * 1024;
+    const size = 160 * MiB + 12_345; // three chunks, the last one partial
+    const src = join(lab.dir, 'cp-src.bin');
+    const data = randomBytes(size);
+    writeFileSync(src, data);
+    const want = sha(data);
+    let writer: Mount | undefined;
+    let reader: Mount | undefined;
+    let victim: Chunkserver | undefined;
+    let cpProc: ChildProcessByStdio<null, null, Readable> | undefined;
+    try {
+      // A small write-back cache, so cp is still writing (not just waiting in close) when the master goes.
+      writer = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`, 'mfswritecachesize=8'], name: 'mnt-ts-cp' });
+      await mkdir(writer.path('faults'));
+      const dst = writer.path('faults/copy.bin');
+      // cp is paused (SIGSTOP) mid-file while the master stops: a real mfsmaster keeps serving for
+      // a few seconds after SIGTERM (until its metadata is saved), long enough for a whole cp to end.
+      // It goes on while the master is down and has to wait for it.
+      cpProc = spawn('cp', [src, dst], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let cpErr = '';
+      cpProc.stderr.on('data', (b: Buffer) => (cpErr += b.toString()));
+      const cp = new Promise<number | null>((resolve) => cpProc!.on('close', (code) => resolve(code)));
+      await waitFor('cp to be under way', () => existsSync(dst) && statSync(dst).size >= 24 * MiB, { timeoutMs: 60_000, intervalMs: 10 });
+      cpProc.kill('SIGSTOP');
+      const copiedBefore = statSync(dst).size;
+      await master.stop();
+      cpProc.kill('SIGCONT');
+      await master.start();
+      await master.waitChunkservers(2);
+      expect([await cp, cpErr]).toEqual([0, '']);
+      expect(copiedBefore).toBeLessThan(size);
+      expect(statSync(dst).size).toBe(size);
+      await writer.unmount();
+      writer = undefined;
+
+      // Both copies of every chunk exist before one chunkserver is killed.
+      reader = await lab.mount({ master, impl: 'ts', options: [`mfspassword=${PASSWORD}`], name: 'mnt-ts-rd' });
+      const path = reader.path('faults/copy.bin');
+      await waitFor(
+        'two copies of each of the 3 chunks',
+        async () => {
+          const fi = await reader!.exec(['mfsfileinfo', path], { allowFail: true });
+          const chunks = fi.stdout.split(/\n\s*chunk \d+:/).slice(1);
+          return chunks.length === 3 && chunks.every((c) => (c.match(/copy \d+:/g) ?? []).length === 2);
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      // A fresh mount has nothing in the page cache: every byte comes from a chunkserver.
+      const h = createHash('sha256');
+      const fh = await open(path, 'r');
+      const buf = Buffer.alloc(MiB);
+      let pos = 0;
+      try {
+        while (pos < 20 * MiB) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          h.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        // Kill the chunkserver the mount is reading from (the one it holds a connection to).
+        const conns = await reader.exec(['ss', '-Htn', 'state', 'established']);
+        const inUse = chunkservers.filter((c) => conns.stdout.split('\n').some((l) => l.trim().split(/\s+/)[3] === `${c.host.ip}:${c.port}`));
+        expect(inUse.length).toBeGreaterThan(0);
+        victim = inUse[0]!;
+        await victim.kill();
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          h.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+      expect(pos).toBe(size);
+      expect(h.digest('hex')).toBe(want);
+
+      // The real mfsmakesnapshot through .masterinfo and the mount's proxy.
+      const snap = await reader.exec(['mfsmakesnapshot', path, reader.path('faults/snap.bin')], { allowFail: true });
+      expect([snap.code, snap.stderr]).toEqual([0, '']);
+      const st = await stat(reader.path('faults/snap.bin'));
+      expect(st.size).toBe(size);
+      expect(st.ino).not.toBe((await stat(path)).ino);
+      expect(sha(await readFile(reader.path('faults/snap.bin')))).toBe(want);
+      await unlink(reader.path('faults/snap.bin'));
+      await unlink(path);
+      await rmdir(reader.path('faults'));
+    } catch (e) {
+      lab.failed = true;
+      lab.printLogs();
+      throw e;
+    } finally {
+      if (cpProc?.exitCode === null) cpProc.kill('SIGKILL');
+      if (!master.running) await master.start();
+      await writer?.unmount();
+      await reader?.unmount();
+      rmSync(src, { force: true });
+      if (victim) {
+        await victim.start();
+        await master.waitChunkservers(2);
+      }
     }
   });
 
