@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
-import { ChangelogReader, ChangelogWriter, escapeName, formatRecord, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, type RawSection, type VersionedRecord } from './fs/index.js';
+import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
+import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection } from './fs/index.js';
+import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
 import { MatomlServer } from './matomlserv.js';
 import { Locks } from './locks.js';
 import { masterCfg, parseRepLimit, type MasterCfg } from './cfg.js';
@@ -34,7 +36,21 @@ export interface MasterOptions {
   persist?: boolean;
   /** `-a`: restore from the newest metadata file plus the changelogs (after a crash). */
   autoRestore?: boolean;
+  /**
+   * `-i` with `-a`: start even when the changelogs stop early (a hole, a change that fails) or the
+   * metadata files are of different metaids, from the best state reached.
+   */
+  ignoreErrors?: boolean;
+  /** -a logs its progress every this many replayed changes (default 100,000). */
+  restoreProgressEvery?: number;
 }
+
+/** Records restore.c knows (restore_line); any other stops a restore as "unknown entry". */
+const RESTORE_KNOWN_OPS: ReadonlySet<string> = new Set([
+  ...NAMESPACE_OPS, 'ARCHCHG', 'CHUNKADD', 'CHUNKDEL', 'CSADD', 'CSDBOP', 'CSDEL', 'CUSTOMER', 'EMPTYRESERVED', 'FLOCK', 'IDLE', 'INCVERSION',
+  'POSIXLOCK', 'RENUMEDGES', 'RENUMERATEEDGES', 'SCDEL', 'SCDUP', 'SCREN', 'SCSET', 'SESADD', 'SESCHANGED', 'SESDEL', 'SESDISCONNECTED',
+  'SESSION', 'SETMETAID', 'SETVERSION',
+]);
 
 const NEW_FS = 'MFSM NEW';
 
@@ -59,6 +75,10 @@ export class Master implements Daemon {
   private changelog: ChangelogWriter | undefined;
   /** True while -a replays records (session records must not be logged again). */
   private replaying = false;
+  /** The loaded metadata was "MFSM NEW" and no SETMETAID has been replayed. */
+  private newFs = false;
+  /** A new file system logs its metaid (SETMETAID) as its first change, as meta_check_id. */
+  private pendingMetaidRecord = false;
   private readonly startTime = Math.floor(Date.now() / 1000);
   /** Writes the gathered changelog records; runs before any reply leaves (conn.ts replyBarrier). */
   private readonly flushChangelog = (): void => this.changelog?.flush();
@@ -142,6 +162,7 @@ export class Master implements Daemon {
     const buf = readFileSync(f);
     if (buf.toString('latin1') === NEW_FS) {
       this.log.info({ file: f }, 'new file system: MFSM NEW');
+      this.newFs = true;
       return 1n;
     }
     const r = loadMetadata(this.ns, buf);
@@ -156,42 +177,6 @@ export class Master implements Daemon {
     return r.metaversion;
   }
 
-  /**
-   * `mfsmaster -a` (merger.c / restore.c): the metadata file, then every changelog record from its
-   * version on, in version order, stopping at a gap. Records of other modules (sessions, chunkserver
-   * db) are skipped; the namespace applies its own.
-   */
-  private restore(metaversion: bigint): bigint {
-    const byVersion = new Map<bigint, VersionedRecord>();
-    // Our own changelogs and the ones a metalogger keeps (changelog_ml / changelog_ml_back), merged by version.
-    const files = readdirSync(this.cfg.DATA_PATH).filter((n) => /^changelog(_ml|_ml_back)?\.\d+\.mfs$/.test(n));
-    for (const name of files) {
-      const f = this.metadataPath(name);
-      const r = ChangelogReader.readFile(f);
-      for (const i of r.issues) this.log.warn({ file: f, line: i.lineNo }, `changelog line ignored: ${i.error}`);
-      for (const rec of r.records) if (rec.version >= metaversion) byVersion.set(rec.version, rec);
-    }
-    let v = metaversion;
-    let applied = 0;
-    for (;;) {
-      const rec = byVersion.get(v);
-      if (!rec) break;
-      if (NAMESPACE_OPS.has(rec.rec.op)) {
-        const st = this.ns.apply(rec.rec);
-        if (st !== 0) {
-          this.log.error({ version: String(v), op: rec.rec.op, status: st }, 'restore: change could not be applied - stopping here');
-          break;
-        }
-      } else this.replaySessionRecord(rec.rec.op, rec.rec.args, rec.rec.result);
-      applied++;
-      v++;
-    }
-    const later = [...byVersion.keys()].filter((x) => x > v).length;
-    if (later > 0) this.log.warn({ from: String(v), records: later }, 'restore: hole in change files - later records ignored');
-    this.log.info({ applied, metaversion: String(v) }, 'metadata restored from changelogs');
-    return v;
-  }
-
   /** SESADD / SESCHANGED / SESDEL during -a (restore.c do_sesadd and friends); other modules' records are skipped. */
   private replaySessionRecord(op: string, args: unknown[], result: Array<number | bigint> | undefined): void {
     const num = (x: unknown) => (typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : Number.parseInt(String(x), 10));
@@ -201,54 +186,148 @@ export class Master implements Daemon {
       mapalluid: num(a[6]), mapallgid: num(a[7]), mingoal: num(a[8]), maxgoal: num(a[9]), mintrashtime: num(a[10]), maxtrashtime: num(a[11]),
       disables: Number.parseInt(String(a[12]), 16), peerip: num(a[13]), info: Buffer.isBuffer(a[14]) ? Buffer.from(a[14]) : Buffer.from(String(a[14] ?? ''), 'latin1'),
     });
-    this.replaying = true;
+    if (op === 'SESADD' && args.length >= 15 && result?.length) this.sessions.replayAdd(Number(result[0]), params(args));
+    else if (op === 'SESCHANGED' && args.length >= 16) this.sessions.replayAdd(num(args[0]), params(args.slice(1)));
+    else if (op === 'SESDEL') this.sessions.replayDel(num(args[0]));
+  }
+
+  /** One changelog record during -a: the namespace's own, sessions', the metaid; others are skipped. */
+  private replayRecord(rec: ChangelogRecord): number {
+    if (NAMESPACE_OPS.has(rec.op)) return this.ns.apply(rec);
+    if (rec.op === 'SETMETAID') {
+      // meta_mr_setmetaid: only on a file system that has none yet, or the same one.
+      const id = BigInt(String(rec.args[0]));
+      if (this.newFs || this.metaid === id) {
+        this.metaid = id;
+        this.newFs = false;
+        return 0;
+      }
+      return MFS_ERROR_EINVAL;
+    }
+    if (!RESTORE_KNOWN_OPS.has(rec.op)) return MFS_ERROR_MISMATCH; // restore.c: "unknown entry"
+    this.replaySessionRecord(rec.op, rec.args, rec.result);
+    return 0;
+  }
+
+  /**
+   * `mfsmaster -a` (meta_loadall, merger.c, restore.c): the newest valid metadata file of one metaid,
+   * then every changelog record from its version on, in id order, stopping at a hole or a failing
+   * record. A stop before the last record found refuses the start unless -i (`ignoreErrors`).
+   * Returns the version the next change gets.
+   */
+  private autoRestore(): bigint {
+    const dir = this.cfg.DATA_PATH;
+    const choice = chooseMetadataFile(dir, this.opts.ignoreErrors === true);
+    for (const c of choice.candidates) this.log.info({ file: c.name }, `found ${describeCandidate(c)}`);
+    if (!choice.ok) throw new ConfigError(choice.error, 'DATA_PATH');
+    for (const c of choice.ignoredIds) this.log.warn({ file: c.name }, 'found metadata file with different id number - ignoring (-i)');
+    this.log.info({ file: choice.name, version: String(choice.version), metaid: choice.id.toString(16).toUpperCase() }, `chosen most recent metadata file: ${choice.name} (version: ${choice.version}${choice.id ? ` ; id: ${choice.id.toString(16).toUpperCase()}` : ''})`);
+    let metaversion: bigint;
     try {
-      if (op === 'SESADD' && args.length >= 15 && result?.length) this.sessions.replayAdd(Number(result[0]), params(args));
-      else if (op === 'SESCHANGED' && args.length >= 16) this.sessions.replayAdd(num(args[0]), params(args.slice(1)));
-      else if (op === 'SESDEL') this.sessions.replayDel(num(args[0]));
+      metaversion = this.loadFile(this.metadataPath(choice.name));
+    } catch (e) {
+      if (e instanceof MetadataError) throw new ConfigError(`error loading metadata file (${choice.name}): ${e.message}`, 'DATA_PATH');
+      throw e;
+    }
+    this.replaying = true;
+    let out: ReplayOutcome;
+    try {
+      out = replayChangelogs(dir, metaversion, (rec) => this.replayRecord(rec), {
+        progressEvery: this.opts.restoreProgressEvery,
+        progress: (p) => this.log.info({ change: String(p.id), percent: p.percent }, `restore progress: change ${p.id} (first: ${p.first} - last: ${p.last} - ${p.percent}%${p.etaSeconds === undefined ? '' : ` - ETA: ${Math.floor(p.etaSeconds / 60)}:${String(p.etaSeconds % 60).padStart(2, '0')}`})`),
+        fileInfo: (f) => this.log.info({ file: f.name, first: String(f.first), last: String(f.last) }, `${f.used ? 'using' : 'skipping'} changelog file: ${f.name} (changes: ${f.first || '???'} - ${f.last || '???'})`),
+        garbage: (f) => this.log.warn({ file: f.name, offset: f.garbageAt!.offset }, `found garbage at the end of file: ${f.name} (last correct id: ${f.garbageAt!.afterId}, byte ${f.garbageAt!.offset})`),
+      });
     } finally {
       this.replaying = false;
     }
+    const what = { applied: out.applied, duplicates: out.duplicates, first: String(out.firstApplied), last: String(out.lastApplied), metaversion: String(out.version) };
+    const stop = out.stop;
+    if (out.torn) this.log.warn({ file: out.torn.file, offset: out.torn.offset }, `${out.torn.file} (byte ${out.torn.offset}): ${out.torn.message}`);
+    if (stop.kind === 'end') {
+      this.log.info(what, out.applied ? `metadata restored: ${out.applied} changes applied (${out.firstApplied} - ${out.lastApplied}), ${out.duplicates} duplicates skipped; next change: ${out.version}` : `metadata restored: no changes to apply after version ${metaversion}`);
+      return out.version;
+    }
+    const why = stop.kind === 'hole'
+      ? `hole in change files (entries from ${stop.beforeFile} up to ${stop.from - 1n} and ${stop.afterFile}:${stop.to + 1n} - changes ${stop.from} to ${stop.to} are missing) - add more files`
+      : `${stop.file} (byte ${stop.offset}): ${stop.message}`;
+    this.log.error({ ...what, stop: stop.kind }, `restore stopped at change ${out.version}: ${why}`);
+    if (!this.opts.ignoreErrors) {
+      throw new ConfigError(`error applying changelogs: ${why}; ${out.applied} changes applied up to version ${out.version} - fix changelogs manually or use '-i' to start from version ${out.version}`, 'DATA_PATH');
+    }
+    this.log.warn(what, `error applying changelogs - ignoring (-i): starting from version ${out.version} (${out.maxId + 1n - out.version} later changes dropped)`);
+    return out.version;
   }
 
-  /** For -a: of metadata.mfs, metadata.mfs.back(.N) and a metalogger's metadata_ml.mfs.back(.N), the newest. */
-  private newestMetadataFile(): string | undefined {
-    let best: { f: string; v: bigint } | undefined;
-    for (const name of readdirSync(this.cfg.DATA_PATH)) {
-      if (!/^(metadata\.mfs|metadata\.mfs\.back(\.\d+)?|metadata_ml\.mfs\.back(\.\d+)?)$/.test(name)) continue;
-      const f = this.metadataPath(name);
-      const head = readFileSync(f).subarray(0, 16);
-      let v: bigint;
-      if (head.toString('latin1', 0, 8) === NEW_FS) v = 0n;
-      else if (head.toString('latin1', 0, 8) === 'MFSM 2.0' && head.length === 16) v = head.readBigUInt64BE(8);
-      else continue;
-      if (!best || v > best.v) best = { f, v };
+  /** Without -a: metadata.mfs must be there and whole (meta_loadall's checks and messages). */
+  private loadPlain(): bigint {
+    const f = this.metadataPath();
+    const chk = checkMetadataFile(f);
+    const dir = this.cfg.DATA_PATH;
+    switch (chk.status) {
+      case 'nofile': {
+        const back = existsSync(this.metadataPath('metadata.mfs.back'));
+        const hint = back ? ' (metadata.mfs.back exists: the master did not stop cleanly)' : ' (for a new file system copy metadata.mfs.empty there)';
+        throw new ConfigError(`can't find metadata.mfs in ${dir} - try using option '-a'${hint}`, 'DATA_PATH');
+      }
+      case 'ioerror':
+        throw new ConfigError(`error reading metadata.mfs in ${dir} (${chk.error}) - try using option '-a'`, 'DATA_PATH');
+      case 'badheader':
+        throw new ConfigError(`metadata.mfs in ${dir} has wrong header - try using option '-a'`, 'DATA_PATH');
+      case 'badending': {
+        let detail = '';
+        try {
+          loadMetadata(new Namespace(), readFileSync(f));
+        } catch (e) {
+          if (e instanceof MetadataError) detail = `: ${e.message}`;
+        }
+        throw new ConfigError(`metadata.mfs in ${dir} has wrong ending${detail} - try using option '-a'`, 'DATA_PATH');
+      }
     }
-    return best?.f;
+    const back = checkMetadataFile(this.metadataPath('metadata.mfs.back'));
+    if (back.status === 'ok' && back.version > chk.version && back.id !== 0n && chk.id !== 0n && back.id !== chk.id) {
+      throw new ConfigError("backup file is newer than current file - please check it manually - try using option '-a'", 'DATA_PATH');
+    }
+    try {
+      return this.loadFile(f);
+    } catch (e) {
+      if (e instanceof MetadataError) throw new ConfigError(`error loading metadata.mfs in ${dir}: ${e.message} - try using option '-a'`, 'DATA_PATH');
+      throw e;
+    }
+  }
+
+  /** Writes `name` via `name.tmp` + rename, so a failed write (ENOSPC) leaves the old file. */
+  private writeAtomically(name: string, data: Buffer): void {
+    const tmp = this.metadataPath(`${name}.tmp`);
+    try {
+      writeFileSync(tmp, data);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    renameSync(tmp, this.metadataPath(name));
   }
 
   /** Loads the metadata from DATA_PATH and opens changelog.0.mfs (meta_init). */
   private loadMetadataFiles(): void {
     const f = this.metadataPath();
     const back = this.metadataPath('metadata.mfs.back');
-    let metaversion: bigint;
-    if (this.opts.autoRestore) {
-      const src = this.newestMetadataFile();
-      if (!src) throw new ConfigError(`can't find metadata.mfs, metadata.mfs.back or metadata_ml.mfs.back in ${this.cfg.DATA_PATH}`, 'DATA_PATH');
-      metaversion = this.restore(this.loadFile(src));
-    } else {
-      if (!existsSync(f)) {
-        const hint = existsSync(back) ? " - metadata.mfs.back exists: the master did not stop cleanly, start it with '-a'" : ' (for a new file system copy metadata.mfs.empty there)';
-        throw new ConfigError(`can't find metadata.mfs in ${this.cfg.DATA_PATH}${hint}`, 'DATA_PATH');
-      }
-      metaversion = this.loadFile(f);
+    const metaversion = this.opts.autoRestore ? this.autoRestore() : this.loadPlain();
+    if (this.newFs) {
+      // meta_check_id: a new file system gets its metaid as its first change.
+      this.pendingMetaidRecord = true;
     }
     // While running, the file on disk is metadata.mfs.back (MooseFS renames it at start); it is
     // rewritten from what was loaded, so a new file system also has a real one for metaloggers.
     if (existsSync(f)) renameSync(f, back);
-    writeFileSync(back, storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
+    rmSync(this.metadataPath('metadata.mfs.back.tmp'), { force: true });
+    this.writeAtomically('metadata.mfs.back', storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
     this.rotateChangelogs();
     this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
+    if (this.pendingMetaidRecord) {
+      this.pendingMetaidRecord = false;
+      this.logged(`${Math.floor(Date.now() / 1000)}|SETMETAID(${this.metaid})`);
+    }
   }
 
   /**

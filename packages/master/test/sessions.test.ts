@@ -223,7 +223,8 @@ describe('metadata in DATA_PATH (persist)', () => {
     p.send(CltomaFuseMkdir, { $v: 'groups', msgid: 1, inode: 1, name: Buffer.from('kept'), mode: 0o755, umask: 0, uid: 0, gids: [0], copysgid: 0 });
     const mk = await p.reply(MatoclFuseMkdir);
     if (mk.$v !== 'ok') throw new Error('mkdir');
-    expect(readFileSync(join(dir, 'changelog.0.mfs'), 'utf8')).toMatch(/^2: \d+\|CREATE\(1,kept,2,493,/m);
+    // A new file system's first change is its metaid (meta_check_id), then the session, then the mkdir.
+    expect(readFileSync(join(dir, 'changelog.0.mfs'), 'utf8')).toMatch(new RegExp(`^1: \\d+\\|SETMETAID\\(${m1.metaid}\\)\n2: \\d+\\|SESADD\\(.*\n3: \\d+\\|CREATE\\(1,kept,2,493,`));
     const metaid = m1.metaid;
     p.close();
     await m1.stop();
@@ -326,11 +327,11 @@ describe('metalogger link (matomlserv)', () => {
     await p.reply(MatoclFuseMkdir);
     const ses = await ml.reply(MatoanMetachangesLog);
     if (ses.$v !== 'change') throw new Error('expected a change');
-    expect(ses.version).toBe(1n);
+    expect(ses.version).toBe(2n); // 1 is the new file system's SETMETAID, logged before anyone attached
     expect(ses.data.toString('latin1')).toMatch(/^\d+\|SESADD\(#\d+,1,0,0000,0,0,999,999,1,9,0,4294967295,0x00000000,2130706433,t%00\):1\0$/);
     const ch = await ml.reply(MatoanMetachangesLog);
     if (ch.$v !== 'change') throw new Error('expected a change');
-    expect(ch.version).toBe(2n);
+    expect(ch.version).toBe(3n);
     expect(ch.data.toString('latin1')).toMatch(/^\d+\|CREATE\(1,logged,2,493,0,0,0,0\):2\0$/);
 
     ml.send(AntomaDownloadStart, { filenum: 1 });
@@ -346,7 +347,7 @@ describe('metalogger link (matomlserv)', () => {
     const cl0 = await ml.reply(MatoanDownloadInfo);
     if (cl0.$v !== 'ok') throw new Error('changelog.0');
     ml.send(AntomaDownloadRequest, { offset: 0, leng: cl0.size });
-    expect((await ml.reply(MatoanDownloadData)).data.toString()).toMatch(/^2: \d+\|CREATE\(1,logged,/m);
+    expect((await ml.reply(MatoanDownloadData)).data.toString()).toMatch(/^3: \d+\|CREATE\(1,logged,/m);
     expect(m.ports.ml).toBeGreaterThan(0);
   });
 });

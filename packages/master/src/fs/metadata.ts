@@ -217,8 +217,48 @@ export function storeMetadata(ns: Namespace, o: StoreOptions): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A metadata file that cannot be loaded. The message names the section and the byte offset (from the
+ * start of the file) where reading failed; `section` / `offset` carry the same for callers.
+ */
 export class MetadataError extends Error {
   readonly code = 'MFS_METADATA_BAD';
+  constructor(
+    message: string,
+    readonly section?: string,
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `section NODE (bytes A-B): detail`, the detail's own offset kept. */
+function inSection(e: unknown, name: string, start: number, end: number): never {
+  if (e instanceof MetadataError && e.section === undefined) throw new MetadataError(`section ${name} (bytes ${start}-${end}): ${e.message}`, name, e.offset ?? start);
+  throw e;
+}
+
+/**
+ * Where a file without the EOF marker was cut: walks the section headers and names the section that
+ * runs past the end (or the last complete one).
+ */
+function truncatedAt(buf: Buffer): MetadataError {
+  let pos = 24;
+  let last = 'the header';
+  while (pos + 16 <= buf.length) {
+    const name = buf.toString('latin1', pos, pos + 4);
+    if (!/^[A-Z]{4}$/.test(name)) break;
+    const len = Number(buf.readBigUInt64BE(pos + 8));
+    if (pos + 16 + len > buf.length) {
+      return new MetadataError(`truncated: the file (${buf.length} bytes) ends inside section ${name} (header at byte ${pos}, ${len} bytes declared, ${buf.length - pos - 16} present); no "${EOF_MARKER}"`, name, buf.length);
+    }
+    last = `section ${name}`;
+    pos += 16 + len;
+  }
+  if (pos < buf.length && pos + 16 > buf.length) {
+    return new MetadataError(`truncated: the file (${buf.length} bytes) ends inside the section header at byte ${pos} (after ${last}); no "${EOF_MARKER}"`, undefined, buf.length);
+  }
+  return new MetadataError(`truncated or damaged: no "${EOF_MARKER}" at the end (file ${buf.length} bytes, last complete part: ${last}, ending at byte ${pos})`, undefined, pos);
 }
 
 export interface LoadResult {
@@ -232,7 +272,7 @@ class Cursor {
   pos = 0;
   constructor(readonly b: Buffer, readonly end = b.length) {}
   need(n: number): void {
-    if (this.pos + n > this.end) throw new MetadataError(`metadata truncated at offset ${this.pos}`);
+    if (n < 0 || this.pos + n > this.end) throw new MetadataError(`truncated record at byte ${this.pos} (${n} bytes needed, ${this.end - this.pos} left in the section)`, undefined, this.pos);
   }
   u8(): number {
     this.need(1);
@@ -273,15 +313,16 @@ class Cursor {
  */
 export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
   const t = ns.tree;
-  if (buf.length < 8 + 16 + 16 || buf.toString('latin1', 0, 8) !== METADATA_SIGNATURE) throw new MetadataError('not an "MFSM 2.0" metadata file');
-  if (buf.toString('latin1', buf.length - 16) !== EOF_MARKER) throw new MetadataError('no EOF marker (truncated metadata file)');
+  if (buf.length < 8 || buf.toString('latin1', 0, 8) !== METADATA_SIGNATURE) throw new MetadataError(`wrong header at byte 0: "${buf.toString('latin1', 0, Math.min(8, buf.length))}", not "${METADATA_SIGNATURE}"`, 'header', 0);
+  if (buf.length < 8 + 16 + 16) throw new MetadataError(`truncated: ${buf.length} bytes, too short for the header`, 'header', buf.length);
+  if (buf.toString('latin1', buf.length - 16) !== EOF_MARKER) throw truncatedAt(buf);
   const c = new Cursor(buf, buf.length - 16);
   c.pos = 8;
   const metaversion = c.u64();
   const metaid = c.u64();
   const other: RawSection[] = [];
   t.nodes.clear();
-  const edgesSeen: Array<{ parent: number; child: number; edgeid: bigint; name: Buffer }> = [];
+  const edgesSeen: Array<{ parent: number; child: number; edgeid: bigint; name: Buffer; at: number }> = [];
   let chunkEntries: Array<{ id: number; version: number; lockedto: number }> = [];
   let nextChunkId = 1;
   let open: Array<[number, number]> = [];
@@ -289,20 +330,29 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
   const xattrs: Array<{ inode: number; name: Buffer; value: Buffer }> = [];
   let quotas: Array<{ inode: number; q: Quota }> = [];
   const acls: Array<{ inode: number; type: number; acl: PosixAcl }> = [];
+  const sectionsSeen: string[] = [];
   while (c.pos < c.end) {
+    const at = c.pos;
+    if (c.end - at < 16) throw new MetadataError(`damaged: ${c.end - at} bytes at byte ${at} before the EOF marker, too short for a section header`, undefined, at);
     const name = c.bytes(4).toString('latin1');
     const ver = c.bytes(4);
+    if (!/^[A-Z]{4}$/.test(name) || ver[0] !== 0x20 || ver[2] !== 0x2e || ver[1]! < 0x30 || ver[1]! > 0x39 || ver[3]! < 0x30 || ver[3]! > 0x39) {
+      throw new MetadataError(`damaged section header at byte ${at} (after ${sectionsSeen.length ? `section ${sectionsSeen[sectionsSeen.length - 1]}` : 'the file header'}): ${JSON.stringify(buf.toString('latin1', at, at + 8))}`, undefined, at);
+    }
     const version = (((ver[1]! - 0x30) & 15) << 4) | ((ver[3]! - 0x30) & 15);
     const len = c.u64n();
-    c.need(len);
+    if (len > c.end - c.pos) throw new MetadataError(`section ${name} (header at byte ${at}) declares ${len} bytes, only ${c.end - c.pos} left before the EOF marker`, name, at);
+    sectionsSeen.push(name);
     const s = new Cursor(buf, c.pos + len);
     s.pos = c.pos;
+    try {
     switch (name) {
       case 'NODE': {
-        if (version !== 0x14) throw new MetadataError(`NODE section version ${version.toString(16)} not supported`);
+        if (version !== 0x14) throw new MetadataError(`version ${version >> 4}.${version & 15} not supported (1.4 expected)`, undefined, at);
         t.maxnodeid = s.u32();
         s.u32();
         for (;;) {
+          const nodeAt = s.pos;
           const type = s.u8();
           if (type === 0) break;
           const n = new FsNode(s.u32(), type);
@@ -323,7 +373,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
             const ch = s.u32();
             for (let i = 0; i < ch; i++) n.chunks.push(s.u64n());
           } else if (type !== TYPE_DIRECTORY && type !== 4 && type !== 7) {
-            throw new MetadataError(`bad node type ${type}`);
+            throw new MetadataError(`bad node type ${type} at byte ${nodeAt}`, undefined, nodeAt);
           }
           t.nodes.set(n.inode, n);
         }
@@ -332,12 +382,13 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
       case 'EDGE': {
         t.nextEdgeId = s.u64();
         for (;;) {
+          const edgeAt = s.pos;
           const parent = s.u32();
           const child = s.u32();
           const edgeid = s.u64();
           const nl = s.u16();
           if (parent === 0 && child === 0) break;
-          edgesSeen.push({ parent, child, edgeid, name: s.bytes(nl) });
+          edgesSeen.push({ parent, child, edgeid, name: s.bytes(nl), at: edgeAt });
         }
         break;
       }
@@ -372,12 +423,13 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
       }
       case 'PACL': {
         for (;;) {
+          const aclAt = s.pos;
           const inode = s.u32();
           const type = s.u8();
           const [u, g, o, m, nu, ng] = [s.u16(), s.u16(), s.u16(), s.u16(), s.u16(), s.u16()];
           if (inode === 0) break;
           const acl = aclFromBlob(u, g, o, m, nu, ng, s.bytes((nu + ng) * 6));
-          if (!acl) throw new MetadataError('bad ACL');
+          if (!acl) throw new MetadataError(`bad ACL record at byte ${aclAt}`, undefined, aclAt);
           acls.push({ inode, type, acl });
         }
         break;
@@ -408,12 +460,15 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
       default:
         other.push({ name, version, data: s.bytes(len) });
     }
-    if (s.pos !== c.pos + len) throw new MetadataError(`section ${name}: ${c.pos + len - s.pos} bytes not read`);
+    if (s.pos !== c.pos + len) throw new MetadataError(`${c.pos + len - s.pos} bytes after the section's end marker at byte ${s.pos}`, undefined, s.pos);
+    } catch (e) {
+      inSection(e, name, at, c.pos + len);
+    }
     c.pos += len;
   }
   // rebuild
   const root = t.nodes.get(MFS_ROOT_ID);
-  if (root === undefined || root.type !== TYPE_DIRECTORY) throw new MetadataError('no root directory');
+  if (root === undefined || root.type !== TYPE_DIRECTORY) throw new MetadataError('no root directory (inode 1) in section NODE', 'NODE');
   t.root = root;
   t.freebits = new Uint32Array(0x100 + ((t.maxnodeid >>> 5) & 0xffffff80));
   t.freebits[0] = 1;
@@ -427,7 +482,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
   t.trashspace = t.trashnodes = t.sustainedspace = t.sustainednodes = 0;
   for (const ed of edgesSeen) {
     const child = t.nodes.get(ed.child);
-    if (child === undefined) throw new MetadataError(`edge to missing node ${ed.child}`);
+    if (child === undefined) throw new MetadataError(`section EDGE: the edge at byte ${ed.at} leads to node ${ed.child}, which is not in section NODE`, 'EDGE', ed.at);
     const e: Edge = { parent: null, child, name: ed.name, key: nameKey(ed.name), edgeid: ed.edgeid };
     if (ed.parent === 0) {
       if (child.type === TYPE_TRASH) {
@@ -439,11 +494,11 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
         t.sustainedspace += child.length;
         t.sustainednodes++;
       } else {
-        throw new MetadataError(`detached node ${child.inode} of type ${child.type}`);
+        throw new MetadataError(`section EDGE: the edge at byte ${ed.at} detaches node ${child.inode} of type ${child.type} (only trash and sustained nodes have no parent)`, 'EDGE', ed.at);
       }
     } else {
       const parent = t.nodes.get(ed.parent);
-      if (parent === undefined || parent.type !== TYPE_DIRECTORY) throw new MetadataError(`bad parent ${ed.parent}`);
+      if (parent === undefined || parent.type !== TYPE_DIRECTORY) throw new MetadataError(`section EDGE: the edge at byte ${ed.at} has parent ${ed.parent}, not a directory in section NODE`, 'EDGE', ed.at);
       e.parent = parent;
       if (child.type === TYPE_DIRECTORY) parent.dirNlink++;
       else child.nlink++;
@@ -478,7 +533,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
   t.quotaDirs = [];
   for (const { inode, q } of quotas) {
     const n = t.nodes.get(inode);
-    if (n === undefined || n.type !== TYPE_DIRECTORY) throw new MetadataError(`quota for inode ${inode}, not a directory`);
+    if (n === undefined || n.type !== TYPE_DIRECTORY) throw new MetadataError(`section QUOT: quota for inode ${inode}, not a directory`, 'QUOT');
     n.quota = q;
     t.quotaDirs.unshift(n); // fsnodes_new_quotanode prepends, as on load in C
   }
