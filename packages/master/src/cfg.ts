@@ -72,6 +72,25 @@ export const masterCfgSchema = {
   RESERVE_SPACE: str('0'),
   /** mfs-ts only (not in MooseFS): accept chunkservers on 127.x, for a one-machine cluster (`npm start`). */
   ALLOW_LOOPBACK_CHUNKSERVERS: bool(false),
+  /**
+   * mfs-ts only: hot follower (packages/failover/README.md). Set, the master starts as a follower of
+   * the leader at FOLLOW_MASTER_HOST:FOLLOW_MASTER_PORT (its metalogger port): it keeps the namespace
+   * in memory from the leader's change stream and serves nothing until promoted
+   * (`mfsmaster-ts -c CFG promote`, SIGUSR2, or the failover kit's notify_master).
+   */
+  FOLLOW_MASTER_HOST: str('', notReload),
+  FOLLOW_MASTER_PORT: port(9419),
+  /** mfs-ts only: seconds between a follower's checksum comparisons with its leader (0 = never). */
+  FOLLOW_CHECK_FREQ: uint(10),
+  /** mfs-ts only: seconds between a follower's connection attempts. */
+  FOLLOW_RECONNECTION_DELAY: uint(1),
+  /**
+   * mfs-ts only: answer a client's change only once a hot follower has durably logged it (default
+   * off: real metaloggers never acknowledge). With no acknowledgement within FOLLOWER_SYNC_TIMEOUT_MS
+   * the master degrades to asynchronous answers and says so (log, mfscli -SMB).
+   */
+  FOLLOWER_SYNC_ACK: bool(false),
+  FOLLOWER_SYNC_TIMEOUT_MS: uint(1000),
 } satisfies CfgSchema;
 
 export type MasterCfg = CfgValues<typeof masterCfgSchema>;

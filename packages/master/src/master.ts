@@ -6,6 +6,9 @@ import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
 import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection } from './fs/index.js';
 import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
 import { MatomlServer } from './matomlserv.js';
+import { MFSTS_FOLLOWER_PROTOCOL_KEY, MFSTS_FOLLOWER_PROTOCOL_VERSION } from '@mfs-ts/protocol';
+import { parseRecord } from './fs/index.js';
+import { followerListVersion, namespaceChecksum, SyncGate } from './follow.js';
 import { Locks } from './locks.js';
 import { masterCfg, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
@@ -37,6 +40,12 @@ export interface MasterOptions {
   /** `-a`: restore from the newest metadata file plus the changelogs (after a crash). */
   autoRestore?: boolean;
   /**
+   * A hot follower's master (packages/failover): `start()` loads the metadata and opens the
+   * changelog but opens no port and runs no periodic task; the follower feeds it the leader's
+   * changes (`applyChange`) until `promote()` makes it serve.
+   */
+  standby?: boolean;
+  /**
    * `-i` with `-a`: start even when the changelogs stop early (a hole, a change that fails) or the
    * metadata files are of different metaids, from the best state reached.
    */
@@ -61,6 +70,10 @@ export class Master implements Daemon {
   readonly sessions: Sessions;
   readonly registry: ChunkRegistry;
   readonly locks = new Locks();
+  /** FOLLOWER_SYNC_ACK: replies to clients held until a hot follower logged the changes before them. */
+  readonly syncGate: SyncGate;
+  /** Loaded but not serving (a hot follower's master before promotion). */
+  private standbyMode = false;
   private exportsTable: Exports | undefined;
   private cs: MatocsServer | undefined;
   private cl: MatoclServer | undefined;
@@ -112,6 +125,13 @@ export class Master implements Daemon {
       drop: (id) => ns.chunks.drop(id),
     };
     this.registry.setMeta(meta);
+    this.syncGate = new SyncGate({
+      log: this.log.child({ module: 'syncack' }),
+      enabled: () => this.cfg.FOLLOWER_SYNC_ACK,
+      timeoutMs: () => Math.max(1, this.cfg.FOLLOWER_SYNC_TIMEOUT_MS),
+      lastVersion: () => this.metaversion - 1n,
+      followers: () => this.ml?.followerCount() ?? 0,
+    });
   }
 
   get exports(): Exports {
@@ -387,6 +407,16 @@ export class Master implements Daemon {
       throw new ConfigError(`mfsexports configuration file (${this.cfg.EXPORTS_FILENAME}) can't be read: ${(e as Error).message}`, 'EXPORTS_FILENAME');
     }
     this.log.info('exports file has been loaded');
+    if (this.opts.standby) {
+      this.standbyMode = true;
+      this.log.info({ metaversion: String(this.metaversion) }, 'standby: namespace loaded, not serving until promoted');
+      return;
+    }
+    await this.serve();
+  }
+
+  /** Opens the three ports and starts the periodic tasks (at start, or when a standby is promoted). */
+  private async serve(): Promise<void> {
     const cs = new MatocsServer({
       log: this.log.child({ module: 'matocsserv' }),
       registry: this.registry,
@@ -412,6 +442,7 @@ export class Master implements Daemon {
       metaloggers: () => this.ml?.list() ?? [],
       startTime: this.startTime,
       chunkGoalsChanged: () => this.seedChunkGoals(),
+      replyGate: this.syncGate,
     };
     this.cl = new MatoclServer(ctx, { host: this.cfg.MATOCL_LISTEN_HOST, port: Number(this.cfg.MATOCL_LISTEN_PORT) });
     this.ml = new MatomlServer({
@@ -420,6 +451,14 @@ export class Master implements Daemon {
       port: Number(this.cfg.MATOML_LISTEN_PORT),
       dataPath: () => this.cfg.DATA_PATH,
       preserveSeconds: this.cfg.MATOAN_LOG_PRESERVE_SECONDS,
+      followers: {
+        // matomlserv_get_config answers any cfg value; ours adds the follower extension key.
+        config: (name) => (name === MFSTS_FOLLOWER_PROTOCOL_KEY ? MFSTS_FOLLOWER_PROTOCOL_VERSION : name === 'AUTH_CODE' ? '' : String((this.cfg as Record<string, unknown>)[name] ?? '')),
+        ack: (v) => this.syncGate.ack(v),
+        gone: () => this.syncGate.followerGone(),
+        checksum: () => ({ version: this.metaversion, checksum: namespaceChecksum(this.ns) }),
+        listVersion: () => followerListVersion(this.syncGate.state),
+      },
     });
     try {
       this.ports.ml = await this.ml.listen();
@@ -453,6 +492,7 @@ export class Master implements Daemon {
     replyBarrier.delete(this.flushChangelog);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.syncGate.close();
     await this.cl?.close();
     await this.cs?.close();
     await this.ml?.close();
@@ -478,5 +518,62 @@ export class Master implements Daemon {
 
   info(): void {
     this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info() }, 'master info');
+  }
+
+  // ---- hot follower hooks (packages/failover/src/follower.ts drives them) ---------------------------
+
+  /** Loaded and waiting to be promoted (started with `standby`). */
+  get standby(): boolean {
+    return this.standbyMode;
+  }
+
+  /**
+   * Applies one change as the leader logged it (`ts|OP(args):result`) through the same appliers as
+   * -a, and logs it to our changelog with the same version. `version` (default: the next one) must
+   * be the next version: anything else is a gap. Returns 'ok', 'gap', or why the change failed (the
+   * copy then no longer matches the leader's).
+   */
+  applyChange(text: string, version: bigint = this.metaversion): string {
+    if (!this.changelog) return 'no changelog open (not started with persist)';
+    if (version !== this.metaversion) return 'gap';
+    const r = parseRecord(text);
+    if (!r.ok) return `change ${version} does not parse: ${r.error}`;
+    const rec = r.value;
+    if (NAMESPACE_OPS.has(rec.op)) {
+      const st = this.ns.apply(rec);
+      if (st !== 0) return `change ${version} (${rec.op}) failed with status ${st}`;
+    } else {
+      this.replaying = true;
+      try {
+        this.replaySessionRecord(rec.op, rec.args, rec.result);
+      } finally {
+        this.replaying = false;
+      }
+    }
+    this.logged(text);
+    return 'ok';
+  }
+
+  /** Writes and fsyncs our changelog (a follower, before it acknowledges). */
+  syncChangelog(): void {
+    this.changelog?.sync();
+  }
+
+  /** namespaceChecksum of our namespace (follow.ts). */
+  stateChecksum(): bigint {
+    return namespaceChecksum(this.ns);
+  }
+
+  /**
+   * A standby starts serving in place: the loaded namespace, the open changelog, the replayed
+   * sessions; the ports open and the periodic tasks start. No restore step.
+   */
+  async promote(): Promise<void> {
+    if (!this.standbyMode) return;
+    this.standbyMode = false;
+    this.syncChangelog();
+    this.seedChunkGoals();
+    await this.serve();
+    this.log.info({ metaversion: String(this.metaversion) }, 'promoted: serving as master');
   }
 }

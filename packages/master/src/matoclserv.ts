@@ -51,6 +51,11 @@ export interface MasterCtx {
   startTime: number;
   /** Storage classes changed (setgoal): recompute chunk goals from the namespace. */
   chunkGoalsChanged(): void;
+  /**
+   * FOLLOWER_SYNC_ACK (follow.ts SyncGate): may hold a packet to a registered client back until a
+   * follower acknowledged the changes before it; returns true if it took the packet.
+   */
+  replyGate?: { hold(packet: Buffer, send: (p: Buffer) => void): boolean };
 }
 
 /** Registration state: 0 none, 1 mount (fuse or meta), 100 tools (REGISTER_TOOLS). */
@@ -178,6 +183,14 @@ export class MatoclServer {
     const conn = new Conn(sock, log, CLTOMA_MAXPACKETSIZE, (t, p) => this.packet(cl!, t, p), 'CLTOMA');
     cl = new ClConn(conn, this.ctx, () => this.conns);
     this.conns.add(cl);
+    const gate = this.ctx.replyGate;
+    if (gate) {
+      // Every packet to a mount goes through the gate, replies and NOPs alike, so their order holds.
+      const direct = conn.send.bind(conn);
+      conn.send = (p: Buffer): void => {
+        if (cl!.registered === 0 || !gate.hold(p, direct)) direct(p);
+      };
+    }
     // NOP (msgid 0) to registered clients idle for 1 s; drop any client silent for 10 s (matoclserv_serve).
     conn.keepAlive(1000, 10000, () => {
       if (cl!.registered !== 0) conn.send(ANTOAN_NOP_MSGID0_PACKET);

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
+  ANTOAN_GET_CONFIG,
   ANTOAN_GET_VERSION,
   ANTOAN_NOP,
   ANTOAN_NOP_PACKET,
@@ -9,16 +10,23 @@ import {
   ANTOMA_DOWNLOAD_REQUEST,
   ANTOMA_DOWNLOAD_START,
   ANTOMA_MAXPACKETSIZE,
+  ANTOMA_MFSTS_CHECKSUM,
+  ANTOMA_MFSTS_FOLLOWER_ACK,
   ANTOMA_REGISTER,
+  AntoanConfigValue,
+  AntoanGetConfig,
   AntoanGetVersion,
   AntoanVersion,
   AntomaDownloadEnd,
   AntomaDownloadRequest,
   AntomaDownloadStart,
+  AntomaMfstsChecksum,
+  AntomaMfstsFollowerAck,
   AntomaRegister,
   MatoanDownloadData,
   MatoanDownloadInfo,
   MatoanMetachangesLog,
+  MatoanMfstsChecksum,
   VERSHEX,
   VERSSTR,
   type MessageDef,
@@ -43,6 +51,22 @@ export interface MatomlOptions {
   dataPath: () => string;
   /** MATOAN_LOG_PRESERVE_SECONDS: recent changes kept for metaloggers that reconnect (rversion 2). */
   preserveSeconds: number;
+  /** Hot followers (follow.ts); absent: the link behaves as 3.0.117's. */
+  followers?: FollowerHooks;
+}
+
+/** The master's side of the mfs-ts follower extensions (protocol ids.ts, follow.ts). */
+export interface FollowerHooks {
+  /** ANTOAN_GET_CONFIG: a cfg value as a string ("" when unknown, as cfg_getstr(name, "")). */
+  config(name: string): string;
+  /** ANTOMA_MFSTS_FOLLOWER_ACK from any follower. */
+  ack(version: bigint): void;
+  /** A follower's connection closed. */
+  gone(): void;
+  /** MATOAN_MFSTS_CHECKSUM: the next metaversion and the checksum of every change before it. */
+  checksum(): { version: bigint; checksum: bigint };
+  /** MLOG_LIST version word for a follower (its sync state). */
+  listVersion(): number;
 }
 
 class MlConn {
@@ -50,6 +74,9 @@ class MlConn {
   timeout = 10;
   /** Receives live changes. */
   sync = false;
+  /** A hot follower (it sent ANTOMA_MFSTS_FOLLOWER_ACK): it acknowledges what it logged. */
+  follower = false;
+  acked = 0n;
   private files: { meta: number; chain1: number; chain2: number } = { meta: -1, chain1: -1, chain2: -1 };
 
   constructor(
@@ -95,6 +122,33 @@ class MlConn {
         const vstring = Buffer.from(VERSSTR);
         if (v.$v === 'msgid') this.conn.sendMsg(AntoanVersion, { $v: 'msgid', msgid: v.msgid, version: VERSHEX, vstring });
         else this.conn.sendMsg(AntoanVersion, { $v: 'bare', version: VERSHEX, vstring });
+        return;
+      }
+      case ANTOAN_GET_CONFIG: {
+        // matomlserv_get_config: any cfg value by name; our followers ask for the extension key.
+        const v = this.dec(AntoanGetConfig, p);
+        if (!v) return;
+        const value = Buffer.from(this.srv.opts.followers?.config(v.name.toString('latin1')) ?? '', 'latin1').subarray(0, 255);
+        this.conn.sendMsg(AntoanConfigValue, { msgid: v.msgid, value });
+        return;
+      }
+      case ANTOMA_MFSTS_FOLLOWER_ACK: {
+        const f = this.srv.opts.followers;
+        if (!f) return this.conn.kill('ANTOMA_MFSTS_FOLLOWER_ACK', 'unknown message');
+        const v = this.dec(AntomaMfstsFollowerAck, p);
+        if (!v) return;
+        if (!this.follower) this.srv.opts.log.info({ peer: this.conn.peer, version: String(v.version) }, 'hot follower acknowledging changes');
+        this.follower = true;
+        if (v.version > this.acked) this.acked = v.version;
+        f.ack(v.version);
+        return;
+      }
+      case ANTOMA_MFSTS_CHECKSUM: {
+        const f = this.srv.opts.followers;
+        if (!f) return this.conn.kill('ANTOMA_MFSTS_CHECKSUM', 'unknown message');
+        const v = this.dec(AntomaMfstsChecksum, p);
+        if (!v) return;
+        this.conn.sendMsg(MatoanMfstsChecksum, { msgid: v.msgid, ...f.checksum() });
         return;
       }
       case ANTOMA_REGISTER: {
@@ -182,6 +236,7 @@ export class MatomlServer {
     conn.onClose(() => {
       ml!.closeAll();
       this.conns.delete(ml!);
+      if (ml!.follower) this.opts.followers?.gone();
     });
   }
 
@@ -206,9 +261,17 @@ export class MatomlServer {
     for (const r of this.recent) if (r.version >= from) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version: r.version, data: r.data });
   }
 
-  /** MLOG_LIST entries. */
+  /** MLOG_LIST entries (a hot follower's version word tells its sync state, follow.ts). */
   list(): Array<{ version: number; ip: number }> {
-    return [...this.conns].filter((c) => c.version > 0 && !c.conn.closed).map((c) => ({ version: c.version, ip: c.conn.peerip }));
+    const f = this.opts.followers;
+    return [...this.conns].filter((c) => c.version > 0 && !c.conn.closed).map((c) => ({ version: c.follower && f ? f.listVersion() : c.version, ip: c.conn.peerip }));
+  }
+
+  /** Connected hot followers. */
+  followerCount(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.follower && !c.conn.closed) n++;
+    return n;
   }
 
   async close(): Promise<void> {

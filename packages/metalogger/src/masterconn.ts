@@ -59,6 +59,31 @@ export interface MasterConnEvents {
 
 const NOP_PACKET = AntoanNop.encode({ $v: 'empty' });
 
+type WriteLoss = { error: Error; lost: number } | undefined;
+
+/**
+ * Where the streamed changes go: ChangelogMl (changelog_ml.0.mfs) for a metalogger; a hot follower
+ * (packages/failover) passes its own, which applies each change to a namespace and logs it as a
+ * master does. `flush` runs at the end of each batch of input.
+ */
+export interface ChangeSink {
+  append(version: number, text: Buffer): void;
+  flush(): WriteLoss;
+  close(): WriteLoss;
+  rotate(backLogs: number): WriteLoss;
+  removeAll(backLogs: number): void;
+}
+
+export interface MasterConnHooks {
+  /** Replaces changelog_ml.N.mfs as the destination of the change stream. */
+  sink?: ChangeSink;
+  /**
+   * Packets the metalogger does not know (a follower's mfs-ts extensions, ANTOAN_CONFIG_VALUE):
+   * return true if handled; otherwise the link is dropped as for any unknown message.
+   */
+  packet?: (type: number, payload: Buffer) => boolean;
+}
+
 interface Download {
   target: DownloadTarget;
   fd: number | undefined;
@@ -79,7 +104,7 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
   state: LinkState = 'free';
   /** Version of the last change written (0 = none yet, or started over after a gap). */
   lastLogVersion = 0;
-  readonly changelog: ChangelogMl;
+  readonly changelog: ChangeSink;
 
   private sock: Socket | undefined;
   private framer: PacketFramer | undefined;
@@ -97,11 +122,24 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
   constructor(
     private s: MetaloggerSettings,
     log: Logger,
+    private readonly hooks: MasterConnHooks = {},
   ) {
     super();
     this.log = log;
     this.peerLog = log;
-    this.changelog = new ChangelogMl(s.dataPath, 0o666 & ~s.fileUmask);
+    this.changelog = hooks.sink ?? new ChangelogMl(s.dataPath, 0o666 & ~s.fileUmask);
+  }
+
+  /** Sends a packet on the live link (a follower's extensions); false when not connected. */
+  sendPacket(packet: Buffer): boolean {
+    if (this.state !== 'data') return false;
+    this.send(packet);
+    return true;
+  }
+
+  /** The logger bound to the current master (its address). */
+  get linkLog(): Logger {
+    return this.peerLog;
   }
 
   get downloadingFile(): number {
@@ -256,6 +294,7 @@ export class MasterConn extends EventEmitter<MasterConnEvents> {
       case MATOAN_DOWNLOAD_DATA:
         return this.onDownloadData(payload);
       default:
+        if (this.hooks.packet?.(type, payload)) return;
         this.bad('UNKNOWN', `got unknown message (type:${type})`);
     }
   };
