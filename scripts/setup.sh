@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(moosefs-master moosefs-chunkserver moosefs-metalogger moosefs-client moosefs-cli
+debs=(moosefs-master moosefs-chunkserver moosefs-metalogger moosefs-client moosefs-cli moosefs-cgi
       fuse3 libfuse2 keepalived iproute2 tcpdump psmisc gcc libc6-dev)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
