@@ -61,6 +61,42 @@ export function nameKey(name: Buffer): string {
   return name.toString('latin1');
 }
 
+/**
+ * An edge made by the tree: the name is kept as its latin1 string only (the children map's key) and
+ * turned back into bytes when asked, which halves an edge's memory.
+ */
+export class TreeEdge implements Edge {
+  constructor(
+    public parent: FsNode | null,
+    public child: FsNode,
+    public key: string,
+    public edgeid: bigint,
+  ) {}
+
+  get name(): Buffer {
+    return Buffer.from(this.key, 'latin1');
+  }
+}
+
+const NO_PATH = Buffer.alloc(0);
+
+/**
+ * What few nodes have: directory data, symlink paths, devices, xattrs, ACLs, quotas, windows
+ * attributes. Kept out of FsNode so a plain file costs only its common fields.
+ */
+class NodeExtra {
+  winattr = 0;
+  childCache: Edge[] | null = null;
+  dirNlink = 2;
+  stats: Stats | null = null;
+  path: Buffer = NO_PATH;
+  rdev = 0;
+  xattrs: Map<string, { name: Buffer; value: Buffer }> | null = null;
+  aclAccess: PosixAcl | null = null;
+  aclDefault: PosixAcl | null = null;
+  quota: Quota | null = null;
+}
+
 export class FsNode {
   mode = 0;
   uid = 0;
@@ -70,7 +106,6 @@ export class FsNode {
   ctime = 0;
   sclassid = 0;
   eattr = 0;
-  winattr = 0;
   trashtime = DEFAULT_TRASHTIME;
   /** Newest link first (fsnodes_link prepends). */
   parents: Edge[] = [];
@@ -78,29 +113,92 @@ export class FsNode {
   nlink = 0;
   // directories
   children: Map<string, Edge> | null = null;
-  /** childList() cache; dropped whenever children change. */
-  childCache: Edge[] | null = null;
-  dirNlink = 2;
-  stats: Stats = zeroStats();
   // files
   length = 0;
   chunks: number[] = [];
   realsizeRatio = 0;
+  /** The rarely set fields (accessors below); null while all of them have their defaults. */
+  private x: NodeExtra | null = null;
+
+  private extra(): NodeExtra {
+    return (this.x ??= new NodeExtra());
+  }
+
+  get winattr(): number {
+    return this.x?.winattr ?? 0;
+  }
+  set winattr(v: number) {
+    if (v !== 0 || this.x !== null) this.extra().winattr = v;
+  }
+  /** childList() cache; dropped whenever children change. */
+  get childCache(): Edge[] | null {
+    return this.x?.childCache ?? null;
+  }
+  set childCache(v: Edge[] | null) {
+    if (v !== null || this.x !== null) this.extra().childCache = v;
+  }
+  get dirNlink(): number {
+    return this.x?.dirNlink ?? 2;
+  }
+  set dirNlink(v: number) {
+    if (v !== 2 || this.x !== null) this.extra().dirNlink = v;
+  }
+  /** A directory's totals (files have none: getStats computes theirs). */
+  get stats(): Stats {
+    const x = this.extra();
+    return (x.stats ??= zeroStats());
+  }
+  set stats(v: Stats) {
+    this.extra().stats = v;
+  }
   // symlinks
-  path: Buffer = Buffer.alloc(0);
+  get path(): Buffer {
+    return this.x?.path ?? NO_PATH;
+  }
+  set path(v: Buffer) {
+    if (v.length !== 0 || this.x !== null) this.extra().path = v;
+  }
   // devices
-  rdev = 0;
-  xattrs: Map<string, { name: Buffer; value: Buffer }> | null = null;
-  aclAccess: PosixAcl | null = null;
-  aclDefault: PosixAcl | null = null;
+  get rdev(): number {
+    return this.x?.rdev ?? 0;
+  }
+  set rdev(v: number) {
+    if (v !== 0 || this.x !== null) this.extra().rdev = v;
+  }
+  get xattrs(): Map<string, { name: Buffer; value: Buffer }> | null {
+    return this.x?.xattrs ?? null;
+  }
+  set xattrs(v: Map<string, { name: Buffer; value: Buffer }> | null) {
+    if (v !== null || this.x !== null) this.extra().xattrs = v;
+  }
+  get aclAccess(): PosixAcl | null {
+    return this.x?.aclAccess ?? null;
+  }
+  set aclAccess(v: PosixAcl | null) {
+    if (v !== null || this.x !== null) this.extra().aclAccess = v;
+  }
+  get aclDefault(): PosixAcl | null {
+    return this.x?.aclDefault ?? null;
+  }
+  set aclDefault(v: PosixAcl | null) {
+    if (v !== null || this.x !== null) this.extra().aclDefault = v;
+  }
   /** Directories with a quota. */
-  quota: Quota | null = null;
+  get quota(): Quota | null {
+    return this.x?.quota ?? null;
+  }
+  set quota(v: Quota | null) {
+    if (v !== null || this.x !== null) this.extra().quota = v;
+  }
 
   constructor(
     readonly inode: number,
     public type: number,
   ) {
-    if (type === TYPE_DIRECTORY) this.children = new Map();
+    if (type === TYPE_DIRECTORY) {
+      this.children = new Map();
+      this.extra().stats = zeroStats();
+    }
   }
 
   get isFile(): boolean {
@@ -340,10 +438,12 @@ export class FsTree {
   // ---------- links ----------
   /** fsnodes_link */
   link(ts: number, parent: FsNode, child: FsNode, name: Buffer): Edge {
-    const e: Edge = { parent, child, name: Buffer.from(name), key: nameKey(name), edgeid: this.newEdgeId() };
+    const e = new TreeEdge(parent, child, nameKey(name), this.newEdgeId());
     parent.children!.set(e.key, e);
     parent.childCache = null;
-    child.parents.unshift(e);
+    // A new array for the first link: push/unshift onto [] would reserve room for 17.
+    if (child.parents.length === 0) child.parents = [e];
+    else child.parents.unshift(e);
     if (child.type === TYPE_DIRECTORY) parent.dirNlink++;
     else child.nlink++;
     parent.eattr &= ~EATTR_SNAPSHOT;
