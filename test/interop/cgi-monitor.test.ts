@@ -48,7 +48,7 @@ describeLab('the real CGI monitor (mfs.cgi) against our master, chunkserver and 
     expect(existsSync(CGI), 'moosefs-cgi is installed by scripts/setup.sh').toBe(true);
     await withLab({ hosts: ['mr', 'cr', 'mo', 'co'] }, async (lab) => {
       const real = await cluster(lab, 'real', 'r');
-      const ours = await cluster(lab, 'ours', 'o');
+      const ours = await cluster(lab, 'ts', 'o');
       for (const sections of SECTIONS) {
         const [r, o] = [await cgi(real.client, real.master, { sections }), await cgi(ours.client, ours.master, { sections })];
         expect(r, `real master, section ${sections}`).not.toContain('Oops!');
