@@ -1,6 +1,8 @@
 // mfsmetalogger-ts against the real MooseFS 3.0.117 master, beside the real mfsmetalogger, and the
 // strongest oracle: the real `mfsmaster -a` rebuilding the namespace from the files ours wrote.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import {
   closeSync,
   copyFileSync,
@@ -9,20 +11,25 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
   rmdirSync,
+  rmSync,
   symlinkSync,
   chmodSync,
   truncateSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { createLogger } from '@mfs-ts/common';
+import { Master as MasterTs } from '@mfs-ts/master';
 import { Master, run, waitFor, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
@@ -247,6 +254,44 @@ describeLab('mfsmetalogger-ts with the real mfsmaster 3.0.117', () => {
       // 4. The master dies. Its replacement starts from our files only: real `mfsmaster -a`. Both
       //    metaloggers stay up and must find the new master at the same address by themselves.
       await master.kill();
+
+      // 4a. The real metalogger's files (the master's data directory is gone) restored by both
+      //     implementations, each on its own copy: ours (`-a`) must reach exactly the metadata the real
+      //     `mfsmaster -a ... restore` stores, and say which files it used and how far it got.
+      const both = mkdtempSync(join(tmpdir(), 'mfs-restore-both-'));
+      try {
+        const viaReal = join(both, 'real');
+        const viaOurs = join(both, 'ours');
+        mkdirSync(viaReal);
+        mkdirSync(viaOurs);
+        copyMetaloggerFiles(real.dataPath, viaReal);
+        copyMetaloggerFiles(real.dataPath, viaOurs);
+        writeFileSync(join(both, 'mfsexports.cfg'), '* / rw\n');
+        writeFileSync(join(both, 'mfsmaster.cfg'), `DATA_PATH = ${viaReal}\nEXPORTS_FILENAME = ${join(both, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+        execFileSync('mfsmaster', ['-c', join(both, 'mfsmaster.cfg'), '-a', '-f', 'restore'], { stdio: 'ignore', timeout: 60_000 });
+        const said: string[] = [];
+        const log = createLogger({ role: 'mfsmaster', stream: { write: (l: string) => void said.push(JSON.parse(l).msg as string) } });
+        const loop = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+        const ts = new MasterTs({ cfg: { ...loop, DATA_PATH: viaOurs }, exportsText: '* / rw', persist: true, autoRestore: true, log });
+        await ts.start();
+        await ts.stop();
+        expect(said).toContain(`chosen most recent metadata file: metadata_ml.mfs.back (version: ${metaVersion} ; id: ${ts.metaid.toString(16).toUpperCase()})`);
+        expect(said.find((l) => l.startsWith('using changelog file: changelog_ml.0.mfs'))).toBe(`using changelog file: changelog_ml.0.mfs (changes: ${metaVersion} - ${last})`);
+        const summary = said.find((l) => l.startsWith('metadata restored: ')) ?? said.join('\n');
+        // changelog_ml_back.N.mfs repeat part of changelog_ml.0.mfs: those are the duplicates skipped.
+        expect(summary).toMatch(new RegExp(`^metadata restored: ${last - metaVersion + 1} changes applied \\(${metaVersion} - ${last}\\), \\d+ duplicates skipped; next change: ${last + 1}$`));
+        const keep = (f: string) =>
+          execFileSync('mfsmetadump', [f], { encoding: 'latin1', maxBuffer: 64 << 20 })
+            .split('\n')
+            .filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE|QUOTA)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l))
+            .sort();
+        const fromReal = keep(join(viaReal, 'metadata.mfs'));
+        expect(fromReal.length).toBeGreaterThan(20_000);
+        expect(keep(join(viaOurs, 'metadata.mfs'))).toEqual(fromReal);
+      } finally {
+        rmSync(both, { recursive: true, force: true });
+      }
+
       const restored = new Master(lab, { host: lab.host('m'), metadata: 'none', args: ['-a', '-x'], name: 'restored' });
       const copied = copyMetaloggerFiles(ours.dataPath, restored.dataPath);
       expect(copied).toEqual(['changelog_ml.0.mfs', 'changelog_ml_back.0.mfs', 'changelog_ml_back.1.mfs', 'metadata_ml.mfs.back', 'metadata_ml.mfs.back.1']);
