@@ -200,12 +200,30 @@ export type FsyncPolicy = 'never' | 'always' | { everyRecords: number };
  * fprintf+fflush, without a system call per record. `fsync` decides when it is also forced to disk
  * (CHANGELOG_SAVE_MODE 2: at every flush).
  */
+export interface ChangelogWriterEvents {
+  /**
+   * A write failed (ENOSPC, EIO...): the records stay in memory, in order, and every later flush
+   * tries again. Called once per failing stretch, with the first version not on disk.
+   */
+  writeFailed?(err: NodeJS.ErrnoException, firstPending: bigint): void;
+  /** Writing works again: `records` kept in memory meanwhile are now in the file. */
+  writeRecovered?(records: number): void;
+}
+
+/** Records a writer kept in memory (from version `first` on) because the file could not take them. */
+export interface UnwrittenRecords {
+  text: string;
+  first: bigint;
+}
+
 export class ChangelogWriter {
   private fd: number;
   private sinceSync = 0;
   private nextVersion: bigint;
   private pending = '';
   private scheduled = false;
+  /** Set while writes fail: the version of the first record not in the file, and how many wait. */
+  private failing: { first: bigint; since: bigint } | undefined;
   private readonly flushSoon = (): void => {
     this.scheduled = false;
     this.flush();
@@ -215,9 +233,22 @@ export class ChangelogWriter {
     readonly path: string,
     firstVersion: bigint,
     private readonly fsync: FsyncPolicy = 'never',
+    private readonly events: ChangelogWriterEvents = {},
+    /** What the previous writer could not write (its `close()`), written here first. */
+    carry?: UnwrittenRecords,
   ) {
     this.fd = openSync(path, 'a');
     this.nextVersion = firstVersion;
+    if (carry && carry.text.length > 0) {
+      this.pending = carry.text;
+      this.failing = { first: carry.first, since: carry.first };
+      this.flush();
+    }
+  }
+
+  /** Records kept in memory because the file could not be written (0 when all is on disk). */
+  get unwritten(): bigint {
+    return this.failing ? this.nextVersion - this.failing.first : 0n;
   }
 
   /** The version the next appended record gets. */
@@ -243,12 +274,33 @@ export class ChangelogWriter {
     return v;
   }
 
-  /** Writes the gathered records (a no-op when there are none). */
+  /**
+   * Writes the gathered records (a no-op when there are none). A short write or an error (a full
+   * disk) keeps the rest in memory for the next flush, so the file never gets a torn or missing
+   * record while the daemon runs; `events` report the failure and the recovery. Never throws.
+   */
   flush(): void {
     if (this.pending.length === 0 || this.fd < 0) return;
-    const text = this.pending;
+    const buf = Buffer.from(this.pending, 'latin1');
+    let off = 0;
+    try {
+      while (off < buf.length) off += writeSync(this.fd, buf, off);
+    } catch (e) {
+      // Keep what is not in the file yet; report once per failing stretch.
+      this.pending = buf.toString('latin1', off);
+      if (!this.failing) {
+        const first = this.nextVersion - BigInt(this.pending.split('\n').length - 1);
+        this.failing = { first, since: first };
+        this.events.writeFailed?.(e as NodeJS.ErrnoException, first);
+      }
+      return;
+    }
     this.pending = '';
-    writeSync(this.fd, text);
+    if (this.failing) {
+      const n = Number(this.nextVersion - this.failing.first);
+      this.failing = undefined;
+      this.events.writeRecovered?.(n);
+    }
     if (this.fsync === 'always' || (typeof this.fsync === 'object' && this.sinceSync >= this.fsync.everyRecords)) {
       this.sync();
     }
@@ -256,17 +308,31 @@ export class ChangelogWriter {
 
   sync(): void {
     this.flush();
-    if (this.fd >= 0 && this.sinceSync > 0) {
-      fsyncSync(this.fd);
-      this.sinceSync = 0;
+    if (this.fd >= 0 && this.sinceSync > 0 && !this.failing) {
+      try {
+        fsyncSync(this.fd);
+        this.sinceSync = 0;
+      } catch (e) {
+        if (!this.failing) {
+          this.failing = { first: this.nextVersion, since: this.nextVersion };
+          this.events.writeFailed?.(e as NodeJS.ErrnoException, this.nextVersion);
+        }
+      }
     }
   }
 
-  close(): void {
-    if (this.fd < 0) return;
+  /**
+   * Flushes, syncs and closes. Returns what could still not be written (a full disk), for the next
+   * writer (`carry`) so that no record is dropped by a rotation.
+   */
+  close(): UnwrittenRecords {
+    if (this.fd < 0) return { text: '', first: this.nextVersion };
     this.sync();
     closeSync(this.fd);
     this.fd = -1;
+    const left = { text: this.pending, first: this.failing?.first ?? this.nextVersion };
+    this.pending = '';
+    return left;
   }
 }
 
