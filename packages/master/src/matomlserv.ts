@@ -33,6 +33,7 @@ import {
 } from '@mfs-ts/protocol';
 import { listenTcp, type Logger } from '@mfs-ts/common';
 import { Conn, msgName } from './conn.js';
+import { OldChanges } from './oldchanges.js';
 import { zlibCrc32 } from './util.js';
 
 /**
@@ -215,10 +216,12 @@ class MlConn {
 export class MatomlServer {
   private server: Server | undefined;
   private readonly conns = new Set<MlConn>();
-  /** Recent changes (version, text with NUL, time), for metaloggers that ask from a version. */
-  private readonly recent: Array<{ version: bigint; data: Buffer; t: number }> = [];
+  /** Recent changes, for metaloggers that ask from a version. */
+  private readonly recent: OldChanges;
 
-  constructor(readonly opts: MatomlOptions) {}
+  constructor(readonly opts: MatomlOptions) {
+    this.recent = new OldChanges(() => this.opts.preserveSeconds * 1000);
+  }
 
   async listen(): Promise<number> {
     const srv = createServer((sock) => this.accept(sock));
@@ -242,11 +245,7 @@ export class MatomlServer {
 
   /** A change was logged with this version (matomlserv_broadcast_logstring). */
   broadcast(version: bigint, text: string): void {
-    const data = Buffer.from(`${text}\0`, 'latin1');
-    const now = Date.now();
-    this.recent.push({ version, data, t: now });
-    const keepFrom = now - this.opts.preserveSeconds * 1000;
-    while (this.recent.length > 0 && this.recent[0]!.t < keepFrom) this.recent.shift();
+    const data = this.recent.add(version, text, Date.now());
     for (const c of this.conns) if (c.version > 0 && c.sync) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version, data });
   }
 
@@ -256,9 +255,9 @@ export class MatomlServer {
   }
 
   sendOldChanges(c: MlConn, from: bigint): void {
-    const first = this.recent[0];
-    if (!first || first.version > from) return;
-    for (const r of this.recent) if (r.version >= from) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version: r.version, data: r.data });
+    const first = this.recent.minVersion;
+    if (first === undefined || first > from) return;
+    for (const r of this.recent.since(from)) c.conn.sendMsg(MatoanMetachangesLog, { $v: 'change', rtype: 0xff, version: r.version, data: r.data });
   }
 
   /** MLOG_LIST entries (a hot follower's version word tells its sync state, follow.ts). */
