@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
 import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
-import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection, type UnwrittenRecords } from './fs/index.js';
+import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection } from './fs/index.js';
 import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
+import { MetadataDump } from './fs/metadump.js';
 import { MatomlServer } from './matomlserv.js';
 import { MFSTS_FOLLOWER_PROTOCOL_KEY, MFSTS_FOLLOWER_PROTOCOL_VERSION } from '@mfs-ts/protocol';
 import { parseRecord } from './fs/index.js';
@@ -52,8 +54,6 @@ export interface MasterOptions {
   ignoreErrors?: boolean;
   /** -a logs its progress every this many replayed changes (default 100,000). */
   restoreProgressEvery?: number;
-  /** How long the store of metadata.mfs at stop waits before trying again after a failure (default 10 s, as meta_term). */
-  storeRetryMs?: number;
 }
 
 /** Records restore.c knows (restore_line); any other stops a restore as "unknown entry". */
@@ -330,21 +330,6 @@ export class Master implements Daemon {
     renameSync(tmp, this.metadataPath(name));
   }
 
-  /**
-   * changelog.0.mfs for appending from `version` on. CHANGELOG_SAVE_MODE 2 forces every batch of
-   * records to disk (fsync) before the replies that depend on it leave; 0 and 1 hand them to the
-   * kernel before the replies leave (a crash of the process loses nothing, a crash of the machine may
-   * lose what the kernel had not written yet). A write that fails (a full disk) is logged, the records
-   * stay in memory and are written as soon as the disk takes them again.
-   */
-  private openChangelog(version: bigint, carry?: UnwrittenRecords): ChangelogWriter {
-    const path = this.metadataPath('changelog.0.mfs');
-    return new ChangelogWriter(path, version, this.cfg.CHANGELOG_SAVE_MODE === 2 ? 'always' : 'never', {
-      writeFailed: (err, first) => this.log.error({ file: path, code: err.code, version: String(first) }, `can't write changelog.0.mfs (${err.code ?? err.message}): changes from ${first} on are kept in memory and written when the disk has room again`),
-      writeRecovered: (n) => this.log.warn({ file: path, records: n }, `changelog.0.mfs can be written again: ${n} changes kept in memory are now in the file`),
-    }, carry);
-  }
-
   /** Loads the metadata from DATA_PATH and opens changelog.0.mfs (meta_init). */
   private loadMetadataFiles(): void {
     const f = this.metadataPath();
@@ -360,50 +345,74 @@ export class Master implements Daemon {
     rmSync(this.metadataPath('metadata.mfs.back.tmp'), { force: true });
     this.writeAtomically('metadata.mfs.back', storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
     this.rotateChangelogs();
-    this.changelog = this.openChangelog(metaversion);
+    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
     if (this.pendingMetaidRecord) {
       this.pendingMetaidRecord = false;
       this.logged(`${Math.floor(Date.now() / 1000)}|SETMETAID(${this.metaid})`);
     }
   }
 
+  /** The periodic dump in progress, if any (one at a time, as meta_storeall's lock on the .tmp file). */
+  private dumping: MetadataDump | undefined;
+
   /**
-   * The periodic dump (every METADATA_SAVE_FREQ hours, fs_storeall): metadata.mfs.back via .tmp,
-   * then a fresh changelog.0.mfs, and the metaloggers are told to rotate too.
+   * The periodic dump (every METADATA_SAVE_FREQ hours, meta_dostoreall): changelog.0.mfs is rotated
+   * first, so the new one starts at the dump's version (and the metaloggers rotate too); then the image
+   * of that version is encoded in slices of a few ms while clients and chunkservers are served
+   * (fs/metadump.ts: what the C master gets from fork), written to metadata.mfs.back.tmp and renamed
+   * to metadata.mfs.back. Resolves true once stored, false if not started (no changelog, a dump
+   * running) or failed (logged; the previous metadata.mfs.back stays).
    */
-  dumpMetadata(): boolean {
+  async dumpMetadata(): Promise<boolean> {
     if (!this.changelog) return false;
-    const version = this.changelog.version;
-    try {
-      this.writeAtomically('metadata.mfs.back', storeMetadata(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections() }));
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, "can't write metadata - previous metadata.mfs.back kept");
+    if (this.dumping) {
+      this.log.warn("previous metadata save process hasn't finished yet - do not start another one");
       return false;
     }
-    const carry = this.changelog.close();
+    const version = this.changelog.version;
+    const t0 = Date.now();
+    const dump = new MetadataDump(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections() });
+    this.dumping = dump;
+    this.changelog.close();
     this.rotateChangelogs();
-    this.changelog = this.openChangelog(version, carry);
+    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), version);
     this.ml?.rotate();
-    this.log.info({ metaversion: String(version) }, 'metadata dumped');
-    return true;
+    const tmp = this.metadataPath('metadata.mfs.back.tmp');
+    try {
+      const parts = await dump.run();
+      const fh = await fsp.open(tmp, 'w');
+      try {
+        for (let i = 0; i < parts.length; i += 64) {
+          const batch = parts.slice(i, i + 64);
+          const want = batch.reduce((n, b) => n + b.length, 0);
+          const { bytesWritten } = await fh.writev(batch);
+          if (bytesWritten !== want) throw new Error(`short write (${bytesWritten} of ${want} bytes)`);
+        }
+      } finally {
+        await fh.close();
+      }
+      if (this.dumping !== dump) throw new Error('master stopped during the dump');
+      await fsp.rename(tmp, this.metadataPath('metadata.mfs.back'));
+      this.log.info({ metaversion: String(version), ms: Date.now() - t0, encodeMs: Math.round(dump.busyMs), slices: dump.slices, longestSliceMs: Math.round(dump.longestSliceMs) }, 'metadata dumped');
+      return true;
+    } catch (e) {
+      if (this.dumping === dump) this.log.error({ err: (e as Error).message }, "can't write metadata - previous metadata.mfs.back kept");
+      await fsp.rm(tmp, { force: true });
+      return false;
+    } finally {
+      if (this.dumping === dump) this.dumping = undefined;
+    }
   }
 
   /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
-  private async storeMetadataFiles(): Promise<void> {
+  private storeMetadataFiles(): void {
     if (!this.changelog) return;
+    this.dumping?.abort(); // the stop writes the whole image itself
+    this.dumping = undefined;
     const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid, extra: this.extraSections() });
-    // meta_term: a store that fails (a full disk) is retried until it succeeds; meanwhile
-    // metadata.mfs.back and the changelogs stay as they are, so even a kill leaves a -a restore.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.writeAtomically('metadata.mfs', data);
-        break;
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        this.log.error({ code: err.code, attempt }, `can't store metadata.mfs (${err.code ?? err.message}) - metadata.mfs.back and changelog files kept - make more space on the disk or fix the privileges; retrying in ${this.opts.storeRetryMs ?? 10_000} ms`);
-        await new Promise((r) => setTimeout(r, this.opts.storeRetryMs ?? 10_000));
-      }
-    }
+    const tmp = this.metadataPath('metadata.mfs.tmp');
+    writeFileSync(tmp, data);
+    renameSync(tmp, this.metadataPath());
     this.changelog.close();
     this.changelog = undefined;
     this.rotateChangelogs();
@@ -511,10 +520,9 @@ export class Master implements Daemon {
       this.timers.push(t);
     };
     every(1000, () => this.ns.periodic());
-    every(1000, () => this.changelog?.flush()); // records a full disk held back
     every(1000, () => this.sessions.check());
     every(3600_000, () => this.sessions.statsMove());
-    if (this.opts.persist) every(Math.max(1, this.cfg.METADATA_SAVE_FREQ) * 3600_000, () => this.dumpMetadata());
+    if (this.opts.persist) every(Math.max(1, this.cfg.METADATA_SAVE_FREQ) * 3600_000, () => void this.dumpMetadata());
     const wrep = parseRepLimit(this.cfg.CHUNKS_WRITE_REP_LIMIT, [2, 1, 1, 4]);
     every(1000, () => this.registry.jobs(Math.max(1, wrep[0]! * Math.max(1, this.registry.serverCount())), this.cfg.CHUNKS_SOFT_DEL_LIMIT));
   }
@@ -530,7 +538,7 @@ export class Master implements Daemon {
     this.ml = undefined;
     this.cl = undefined;
     this.cs = undefined;
-    if (this.opts.persist) await this.storeMetadataFiles();
+    if (this.opts.persist) this.storeMetadataFiles();
   }
 
   /** SIGHUP: reloadable cfg keys and the exports file (matoclserv_reload_sessions). */

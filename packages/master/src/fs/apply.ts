@@ -95,6 +95,8 @@ export interface LiveInfo {
 
 export function applyRecord(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions = {}, live?: LiveInfo): number {
   try {
+    // An incremental metadata dump captures what this record is about to change (metadump.ts).
+    if (t.dumper !== null) t.dumper.beforeRecord(rec);
     return dispatch(t, rec, opts, live);
   } catch (e) {
     if (e instanceof BadRecord) return MFS_ERROR_EINVAL;
@@ -233,7 +235,10 @@ function dispatch(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions, live: Liv
       } else {
         const c = t.chunks.get(f.chunks[indx]!);
         if (c === undefined) status = MFS_ERROR_NOCHUNK;
-        else c.version = nversion;
+        else {
+          t.chunks.touch(c);
+          c.version = nversion;
+        }
       }
       t.statsChanged(f, psr);
       f.mtime = f.ctime = ts;
@@ -786,7 +791,8 @@ function undel(t: FsTree, ts: number, node: FsNode): number {
   return MFS_ERROR_CANTCREATEPATH;
 }
 
-function expired(n: FsNode, ts: number): boolean {
+/** A trash file whose trash time has run out (EMPTYTRASH purges it). */
+export function expired(n: FsNode, ts: number): boolean {
   const s = n.trashtime * 3600;
   return n.atime + s < ts && n.mtime + s < ts && n.ctime + s < ts;
 }

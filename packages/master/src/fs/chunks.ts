@@ -23,6 +23,14 @@ export interface ChunkEntry {
   lockedto: number;
   /** The next write must bump the version (true for new chunks, after replication, lost copies...). */
   needVerIncrease: boolean;
+  /** The metadata dump that has this entry captured or saw it born (metadump.ts). */
+  dumpEpoch?: number;
+}
+
+/** An incremental metadata dump in progress (metadump.ts): told before an entry's version, lock or existence changes. */
+export interface ChunkDumpHook {
+  born(c: ChunkEntry): void;
+  touch(c: ChunkEntry): void;
 }
 
 export interface ChunkModifyResult {
@@ -37,6 +45,7 @@ export interface ChunkModifyResult {
 export class ChunkBook {
   readonly chunks = new Map<number, ChunkEntry>();
   nextChunkId = 1;
+  dumper: ChunkDumpHook | null = null;
 
   get(chunkid: number): ChunkEntry | undefined {
     return this.chunks.get(chunkid);
@@ -44,6 +53,7 @@ export class ChunkBook {
 
   private newChunk(): ChunkEntry {
     const c: ChunkEntry = { chunkid: this.nextChunkId++, version: 1, fcount: 0, lockedto: 0, needVerIncrease: true };
+    this.dumper?.born(c);
     this.chunks.set(c.chunkid, c);
     return c;
   }
@@ -69,12 +79,16 @@ export class ChunkBook {
 
   drop(chunkid: number): void {
     const c = this.chunks.get(chunkid);
-    if (c !== undefined && c.fcount === 0) this.chunks.delete(chunkid);
+    if (c !== undefined && c.fcount === 0) {
+      this.dumper?.touch(c);
+      this.chunks.delete(chunkid);
+    }
   }
 
   unlock(chunkid: number): number {
     const c = this.chunks.get(chunkid);
     if (c === undefined) return MFS_ERROR_NOCHUNK;
+    this.dumper?.touch(c);
     c.lockedto = 0;
     return MFS_STATUS_OK;
   }
@@ -87,6 +101,11 @@ export class ChunkBook {
   markNeedVersionIncrease(chunkid: number): void {
     const c = this.chunks.get(chunkid);
     if (c !== undefined) c.needVerIncrease = true;
+  }
+
+  /** Before a version is set from outside this book (REPAIR). */
+  touch(c: ChunkEntry): void {
+    this.dumper?.touch(c);
   }
 
   /** The chunkservers finished the create/set-version/duplicate/truncate op successfully. */
@@ -114,6 +133,7 @@ export class ChunkBook {
     } else {
       const oc = this.chunks.get(ochunkid);
       if (oc === undefined) return fail(MFS_ERROR_NOCHUNK);
+      this.dumper?.touch(oc);
       oldVersion = oc.version;
       if (replay === undefined && oc.lockedto >= ts && !continueop) return fail(MFS_ERROR_LOCKED);
       if (oc.fcount === 1) {
@@ -153,6 +173,7 @@ export class ChunkBook {
     const oc = this.chunks.get(ochunkid);
     if (oc === undefined) return fail(MFS_ERROR_NOCHUNK);
     if (replay === undefined && oc.lockedto >= ts) return fail(MFS_ERROR_LOCKED);
+    this.dumper?.touch(oc);
     const oldVersion = oc.version;
     let c: ChunkEntry;
     let action: ChunkModifyResult['action'];

@@ -3,6 +3,7 @@
 // sustained lists, inode allocation with delayed reuse, open files. Only the applier (apply.ts)
 // and the read-only queries of namespace.ts use this module.
 import { aclCopyDefaults, cloneAcl } from './acl.js';
+import type { ChangelogRecord } from './changelog.js';
 import { ChunkBook } from './chunks.js';
 import {
   DEFAULT_SCLASS,
@@ -55,6 +56,17 @@ export interface Edge {
   name: Buffer;
   key: string;
   edgeid: bigint;
+}
+
+/**
+ * What an incremental metadata dump (metadump.ts) needs to hear from the tree while it runs: nodes
+ * created after the dump's version, trash/sustained buckets about to change, and every record before
+ * it is applied (so the nodes it touches are captured first).
+ */
+export interface TreeDumpHook {
+  born(n: FsNode): void;
+  bucket(sustained: boolean, bid: number): void;
+  beforeRecord(rec: ChangelogRecord): void;
 }
 
 export function nameKey(name: Buffer): string {
@@ -190,6 +202,8 @@ export class FsNode {
   set quota(v: Quota | null) {
     if (v !== null || this.x !== null) this.extra().quota = v;
   }
+  /** The metadata dump that has this node captured (or that saw it born); see metadump.ts. */
+  dumpEpoch = 0;
 
   constructor(
     readonly inode: number,
@@ -236,6 +250,8 @@ export class FsTree {
   readonly sclassKeepMax: (sclassid: number) => number;
   /** Directories with quotas, newest first (quotahead). */
   quotaDirs: FsNode[] = [];
+  /** The incremental metadata dump in progress, if any (metadump.ts). */
+  dumper: TreeDumpHook | null = null;
 
   constructor(ts: number, opts: TreeOptions = {}, chunks?: ChunkBook) {
     this.sclassKeepMax = opts.sclassKeepMax ?? ((id) => (id >= 1 && id <= 9 ? id : 0));
@@ -471,6 +487,7 @@ export class FsTree {
     } else {
       const list = child.type === TYPE_SUSTAINED ? this.sustained : this.trash;
       const buckets = list === this.sustained ? SUSTAINED_BUCKETS : TRASH_BUCKETS;
+      this.dumper?.bucket(list === this.sustained, child.inode % buckets);
       list[child.inode % buckets]!.delete(child.inode);
     }
     if (ts > 0) child.ctime = ts;
@@ -520,6 +537,7 @@ export class FsTree {
     } else {
       p.gid = gid;
     }
+    this.dumper?.born(p);
     this.nodes.set(p.inode, p);
     this.link(ts, parent, p, name);
     return p;
@@ -572,11 +590,13 @@ export class FsTree {
     if (kind === 'trash') {
       child.type = TYPE_TRASH;
       child.ctime = ts;
+      this.dumper?.bucket(false, child.inode % TRASH_BUCKETS);
       this.trash[child.inode % TRASH_BUCKETS]!.set(child.inode, e);
       this.trashspace += child.length;
       this.trashnodes++;
     } else {
       child.type = TYPE_SUSTAINED;
+      this.dumper?.bucket(true, child.inode % SUSTAINED_BUCKETS);
       this.sustained[child.inode % SUSTAINED_BUCKETS]!.set(child.inode, e);
       this.sustainedspace += child.length;
       this.sustainednodes++;
@@ -611,6 +631,8 @@ export class FsTree {
       this.trashspace -= p.length;
       this.trashnodes--;
       if (this.open.has(p.inode)) {
+        this.dumper?.bucket(false, p.inode % TRASH_BUCKETS);
+        this.dumper?.bucket(true, p.inode % SUSTAINED_BUCKETS);
         this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
         p.type = TYPE_SUSTAINED;
         this.sustainedspace += p.length;
@@ -635,6 +657,7 @@ export class FsTree {
   /** Moves a trash node's path (SETPATH). */
   setTrashPath(p: FsNode, path: Buffer): void {
     const e = p.parents[0]!;
+    this.dumper?.bucket(false, p.inode % TRASH_BUCKETS);
     this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
     const ne: Edge = { parent: null, child: p, name: Buffer.from(path), key: '', edgeid: this.newEdgeId() };
     void e;
@@ -645,6 +668,7 @@ export class FsTree {
   /** Removes a trash node's edge from its bucket (the trash -> tree transition of undel). */
   dropTrashEdge(p: FsNode): void {
     const e = p.parents[0]!;
+    this.dumper?.bucket(false, p.inode % TRASH_BUCKETS);
     this.trash[p.inode % TRASH_BUCKETS]!.delete(p.inode);
     const i = p.parents.indexOf(e);
     if (i >= 0) p.parents.splice(i, 1);
