@@ -36,7 +36,7 @@ export class OldChanges {
       this.blocks.push(b);
     }
     const start = b.used;
-    b.used += b.buf.latin1Write(text, start);
+    b.used += b.buf.write(text, start, 'latin1');
     b.buf[b.used++] = 0;
     b.ends[b.count++] = b.used;
     b.last = now;
