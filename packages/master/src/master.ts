@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
 import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
-import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection } from './fs/index.js';
+import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection, type UnwrittenRecords } from './fs/index.js';
 import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
 import { MetadataDump } from './fs/metadump.js';
 import { MatomlServer } from './matomlserv.js';
@@ -54,6 +54,8 @@ export interface MasterOptions {
   ignoreErrors?: boolean;
   /** -a logs its progress every this many replayed changes (default 100,000). */
   restoreProgressEvery?: number;
+  /** How long the store of metadata.mfs at stop waits before trying again after a failure (default 10 s, as meta_term). */
+  storeRetryMs?: number;
 }
 
 /** Records restore.c knows (restore_line); any other stops a restore as "unknown entry". */
@@ -330,6 +332,21 @@ export class Master implements Daemon {
     renameSync(tmp, this.metadataPath(name));
   }
 
+  /**
+   * changelog.0.mfs for appending from `version` on. CHANGELOG_SAVE_MODE 2 forces every batch of
+   * records to disk (fsync) before the replies that depend on it leave; 0 and 1 hand them to the
+   * kernel before the replies leave (a crash of the process loses nothing, a crash of the machine may
+   * lose what the kernel had not written yet). A write that fails (a full disk) is logged, the records
+   * stay in memory and are written as soon as the disk takes them again.
+   */
+  private openChangelog(version: bigint, carry?: UnwrittenRecords): ChangelogWriter {
+    const path = this.metadataPath('changelog.0.mfs');
+    return new ChangelogWriter(path, version, this.cfg.CHANGELOG_SAVE_MODE === 2 ? 'always' : 'never', {
+      writeFailed: (err, first) => this.log.error({ file: path, code: err.code, version: String(first) }, `can't write changelog.0.mfs (${err.code ?? err.message}): changes from ${first} on are kept in memory and written when the disk has room again`),
+      writeRecovered: (n) => this.log.warn({ file: path, records: n }, `changelog.0.mfs can be written again: ${n} changes kept in memory are now in the file`),
+    }, carry);
+  }
+
   /** Loads the metadata from DATA_PATH and opens changelog.0.mfs (meta_init). */
   private loadMetadataFiles(): void {
     const f = this.metadataPath();
@@ -345,7 +362,7 @@ export class Master implements Daemon {
     rmSync(this.metadataPath('metadata.mfs.back.tmp'), { force: true });
     this.writeAtomically('metadata.mfs.back', storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
     this.rotateChangelogs();
-    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), metaversion);
+    this.changelog = this.openChangelog(metaversion);
     if (this.pendingMetaidRecord) {
       this.pendingMetaidRecord = false;
       this.logged(`${Math.floor(Date.now() / 1000)}|SETMETAID(${this.metaid})`);
@@ -373,9 +390,9 @@ export class Master implements Daemon {
     const t0 = Date.now();
     const dump = new MetadataDump(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections() });
     this.dumping = dump;
-    this.changelog.close();
+    const carry = this.changelog.close();
     this.rotateChangelogs();
-    this.changelog = new ChangelogWriter(this.metadataPath('changelog.0.mfs'), version);
+    this.changelog = this.openChangelog(version, carry);
     this.ml?.rotate();
     const tmp = this.metadataPath('metadata.mfs.back.tmp');
     try {
@@ -405,14 +422,23 @@ export class Master implements Daemon {
   }
 
   /** Writes metadata.mfs (via .tmp) and rotates the changelog (fs_storeall at exit). */
-  private storeMetadataFiles(): void {
+  private async storeMetadataFiles(): Promise<void> {
     if (!this.changelog) return;
     this.dumping?.abort(); // the stop writes the whole image itself
     this.dumping = undefined;
     const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid, extra: this.extraSections() });
-    const tmp = this.metadataPath('metadata.mfs.tmp');
-    writeFileSync(tmp, data);
-    renameSync(tmp, this.metadataPath());
+    // meta_term: a store that fails (a full disk) is retried until it succeeds; meanwhile
+    // metadata.mfs.back and the changelogs stay as they are, so even a kill leaves a -a restore.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.writeAtomically('metadata.mfs', data);
+        break;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        this.log.error({ code: err.code, attempt }, `can't store metadata.mfs (${err.code ?? err.message}) - metadata.mfs.back and changelog files kept - make more space on the disk or fix the privileges; retrying in ${this.opts.storeRetryMs ?? 10_000} ms`);
+        await new Promise((r) => setTimeout(r, this.opts.storeRetryMs ?? 10_000));
+      }
+    }
     this.changelog.close();
     this.changelog = undefined;
     this.rotateChangelogs();
@@ -520,6 +546,7 @@ export class Master implements Daemon {
       this.timers.push(t);
     };
     every(1000, () => this.ns.periodic());
+    every(1000, () => this.changelog?.flush()); // records a full disk held back
     every(1000, () => this.sessions.check());
     every(3600_000, () => this.sessions.statsMove());
     if (this.opts.persist) every(Math.max(1, this.cfg.METADATA_SAVE_FREQ) * 3600_000, () => void this.dumpMetadata());
@@ -538,7 +565,7 @@ export class Master implements Daemon {
     this.ml = undefined;
     this.cl = undefined;
     this.cs = undefined;
-    if (this.opts.persist) this.storeMetadataFiles();
+    if (this.opts.persist) await this.storeMetadataFiles();
   }
 
   /** SIGHUP: reloadable cfg keys and the exports file (matoclserv_reload_sessions). */
