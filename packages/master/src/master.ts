@@ -1,3 +1,4 @@
+import { SCLA_VERSION } from './fs/sclass.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -169,7 +170,10 @@ export class Master implements Daemon {
 
   /** Sections of metadata.mfs this module owns. */
   private extraSections(): RawSection[] {
-    return [{ name: 'SESS', version: SESS_VERSION, data: this.sessions.store() }];
+    return [
+      { name: 'SESS', version: SESS_VERSION, data: this.sessions.store() },
+      { name: 'SCLA', version: SCLA_VERSION, data: this.ns.sclasses.store() },
+    ];
   }
 
   /** changelog.N.mfs -> N+1 (BACK_LOGS kept), so changelog.0.mfs starts empty. */
@@ -191,6 +195,9 @@ export class Master implements Daemon {
     }
     const r = loadMetadata(this.ns, buf);
     this.metaid = r.metaid;
+    const scla = r.other.find((x) => x.name === 'SCLA');
+    if (scla) this.ns.sclasses.load(scla.data, scla.version);
+    else this.ns.sclasses.reset();
     const sess = r.other.find((x) => x.name === 'SESS');
     if (sess) {
       this.sessions.load(sess.data);
@@ -454,7 +461,7 @@ export class Master implements Daemon {
     const goals = new Map<number, number>();
     for (const node of this.ns.tree.nodes.values()) {
       if (node.chunks.length === 0) continue;
-      const g = node.sclassid >= 1 && node.sclassid <= 9 ? node.sclassid : 2;
+      const g = this.ns.sclasses.keepMax(node.sclassid) || 2;
       for (const id of node.chunks) if (id !== 0 && (goals.get(id) ?? 0) < g) goals.set(id, g);
     }
     for (const [id, g] of goals) this.registry.setGoal(id, g);

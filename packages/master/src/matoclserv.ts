@@ -26,6 +26,8 @@ import { chunkHandlers } from './handlers/chunkio.js';
 import { toolHandlers } from './handlers/tools.js';
 import { metaHandlers } from './handlers/meta.js';
 import { lockHandlers } from './handlers/locks.js';
+import { quotaHandlers } from './handlers/quota.js';
+import { sclassHandlers } from './handlers/sclass.js';
 import type { Locks } from './locks.js';
 
 /**
@@ -145,7 +147,7 @@ export interface HandlerGroup {
   session?: Record<number, Handler>;
 }
 
-const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers, metaHandlers, lockHandlers];
+const GROUPS: HandlerGroup[] = [adminHandlers, registerHandlers, fuseHandlers, chunkHandlers, toolHandlers, metaHandlers, lockHandlers, quotaHandlers, sclassHandlers];
 
 const KNOWN_CLTOMA = new Set(MESSAGE_IDS.filter((m) => m.link === 'CLTOMA').map((m) => m.id));
 const UNREG = new Map<number, Handler>();

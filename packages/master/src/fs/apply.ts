@@ -3,6 +3,7 @@
 // with SESFLAG_METARESTORE (structure checks, no permission checks); records whose result is
 // computed by the change itself (CREATE's inode, recursive counters...) get `result` filled in when it
 // is absent (live) and checked when present (replay: MFS_ERROR_MISMATCH on a difference).
+import type { SclassTable } from './sclass.js';
 import {
   MFS_ERROR_CANTCREATEPATH,
   MFS_ERROR_EEXIST,
@@ -67,11 +68,14 @@ export const NAMESPACE_OPS: ReadonlySet<string> = new Set([
   'UNLOCK', 'ROLLBACK', 'SETXATTR', 'SETACL', 'SETSCLASS', 'SETGOAL', 'SETTRASHTIME', 'SETEATTR', 'UNDEL',
   'PURGE', 'SETPATH', 'EMPTYTRASH', 'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'AQUIRE', 'RELEASE',
   'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK', 'QUOTA', 'APPEND',
+  'SCSET', 'SCDUP', 'SCREN', 'SCDEL',
 ]);
 
 export interface ApplyOptions {
   /** Storage classes only an admin session may use (sclass_is_admin_only); default none. */
   sclassAdminOnly?: (sclassid: number) => boolean;
+  /** The storage class definitions (SCSET / SCDUP / SCREN / SCDEL change them). */
+  sclasses?: SclassTable;
 }
 
 /** Converts the old one-letter type codes (DISP_TYPE_*) of pre-1.7 records. */
@@ -338,6 +342,12 @@ function dispatch(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions, live: Liv
       if (sp.length === 0) return MFS_STATUS_OK;
       return appendSlice(t, ts, p, sp, num(rec, 2), num(rec, 3));
     }
+    case 'SCSET':
+    case 'SCDUP':
+    case 'SCREN':
+    case 'SCDEL':
+      if (!opts.sclasses) return MFS_ERROR_ENOTSUP;
+      return opts.sclasses.apply(rec);
     case 'QUOTA': {
       // fs_mr_quota: QUOTA(inode,exceeded,flags,stimestamp,sinodes,hinodes,slength,hlength,ssize,hsize,srealsize,hrealsize[,graceperiod])
       const p = t.nodes.get(num(rec, 0));

@@ -21,6 +21,7 @@ import {
   MFS_STATUS_OK,
 } from '@mfs-ts/protocol';
 import { aclBlob, aclGetMode, cloneAcl, MODE_TO_ACCMODE } from './acl.js';
+import { SclassTable, type StorageClass } from './sclass.js';
 import { appendSlice, applyRecord, NAMESPACE_OPS, namecheck, removeSnapshotTest, snapshotTest, type ApplyOptions, type LiveInfo } from './apply.js';
 import type { ChangelogRecord, ClArg } from './changelog.js';
 import type { ChunkBook } from './chunks.js';
@@ -178,6 +179,8 @@ export class Namespace {
   readonly tree: FsTree;
   private readonly now: () => number;
   private readonly applyOpts: ApplyOptions;
+  /** Storage class definitions (SCLA section; SCSET/SCDUP/SCREN/SCDEL records). */
+  readonly sclasses = new SclassTable();
   private readonly inodeReuseDelay: number;
   private readonly atimeMode: number;
   private readonly maxHardLinks: number;
@@ -185,8 +188,9 @@ export class Namespace {
 
   constructor(readonly opts: NamespaceOptions = {}) {
     this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    this.tree = new FsTree(this.now(), opts.sclassKeepMax ? { sclassKeepMax: opts.sclassKeepMax } : {}, opts.chunks);
-    this.applyOpts = opts.sclassAdminOnly ? { sclassAdminOnly: opts.sclassAdminOnly } : {};
+    // Storage class definitions: copies per class (realsize) and admin-only flags come from the table unless given.
+    this.tree = new FsTree(this.now(), { sclassKeepMax: opts.sclassKeepMax ?? ((id) => this.sclasses.keepMax(id)) }, opts.chunks);
+    this.applyOpts = { sclassAdminOnly: opts.sclassAdminOnly ?? ((id) => this.sclasses.adminOnly(id)), sclasses: this.sclasses };
     this.inodeReuseDelay = opts.inodeReuseDelay ?? 86400;
     this.atimeMode = opts.atimeMode ?? ATIME_RELATIVE_ONLY;
     this.maxHardLinks = opts.maxAllowedHardLinks ?? 32767;
@@ -259,6 +263,7 @@ export class Namespace {
       freelist: t.freelist, maxnodeid: t.maxnodeid, nextEdgeId: t.nextEdgeId.toString(),
       open: [...t.open.entries()].sort((a, b) => a[0] - b[0]).map(([i, s]) => [i, [...s].sort((a, b) => a - b)]),
       chunks: { next: t.chunks.nextChunkId, list: [...t.chunks.chunks.values()].sort((a, b) => a.chunkid - b.chunkid).map((c) => [c.chunkid, c.version, c.fcount, c.lockedto]) },
+      sclasses: this.sclasses.store().toString('hex'),
     };
   }
 
@@ -1138,6 +1143,43 @@ export class Namespace {
     return OK(out);
   }
 
+  // ================= storage class definitions (mfsscadmin) =================
+  // The session's admin flag is checked by the caller (matoclserv: EPERM_NOTADMIN), as in MooseFS.
+
+  /** sclass_create_entry */
+  sclassCreate(c: StorageClass): number {
+    const args = this.sclasses.createRecord(c);
+    return typeof args === 'number' ? args : this.commit('SCSET', args);
+  }
+
+  /** sclass_change_entry: chgmask 0 only shows the class. */
+  sclassChange(name: Buffer, chgmask: number, c: Omit<StorageClass, 'name'>): FsResult<StorageClass> {
+    const r = this.sclasses.changeRecord(name, chgmask, c);
+    if (typeof r === 'number') return ERR(r);
+    if (r.args) {
+      const st = this.commit('SCSET', r.args);
+      if (st !== MFS_STATUS_OK) return ERR(st);
+    }
+    return OK(r.cls);
+  }
+
+  /** sclass_delete_entry: refused while a file or directory (trash and sustained included) has the class. */
+  sclassDelete(name: Buffer): number {
+    const st = this.sclasses.deleteCheck(name, (id) => {
+      for (const n of this.tree.nodes.values()) if (n.sclassid === id && (n.type === TYPE_DIRECTORY || n.isFile)) return true;
+      return false;
+    });
+    return st !== MFS_STATUS_OK ? st : this.commit('SCDEL', [Buffer.from(name)]);
+  }
+
+  sclassDuplicate(src: Buffer, dst: Buffer): number {
+    return this.commit('SCDUP', [Buffer.from(src), Buffer.from(dst)]);
+  }
+
+  sclassRename(src: Buffer, dst: Buffer): number {
+    return this.commit('SCREN', [Buffer.from(src), Buffer.from(dst)]);
+  }
+
   // ================= quotas =================
 
   /**
@@ -1374,7 +1416,7 @@ export class Namespace {
     if ((smode & SMODE_TMASK) === SMODE_SET || (smode & SMODE_TMASK) === SMODE_INCREASE) {
       if (this.setsclassQuota(f.node, ctx.uid, this.tree.sclassKeepMax(dst), (smode & 4) !== 0 ? 1 : 0, { rs: 0 })) return ERR(MFS_ERROR_QUOTA);
     }
-    const adminOnly = this.opts.sclassAdminOnly;
+    const adminOnly = this.applyOpts.sclassAdminOnly;
     if (adminOnly && (ctx.sesflags & SESFLAG_ADMIN) === 0 && adminOnly(dst)) {
       // Every node would be "not permitted" (fsnodes_setsclass_recursive's admin test).
       return ERR(MFS_ERROR_EPERM);

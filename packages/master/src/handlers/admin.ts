@@ -330,28 +330,41 @@ function listAcquiredLocks(c: ClConn, p: Buffer): void {
   c.sendMsg(MatoclListAcquiredLocks, { data: Buffer.from(w.buf.subarray(0, w.pos)) });
 }
 
-/** SCLASS_INFO (sclass_info in storageclass.c) for the nine plain goal classes "1".."9" (any labels). */
+/**
+ * SCLASS_INFO (sclass_info in storageclass.c, mfscli -SSC): every defined class with its file and
+ * directory counts and chunks under/at/over its goal. Labels are not matched: every server fits any
+ * expression, so "can be fulfilled" and the server counts follow the number of servers alone.
+ */
 function sclassInfo(c: ClConn, p: Buffer): void {
   if (!c.decode(CltomaSclassInfo, p)) return;
   const servers = c.ctx.registry.serverCount();
   const m = c.ctx.registry.matrix(1);
+  const files = new Map<number, number>();
+  const dirs = new Map<number, number>();
+  for (const n of c.ctx.ns.tree.nodes.values()) {
+    if (n.type === TYPE_DIRECTORY) dirs.set(n.sclassid, (dirs.get(n.sclassid) ?? 0) + 1);
+    else if (n.isFile) files.set(n.sclassid, (files.get(n.sclassid) ?? 0) + 1);
+  }
   const classes = [];
-  for (let goal = 1; goal <= 9; goal++) {
+  for (const [id, sc] of c.ctx.ns.sclasses.entries()) {
+    const goal = c.ctx.ns.sclasses.keepMax(id);
     let under = 0n;
     let exact = 0n;
     let over = 0n;
-    for (let copies = 0; copies <= 10; copies++) {
-      const n = BigInt(m.readUInt32BE((goal * 11 + copies) * 4));
-      if (copies < goal) under += n;
-      else if (copies === goal) exact += n;
-      else over += n;
+    // The registry's matrix is by goal, not by class: plain goals only.
+    if (id < 10) {
+      for (let copies = 0; copies <= 10; copies++) {
+        const n = BigInt(m.readUInt32BE((Math.min(goal, 10) * 11 + copies) * 4));
+        if (copies < goal) under += n;
+        else if (copies === goal) exact += n;
+        else over += n;
+      }
     }
     // chunk_labelset_can_be_fulfilled: 3 = enough servers.
-    const flag = servers >= goal ? 3 : 0;
-    const items = Array.from({ length: goal }, () => ({ masks: [0, 0, 0, 0], servers }));
+    const group = (exprs: number[][]) => ({ flag: servers >= exprs.length ? 3 : 0, items: exprs.map((masks) => ({ masks, servers })) });
     classes.push({
-      id: goal, name: Buffer.from(String(goal)), files: 0, dirs: 0, stdUnder: under, archUnder: 0n, stdExact: exact, archExact: 0n,
-      stdOver: over, archOver: 0n, adminOnly: 0, mode: 1, archDelay: 0, labels: [0, 1, 2].map(() => ({ flag, items })),
+      id, name: sc.name, files: files.get(id) ?? 0, dirs: dirs.get(id) ?? 0, stdUnder: under, archUnder: 0n, stdExact: exact, archExact: 0n,
+      stdOver: over, archOver: 0n, adminOnly: sc.adminOnly, mode: sc.mode, archDelay: sc.archDelay, labels: sc.labels.map(group),
     });
   }
   c.sendMsg(MatoclSclassInfo, { servers, classes });
@@ -378,10 +391,28 @@ function chunkstestInfo(c: ClConn, p: Buffer): void {
   c.sendMsg(MatoclChunkstestInfo, { counters });
 }
 
-/** QUOTA_INFO (fs_getquotainfo): no quotas are kept. */
+/** QUOTA_INFO (fs_getquotainfo, mfscli -SQU): every quota directory, its limits (unset ones 0) and usage. */
 function quotaInfo(c: ClConn, p: Buffer): void {
   if (!c.decode(CltomaQuotaInfo, p)) return;
-  c.sendMsg(MatoclQuotaInfo, { quotas: [] });
+  const now = nowSec();
+  const quotas = c.ctx.ns.quotaList().map(({ inode, quota: q, stats }) => {
+    const paths = c.ctx.ns.getPaths(ROOT, inode);
+    // fs_getquotainfo: '/' and the path from the root
+    const rel = paths.ok && paths.value.length > 0 ? paths.value[0]! : Buffer.alloc(0);
+    const path = rel[0] === 0x2f ? rel : Buffer.concat([Buffer.from('/'), rel]);
+    // time to block: none while under the soft limits, 0 once the grace period is over
+    const timetoblock = q.stimestamp === 0 ? 0xffffffff : q.stimestamp + q.graceperiod < now ? 0 : q.stimestamp + q.graceperiod - now;
+    const lim = (i: number, l: number, sz: number, rs: number, bits: [number, number, number, number]) => ({
+      inodes: q.flags & bits[0] ? i : 0, length: BigInt(q.flags & bits[1] ? l : 0), size: BigInt(q.flags & bits[2] ? sz : 0), realsize: BigInt(q.flags & bits[3] ? rs : 0),
+    });
+    return {
+      inode, path, graceperiod: q.graceperiod, exceeded: q.exceeded, flags: q.flags, timetoblock,
+      soft: lim(q.sinodes, q.slength, q.ssize, q.srealsize, [0x01, 0x02, 0x04, 0x08]),
+      hard: lim(q.hinodes, q.hlength, q.hsize, q.hrealsize, [0x10, 0x20, 0x40, 0x80]),
+      current: { inodes: stats.inodes, length: BigInt(stats.length), size: BigInt(stats.size), realsize: BigInt(stats.realsize) },
+    };
+  });
+  c.sendMsg(MatoclQuotaInfo, { quotas });
 }
 
 /** mfscli -CRS (sessions_force_remove): only a session without connections can go. */

@@ -44,11 +44,11 @@ function flengChanged(c: ClConn, inode: number, fleng: number): void {
   for (const x of c.holders(inode)) x.sendMsg(MatoclFuseFlengHasChanged, { msgid: 0, inode, fleng });
 }
 
-/** The file's goal (storage classes 1..9 are the plain goals; named classes count as 2). */
+/** The file's goal: the copies its storage class keeps (sclass_get_keepmax_goal; labels are not placed). */
 export function fileGoal(ns: Namespace, inode: number): number {
   const r = ns.getsclass(ROOT, inode, 0);
   if (!r.ok) return 2;
-  for (const id of [...r.value.files.keys(), ...r.value.dirs.keys()]) return id >= 1 && id <= 9 ? id : 2;
+  for (const id of [...r.value.files.keys(), ...r.value.dirs.keys()]) return ns.sclasses.keepMax(id) || 2;
   return 2;
 }
 

@@ -45,6 +45,7 @@ import { disabled, gidsOf } from './fuse.js';
 import { MFS_ROOT_ID, SMODE_DECREASE, SMODE_EXCHANGE, SMODE_INCREASE, SMODE_SET, SMODE_TMASK } from '../fs/index.js';
 import type { Session } from '../sessions.js';
 import type { ChunkCopy } from '../chunks.js';
+import { FIRSTSCLASSID } from '../fs/sclass.js';
 
 // Tool requests (mfsfileinfo, mfscheckfile, mfsgetgoal/mfssetgoal, mfsgettrashtime/…, mfsgeteattr/…,
 // mfsdirinfo, mfsmakesnapshot) arriving through a mount's proxy, and the mount's xattr calls.
@@ -122,7 +123,9 @@ function getsclass(c: ClConn, p: Buffer): void {
   const r = c.ctx.ns.getsclass(c.fsctx(0, [0]), v.inode, v.gmode);
   if (!r.ok) return c.sendMsg(MatoclFuseGetsclass, st(v.msgid, r.status));
   const l = countLists(r.value);
-  const rec = (e: { k: number; n: number }) => ({ tag: e.k, count: e.n });
+  // Plain goals by number, named classes (ids >= 10) as 0xFF + name (clients >= 3.0.75).
+  const sc = c.ctx.ns.sclasses;
+  const rec = (e: { k: number; n: number }) => (e.k < FIRSTSCLASSID ? { tag: e.k, count: e.n } : { tag: 255, name: sc.get(e.k)?.name ?? Buffer.alloc(0), count: e.n });
   c.sendMsg(MatoclFuseGetsclass, { $v: 'ok', msgid: v.msgid, nodes: [l.files.map(rec), l.dirs.map(rec)] });
 }
 
@@ -141,12 +144,12 @@ function setsclass(c: ClConn, p: Buffer): void {
       status = limitCheck(s, v.smode, v.setid, s.mingoal, s.maxgoal);
     }
   } else {
-    // Named classes: only the plain goal names "1".."9" exist here.
-    const byName = (n: Buffer) => (/^[1-9]$/.test(n.toString('latin1')) ? Number(n.toString('latin1')) : 0);
+    // By name (sclass_find_by_name); the export's goal limits apply to the plain goals only.
+    const byName = (n: Buffer) => c.ctx.ns.sclasses.findByName(n);
     dst = byName(v.dst);
     src = v.$v === 'exchange' ? byName(v.src) : 1;
     if (src === 0 || dst === 0) status = MFS_ERROR_EINVAL;
-    else status = limitCheck(s, v.smode, dst, s.mingoal, s.maxgoal);
+    else if (dst < FIRSTSCLASSID) status = limitCheck(s, v.smode, dst, s.mingoal, s.maxgoal);
   }
   if (status !== MFS_STATUS_OK) return c.sendMsg(MatoclFuseSetsclass, st(v.msgid, status));
   const r = c.ctx.ns.setsclass(c.fsctxUid(v.uid), v.inode, src, dst, v.smode);

@@ -139,7 +139,9 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       await chown(mnt.path('ma'), 2345, 3456);
       await writeFile(mnt.path('sub/inside.txt'), 'in');
       await writeFile(mnt.path('outside.txt'), 'out');
-      const errno = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+      // The error's code; Node has no name for Linux's EDQUOT (122): "Unknown system error -122" -> 'EDQUOT'.
+      const errno = async (p: Promise<unknown>): Promise<string | undefined> =>
+        p.then(() => undefined, (e: NodeJS.ErrnoException) => (e.errno === -122 ? 'EDQUOT' : e.code));
       // As a non-root user: cd first (the lab directory is private), setpriv drops to uid/gid 1000.
       const asUser = (m: Mount, script: string) => m.sh(`cd ${m.path('')} && setpriv --reuid=1000 --regid=1000 --clear-groups sh -c '${script}'`);
 
@@ -179,6 +181,26 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       expect((await stat(sub.path(''))).ino).toBe(1); // the export's root is inode 1 to the client
       const subinfo = (await sub.exec(['mfsdirinfo', '-n', sub.path('')])).stdout;
       expect(subinfo).toMatch(/inodes:\s+3/); // sub, inside.txt, new.txt
+
+      // Directory quotas with the real tools (admin export): a hard inode limit (what is inside the
+      // directory) and a hard length limit give EDQUOT; mfsgetquota and mfscli -SQU show them; mfsdelquota lifts them.
+      await mkdir(mnt.path('q'));
+      expect((await mnt.exec(['mfssetquota', '-I', '2', '-L', '1048576', mnt.path('q')])).stdout).toMatch(/inodes\s*\|\s*0\s*\|\s*-\s*\|\s*2\s*\|/);
+      await writeFile(mnt.path('q/a'), 'a');
+      await writeFile(mnt.path('q/b'), 'b');
+      expect(await errno(writeFile(mnt.path('q/c'), 'c'))).toBe('EDQUOT');
+      expect(await errno(mkdir(mnt.path('q/d')))).toBe('EDQUOT');
+      const got = (await mnt.exec(['mfsgetquota', mnt.path('q')])).stdout;
+      expect(got).toMatch(/inodes\s*\|\s*2\s*\|\s*-\s*\|\s*2\s*\|/);
+      expect(got).toMatch(/length\s*\|\s*2\s*\|\s*-\s*\|\s*1048576\b/);
+      expect((await master.cli(['-SQU'])).stdout).toMatch(/\|\/q\|no\|default\|-\|-\|-\|-\|-\|2\|1048576\|-\|-\|2\|2\|/);
+      await mnt.exec(['mfsdelquota', '-I', mnt.path('q')]);
+      await writeFile(mnt.path('q/c'), 'c');
+      expect(await errno(writeFile(mnt.path('q/big'), randomBytes(2 * MiB)))).toBe('EDQUOT');
+      await mnt.exec(['mfsdelquota', '-A', mnt.path('q')]); // -A: every hard limit
+      // (another name: mfsmount keeps a failed inode's write error for a while)
+      await writeFile(mnt.path('q/big2'), randomBytes(2 * MiB));
+      expect((await mnt.exec(['mfsgetquota', mnt.path('q')])).stdout).not.toMatch(/length\s*\|.*\|\s*1048576\b/);
     });
   });
 
