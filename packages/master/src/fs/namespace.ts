@@ -744,6 +744,27 @@ export class Namespace {
    * nextEdgeId continues (EDGEID_MAX = end), as CLTOMA_FUSE_READDIR with maxentries does.
    */
   readdir(ctx: FsCtx, inode: number, flags: number, maxentries: number, nedgeid: bigint): FsResult<ReaddirReply> {
+    const entries: ReaddirEntry[] = [];
+    const r = this.readdirEach(ctx, inode, flags, maxentries, nedgeid, (name, ino, type, attr) => {
+      const ent: ReaddirEntry = { name: Buffer.from(name, 'latin1'), inode: ino, type };
+      if (attr !== undefined) ent.attr = attr;
+      entries.push(ent);
+    });
+    return r.ok ? OK({ nextEdgeId: r.value, entries }) : r;
+  }
+
+  /**
+   * readdir without building the list: `emit` gets each entry (its name as a latin1 string, the type
+   * a client sees, the attributes with GETDIR_FLAG_WITHATTR); the result is the next edge id.
+   */
+  readdirEach(
+    ctx: FsCtx,
+    inode: number,
+    flags: number,
+    maxentries: number,
+    nedgeid: bigint,
+    emit: (name: string, inode: number, type: number, attr: FsAttr | undefined) => void,
+  ): FsResult<bigint> {
     const ts = this.now();
     const f = this.find(ctx, inode);
     if (f === undefined) return ERR(MFS_ERROR_ENOENT);
@@ -756,7 +777,6 @@ export class Namespace {
     if (p.atime !== ts && this.atimeShouldUpdate(p, ts, false)) this.commit('ACCESS', [p.inode], undefined, ts);
     const withAttr = (flags & GETDIR_FLAG_WITHATTR) !== 0;
     const rootinode = ctx.rootinode;
-    const entries: ReaddirEntry[] = [];
     const list = this.tree.childList(p);
     let idx = 0;
     if (nedgeid > 1n) {
@@ -773,9 +793,7 @@ export class Namespace {
     let n = maxentries;
     let cur = nedgeid;
     const add = (name: string, ino: number, node: FsNode, parent: FsNode): void => {
-      const ent: ReaddirEntry = { name: Buffer.from(name, 'latin1'), inode: ino, type: node.type === TYPE_TRASH || node.type === TYPE_SUSTAINED ? TYPE_FILE : node.type };
-      if (withAttr) ent.attr = this.fillAttr(node, parent, ctx);
-      entries.push(ent);
+      emit(name, ino, node.type === TYPE_TRASH || node.type === TYPE_SUSTAINED ? TYPE_FILE : node.type, withAttr ? this.fillAttr(node, parent, ctx) : undefined);
     };
     while (n > 0 && cur < EDGEID_MAX) {
       if (cur === 0n) {
@@ -793,16 +811,14 @@ export class Namespace {
           idx = 0;
         } else if (idx < list.length) {
           const e = list[idx]!;
-          const ent: ReaddirEntry = { name: e.name, inode: e.child.inode, type: e.child.type };
-          if (withAttr) ent.attr = this.fillAttr(e.child, p, ctx);
-          entries.push(ent);
+          emit(e.key, e.child.inode, e.child.type, withAttr ? this.fillAttr(e.child, p, ctx) : undefined);
           idx++;
         }
         cur = idx < list.length ? list[idx]!.edgeid : EDGEID_MAX;
       }
       n--;
     }
-    return OK({ nextEdgeId: cur, entries });
+    return OK(cur);
   }
 
   // ================= open files =================

@@ -61,6 +61,7 @@ import {
   MatoclFuseUnlink,
   MFS_ERROR_EPERM,
   MFS_STATUS_OK,
+  ReaddirReplyWriter,
   TYPE_BLOCKDEV,
   TYPE_CHARDEV,
   TYPE_FIFO,
@@ -244,22 +245,19 @@ function readdir(c: ClConn, p: Buffer): void {
   const flags = v.$v === 'old' ? 0 : v.flags;
   const maxentries = v.$v === 'single' || v.$v === 'groups' ? v.maxentries : 0xffffffff;
   const nedgeid = v.$v === 'single' || v.$v === 'groups' ? v.nedgeid : 0n;
-  const r = c.ctx.ns.readdir(c.fsctx(v.uid, gidsOf(v as { gid?: number; gids?: number[] })), v.inode, flags, maxentries, nedgeid);
-  if (!r.ok) return c.sendMsg(MatoclFuseReaddir, st(v.msgid, r.status));
   // 3.0.117 writes the request's nedgeid into the reply before fs_readdir_data advances it
   // (matoclserv_fuse_readdir), so the reply echoes it; clients ask for everything in one go.
-  if (flags & GETDIR_FLAG_WITHATTR) {
-    c.sendMsg(MatoclFuseReaddir, {
-      $v: 'withAttr', msgid: v.msgid, nedgeid,
-      entries: r.value.entries.map((e) => ({ name: e.name, inode: e.inode, attr: e.attr! })),
-    });
-  } else {
-    c.sendMsg(MatoclFuseReaddir, {
-      $v: 'plain', msgid: v.msgid, nedgeid,
-      entries: r.value.entries.map((e) => ({ name: e.name, inode: e.inode, type: e.type })),
-    });
-  }
+  // Entries go straight into the reply (MatoclFuseReaddir's withAttr / plain layouts).
+  const w = readdirReply.begin(v.msgid, nedgeid);
+  const r = c.ctx.ns.readdirEach(c.fsctx(v.uid, gidsOf(v as { gid?: number; gids?: number[] })), v.inode, flags, maxentries, nedgeid, (name, ino, type, attr) => {
+    if (attr !== undefined) w.entryAttr(name, ino, attr);
+    else w.entryType(name, ino, type);
+  });
+  if (!r.ok) return c.sendMsg(MatoclFuseReaddir, st(v.msgid, r.status));
+  c.conn.send(w.finish());
 }
+
+const readdirReply = new ReaddirReplyWriter();
 
 function open(c: ClConn, p: Buffer): void {
   const v = c.decode(CltomaFuseOpen, p);

@@ -93,6 +93,12 @@ export class Writer {
     this.pos += b.length;
     return this;
   }
+  /** A string of one-byte characters (a name kept as its latin1 string), one byte each. */
+  latin1(s: string): this {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+    return this;
+  }
   zeros(n: number): this {
     this.ensure(n);
     this.buf.fill(0, this.pos, this.pos + n);

@@ -22,6 +22,7 @@ export * from './cstocs.js';
 export * from './cstoma.js';
 export * from './matoan.js';
 export * from './matocl.js';
+export * from './readdir.js';
 export * from './matocs.js';
 export * from './tools.js';
 
