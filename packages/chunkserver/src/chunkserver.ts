@@ -1,8 +1,9 @@
 import { ipToU32 } from '@mfs-ts/protocol';
 import { mkdir } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
-import { resolve as resolvePath } from 'node:path';
-import { silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
+import { join, resolve as resolvePath } from 'node:path';
+import { silentLogger, type ChartsData, type Daemon, type Logger } from '@mfs-ts/common';
+import { chunkserverCharts, CS_TEST } from './charts.js';
 import { chunksPerRegisterPacket, masterTimeout, parseLabels, type ChunkserverCfg } from './cfg.js';
 import { CsServ } from './csserv.js';
 import { HddSpaceMgr } from './hddspacemgr/index.js';
@@ -36,6 +37,8 @@ export class Chunkserver implements Daemon {
   private listenPort = 0;
   private readonly jobs = { count: 0 };
   private started = false;
+  /** Statistics for the charts (csstats.mfs in DATA_PATH); made at start. */
+  charts: ChartsData | undefined;
 
   constructor(private readonly opts: ChunkserverOptions) {
     this.cfg = opts.cfg;
@@ -65,6 +68,13 @@ export class Chunkserver implements Daemon {
       log: this.log,
     });
     await this.hdd.init();
+    const charts = chunkserverCharts({
+      file: join(dataPath, 'csstats.mfs'),
+      hdd: () => this.hdd,
+      jobs: () => this.jobs.count + (this.master?.jobs ?? 0),
+      log: this.log.child({ module: 'charts' }),
+    });
+    this.charts = charts;
     const labels = parseLabels(cfg.LABELS);
     for (const w of labels.warnings) this.log.warn(w);
     this.csserv = new CsServ({
@@ -81,6 +91,7 @@ export class Chunkserver implements Daemon {
         masterPort: this.master?.isRegistered ? this.master.masterPort : 0,
       }),
       jobs: this.jobs,
+      charts,
     });
     const port = Number.parseInt(cfg.CSSERV_LISTEN_PORT, 10);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`CSSERV_LISTEN_PORT: bad port '${cfg.CSSERV_LISTEN_PORT}'`);
@@ -109,6 +120,7 @@ export class Chunkserver implements Daemon {
         listen: () => ({ ip: this.listenIp, port: this.listenPort }),
         load: () => ({ jobs: this.jobs.count, overloaded: this.jobs.count + this.master.jobs > (workersMax * 3) / 4 }),
         allowLoopbackMaster: this.opts.allowLoopbackMaster === true || cfg.ALLOW_LOOPBACK_MASTER,
+        charts: charts.counters,
         onFatal: (r) => {
           this.log.error(r);
           if (this.opts.onFatal) this.opts.onFatal(r);
@@ -129,7 +141,11 @@ export class Chunkserver implements Daemon {
     const testSpeed = cfg.HDD_TEST_SPEED !== 1 ? cfg.HDD_TEST_SPEED : cfg.HDD_TEST_FREQ > 0 ? 10 / cfg.HDD_TEST_FREQ : 0;
     if (testSpeed <= 0) this.log.info('hdd space manager: regular chunk tests are disabled - this is not recommended setting');
     const hdd = this.hdd;
-    hdd.startTester(testSpeed, cfg.HDD_MIN_TEST_INTERVAL, (c) => testChunk(hdd, c.id, c.version));
+    hdd.startTester(testSpeed, cfg.HDD_MIN_TEST_INTERVAL, (c) => {
+      charts.counters[CS_TEST]!++;
+      return testChunk(hdd, c.id, c.version);
+    });
+    await charts.start();
     this.started = true;
   }
 
@@ -139,6 +155,7 @@ export class Chunkserver implements Daemon {
     await this.master.stop();
     await this.csserv.close();
     await this.hdd.stop();
+    await this.charts?.stop();
   }
 
   /**

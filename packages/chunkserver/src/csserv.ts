@@ -13,6 +13,10 @@ import {
   AntoanGetConfig,
   AntoclChart,
   AntoclChartData,
+  AntoclMonotonicData,
+  CltoanChart,
+  CltoanChartData,
+  CLTOAN_MONOTONIC_DATA,
   AntoclModuleInfo,
   AntoanVersion,
   CLTOAN_CHART,
@@ -33,7 +37,8 @@ import {
   VERSSTR,
   type PacketHandler,
 } from '@mfs-ts/protocol';
-import { listenTcp, type Logger } from '@mfs-ts/common';
+import { chartDataPacket, chartPacket, listenTcp, monotonicPacket, type ChartsData, type Logger } from '@mfs-ts/common';
+import { CS_CSSERVIN, CS_CSSERVOUT, CS_HLOPR, CS_HLOPW } from './charts.js';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { getChunkBlocks, getChunkChecksum, getChunkChecksumTab } from './hddspacemgr/chunkops.js';
 import { diskInfo } from './hddspacemgr/diskinfo.js';
@@ -55,6 +60,8 @@ export interface CsServDeps {
   moduleInfo(): { csid: number; metaId: bigint; masterIp: number; masterPort: number };
   /** Jobs in progress (reported to the master as load). */
   jobs: { count: number };
+  /** The chunkserver's charts (CLTOAN_CHART*; data port bytes and high-level ops are counted here). */
+  charts?: ChartsData;
 }
 
 /** Shared by every connection: buffers for outgoing READ_DATA packets and incoming WRITE_DATA copies. */
@@ -80,6 +87,7 @@ export class CsConn {
   private session: PacketHandler | undefined;
   private sessionEnd: (() => void) | undefined;
   private queued: Array<{ type: number; payload: Buffer }> = [];
+  private readonly counters: Float64Array | undefined;
 
   constructor(
     readonly sock: Socket,
@@ -88,9 +96,11 @@ export class CsConn {
     private readonly onClose: (c: CsConn) => void,
   ) {
     this.log = deps.log.child({ peer: `${sock.remoteAddress}:${sock.remotePort}` });
+    this.counters = deps.charts?.counters;
     sock.setNoDelay(true);
     sock.on('data', (d: Buffer) => {
       this.lastRead = Date.now();
+      if (this.counters) this.counters[CS_CSSERVIN]! += d.length;
       const err = this.framer.push(d, (t, p, s) => this.onPacket(t, p, s));
       if (err) this.kill(`(read) packet too long: ${err.message}`);
     });
@@ -108,6 +118,7 @@ export class CsConn {
       return false;
     }
     this.lastWrite = Date.now();
+    if (this.counters) this.counters[CS_CSSERVOUT]! += buf.length;
     return this.sock.write(buf, cb ? () => cb() : undefined);
   }
 
@@ -222,10 +233,12 @@ export class CsConn {
       case ANTOAN_GET_CONFIG:
         return this.getConfig(payload);
       case CLTOCS_READ:
+        if (this.counters) this.counters[CS_HLOPR]!++;
         this.begin();
         void serveRead(this, payload);
         return;
       case CLTOCS_WRITE:
+        if (this.counters) this.counters[CS_HLOPW]!++;
         this.begin();
         void serveWrite(this, payload);
         return;
@@ -237,13 +250,23 @@ export class CsConn {
         if (payload.length !== 0) return this.kill(`CLTOCS_HDD_LIST - wrong size (${payload.length}/0)`, type);
         this.send(hddListPacket(this.hdd));
         return;
-      case CLTOAN_CHART:
-        if (payload.length !== 4 && payload.length !== 8) return this.kill(`CLTOAN_CHART - wrong size (${payload.length}/4|8)`, type);
-        this.send(AntoclChart.encode({ png: Buffer.alloc(0) }));
+      case CLTOAN_CHART: {
+        const r = CltoanChart.decode(payload);
+        if (!r.ok) return this.kill(`CLTOAN_CHART - wrong size (${payload.length}/4|8)`, type);
+        this.send(this.deps.charts ? chartPacket(this.deps.charts.store, r.value) : AntoclChart.encode({ png: Buffer.alloc(0) }));
         return;
-      case CLTOAN_CHART_DATA:
-        if (payload.length !== 4 && payload.length !== 8) return this.kill(`CLTOAN_CHART_DATA - wrong size (${payload.length}/4|8)`, type);
-        this.send(AntoclChartData.encode({ $v: 'none' }));
+      }
+      case CLTOAN_CHART_DATA: {
+        const r = CltoanChartData.decode(payload);
+        if (!r.ok) return this.kill(`CLTOAN_CHART_DATA - wrong size (${payload.length}/4|8)`, type);
+        this.send(this.deps.charts ? chartDataPacket(this.deps.charts.store, r.value) : AntoclChartData.encode({ $v: 'none' }));
+        return;
+      }
+      case CLTOAN_MONOTONIC_DATA:
+        // csserv_monotonic_data adds the disks' totals after the charts' (not sent by mfs-ts).
+        if (payload.length !== 0) return this.kill(`CLTOAN_MONOTONIC_DATA - wrong size (${payload.length}/0)`, type);
+        if (this.deps.charts) this.send(monotonicPacket(this.deps.charts.store));
+        else this.send(AntoclMonotonicData.encode({ values: [], disks: Buffer.alloc(0) }));
         return;
       case CLTOAN_MODULE_INFO: {
         if (payload.length !== 0) return this.kill(`CLTOAN_MODULE_INFO - wrong size (${payload.length}/0)`, type);

@@ -31,6 +31,7 @@ import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { chunkOp, createChunk, deleteChunk, duplicateChunk, setChunkVersion, truncateChunk } from './hddspacemgr/chunkops.js';
 import { replicate } from './replicator.js';
+import { CS_CREATE, CS_DELETE, CS_DUPLICATE, CS_DUPTRUNC, CS_REPL, CS_TRUNCATE, CS_VERSION } from './charts.js';
 import { packetName } from './names.js';
 
 /** What the master command handlers need from the link. */
@@ -45,7 +46,20 @@ export interface CommandContext {
   isCurrent(conn: number): boolean;
   send(packet: Buffer): void;
   kill(reason: string, type?: number): void;
+  /** Counts a command in the charts (hdd_op_stats / replicator_stats). */
+  count?(stat: number): void;
 }
+
+/** The chart counting each command (chartsdefs.h: create, delete, version, duplicate, truncate, duptrunc, repl). */
+const OP_STAT: Record<number, number> = {
+  [MATOCS_CREATE]: CS_CREATE,
+  [MATOCS_DELETE]: CS_DELETE,
+  [MATOCS_SET_VERSION]: CS_VERSION,
+  [MATOCS_DUPLICATE]: CS_DUPLICATE,
+  [MATOCS_TRUNCATE]: CS_TRUNCATE,
+  [MATOCS_DUPTRUNC]: CS_DUPTRUNC,
+  [MATOCS_REPLICATE]: CS_REPL,
+};
 
 const NOLENGTH = 0xffffffff;
 const inval = (): Promise<number> => Promise.resolve(MFS_ERROR_EINVAL);
@@ -76,6 +90,8 @@ function job<T>(ctx: CommandContext, type: number, def: MessageDef<T>, p: Buffer
  */
 export function masterCommand(ctx: CommandContext, type: number, p: Buffer): void {
   const h = ctx.hdd;
+  const st = OP_STAT[type];
+  if (st !== undefined) ctx.count?.(st);
   switch (type) {
     case MATOCS_CREATE:
       return job(ctx, type, MatocsCreate, p, (m) => createChunk(h, m.chunkid, m.version), (m, st) => CstomaCreate.encode({ chunkid: m.chunkid, status: st }));

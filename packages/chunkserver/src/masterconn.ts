@@ -42,6 +42,7 @@ import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { chunkInfoReply } from './csserv.js';
 import { masterCommand, type CommandContext } from './mastercmds.js';
+import { CS_MASTERIN, CS_MASTEROUT } from './charts.js';
 import { packetName } from './names.js';
 
 /** Reports: load every 5 s, space every second (masterconn.c REPORT_*_FREQ). */
@@ -76,6 +77,8 @@ export interface MasterConnOptions {
   allowLoopbackMaster?: boolean;
   /** The master belongs to another MooseFS instance: MooseFS quits. */
   onFatal(reason: string): void;
+  /** The chunkserver's chart counters (charts.ts): link bytes and master commands. */
+  charts?: Float64Array;
 }
 
 export class MasterConnError extends Error {
@@ -229,6 +232,7 @@ export class MasterConn {
     });
     s.on('data', (d: Buffer) => {
       this.lastRead = Date.now();
+      if (this.opts.charts) this.opts.charts[CS_MASTERIN]! += d.length;
       const err = framer.push(d, (t, p) => {
         if (this.sock === s && myConn === this.conncnt) this.gotPacket(t, p);
       });
@@ -272,6 +276,7 @@ export class MasterConn {
   private sendRaw(b: Buffer): void {
     if (!this.sock || !this.connected) return;
     this.lastWrite = Date.now();
+    if (this.opts.charts) this.opts.charts[CS_MASTEROUT]! += b.length;
     this.sock.write(b);
   }
 
@@ -344,6 +349,9 @@ export class MasterConn {
     isCurrent: (cc) => cc === this.conncnt && this.connected,
     send: (b) => this.sendRaw(b),
     kill: (reason, type) => this.kill(reason, type),
+    count: (stat) => {
+      if (this.opts.charts) this.opts.charts[stat]!++;
+    },
   };
 
   private masterAck(p: Buffer): void {

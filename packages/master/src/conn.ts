@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { MESSAGE_IDS, PacketFramer, type MessageDef } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 import { ipToU32 } from './util.js';
+import { CH_BYTESRCVD, CH_BYTESSENT, CH_PACKETSRCVD, CH_PACKETSSENT } from './charts.js';
 
 const NAMES = new Map<number, string>();
 for (const m of MESSAGE_IDS) if (!NAMES.has(m.id)) NAMES.set(m.id, m.name);
@@ -40,6 +41,8 @@ export class Conn {
   lastWrite = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private readonly onCloseCbs: Array<() => void> = [];
+  /** The master's chart counters, on client links (matoclserv_stats counts packets and bytes there). */
+  stats: Float64Array | undefined;
   /** Inside data(): the socket is corked and the barrier runs before it is uncorked. */
   private batching = false;
 
@@ -66,6 +69,7 @@ export class Conn {
   private data(d: Buffer): void {
     if (this.closed) return;
     this.lastRead = Date.now();
+    if (this.stats) this.stats[CH_BYTESRCVD]! += d.length;
     this.batching = true;
     this.sock.cork();
     try {
@@ -80,6 +84,7 @@ export class Conn {
 
   private readonly dispatch = (type: number, payload: Buffer): void => {
     if (this.closed) return;
+    if (this.stats) this.stats[CH_PACKETSRCVD]!++;
     try {
       this.onPacket(type, payload);
     } catch (e) {
@@ -103,6 +108,10 @@ export class Conn {
     if (this.closed) return;
     this.lastWrite = Date.now();
     if (!this.batching && this.barrier) runReplyBarrier();
+    if (this.stats) {
+      this.stats[CH_PACKETSSENT]!++;
+      this.stats[CH_BYTESSENT]! += packet.length;
+    }
     this.sock.write(packet);
   }
 

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, silentLogger, type Daemon, type Logger } from '@mfs-ts/common';
+import { ConfigError, silentLogger, type ChartsData, type Daemon, type Logger } from '@mfs-ts/common';
+import { masterCharts } from './charts.js';
 import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
 import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection, type UnwrittenRecords } from './fs/index.js';
 import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
@@ -98,6 +99,9 @@ export class Master implements Daemon {
   /** A new file system logs its metaid (SETMETAID) as its first change, as meta_check_id. */
   private pendingMetaidRecord = false;
   private readonly startTime = Math.floor(Date.now() / 1000);
+  /** Statistics for the charts (stats.mfs in DATA_PATH when persisting); started when serving. */
+  readonly charts: ChartsData;
+  private chartsStarted = false;
   /** Writes the gathered changelog records; runs before any reply leaves (conn.ts replyBarrier). */
   private readonly flushChangelog = (): void => this.changelog?.flush();
 
@@ -116,6 +120,19 @@ export class Master implements Daemon {
       added: (s) => this.logged(`${ts()}|SESADD(${sessionLogArgs(s, escapeName)}):${s.id}`),
       changed: (s) => this.logged(`${ts()}|SESCHANGED(${s.id},${sessionLogArgs(s, escapeName)})`),
       disconnected: (s) => this.logged(`${ts()}|SESDISCONNECTED(${s.id})`),
+    });
+    this.charts = masterCharts({
+      file: opts.persist ? join(this.cfg.DATA_PATH, 'stats.mfs') : undefined,
+      space: () => {
+        let total = 0;
+        let avail = 0;
+        for (const c of this.cs?.registered() ?? []) {
+          total += c.totalspace;
+          avail += Math.max(0, c.totalspace - c.usedspace);
+        }
+        return { total, used: total - avail };
+      },
+      log: this.log.child({ module: 'charts' }),
     });
     this.registry = new ChunkRegistry({ log: this.log.child({ module: 'chunks' }), replicationsDelayInit: this.cfg.REPLICATIONS_DELAY_INIT });
     // Chunk versions and file references live in the namespace's chunk book (CHNK metadata).
@@ -498,6 +515,7 @@ export class Master implements Daemon {
       authCode: () => this.cfg.AUTH_CODE,
       metaid: () => this.metaid,
       allowLoopback: () => this.cfg.ALLOW_LOOPBACK_CHUNKSERVERS,
+      charts: this.charts.counters,
     });
     this.cs = cs;
     const ctx: MasterCtx = {
@@ -515,6 +533,7 @@ export class Master implements Daemon {
       startTime: this.startTime,
       chunkGoalsChanged: () => this.seedChunkGoals(),
       replyGate: this.syncGate,
+      charts: this.charts,
     };
     this.cl = new MatoclServer(ctx, { host: this.cfg.MATOCL_LISTEN_HOST, port: Number(this.cfg.MATOCL_LISTEN_PORT) });
     this.ml = new MatomlServer({
@@ -541,6 +560,8 @@ export class Master implements Daemon {
       throw e;
     }
     this.log.info({ cs: this.ports.cs, cl: this.ports.cl }, 'master listening');
+    await this.charts.start();
+    this.chartsStarted = true;
     const every = (ms: number, f: () => void) => {
       const t = setInterval(() => {
         try {
@@ -572,6 +593,10 @@ export class Master implements Daemon {
     this.ml = undefined;
     this.cl = undefined;
     this.cs = undefined;
+    if (this.chartsStarted) {
+      this.chartsStarted = false;
+      await this.charts.stop();
+    }
     if (this.opts.persist) await this.storeMetadataFiles();
   }
 

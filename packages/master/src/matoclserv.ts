@@ -5,6 +5,24 @@ import {
   ANTOAN_NOP_MSGID0_PACKET,
   ANTOAN_UNKNOWN_COMMAND,
   CLTOMA_MAXPACKETSIZE,
+  CLTOMA_FUSE_CREATE,
+  CLTOMA_FUSE_GETATTR,
+  CLTOMA_FUSE_LINK,
+  CLTOMA_FUSE_LOOKUP,
+  CLTOMA_FUSE_MKDIR,
+  CLTOMA_FUSE_MKNOD,
+  CLTOMA_FUSE_OPEN,
+  CLTOMA_FUSE_READDIR,
+  CLTOMA_FUSE_READLINK,
+  CLTOMA_FUSE_READ_CHUNK,
+  CLTOMA_FUSE_RENAME,
+  CLTOMA_FUSE_RMDIR,
+  CLTOMA_FUSE_SETATTR,
+  CLTOMA_FUSE_STATFS,
+  CLTOMA_FUSE_SYMLINK,
+  CLTOMA_FUSE_TRUNCATE,
+  CLTOMA_FUSE_UNLINK,
+  CLTOMA_FUSE_WRITE_CHUNK,
   AntoanUnknownCommand,
   MESSAGE_IDS,
   type MessageDef,
@@ -29,6 +47,8 @@ import { lockHandlers } from './handlers/locks.js';
 import { quotaHandlers } from './handlers/quota.js';
 import { sclassHandlers } from './handlers/sclass.js';
 import type { Locks } from './locks.js';
+import type { ChartsData } from '@mfs-ts/common';
+import { CH_GETATTR, CH_LINK, CH_LOOKUP, CH_MKDIR, CH_MKNOD, CH_OPEN, CH_READ, CH_READDIR, CH_READLINK, CH_RENAME, CH_RMDIR, CH_SETATTR, CH_STATFS, CH_SYMLINK, CH_UNLINK, CH_WRITE } from './charts.js';
 
 /**
  * Client link of the master (port 9421, mfsmaster/matoclserv.c): mounts (after REGISTER), the mfs*
@@ -51,6 +71,8 @@ export interface MasterCtx {
   /** Connected metaloggers for MLOG_LIST: version and ip. */
   metaloggers(): Array<{ version: number; ip: number }>;
   startTime: number;
+  /** The master's charts (CLTOAN_CHART*, counters bumped by the client and chunkserver links). */
+  charts: ChartsData;
   /** Storage classes changed (setgoal): recompute chunk goals from the namespace. */
   chunkGoalsChanged(): void;
   /**
@@ -159,6 +181,30 @@ for (const g of GROUPS) {
 // mfscli requests are served to registered connections too (matoclserv_gotpacket "for tools" cases).
 for (const [k, h] of UNREG) if (!SESS.has(k)) SESS.set(k, h);
 
+/** Which chart counts a mount's request (the stats_* counters of mfsmaster/filesystem.c), by message id. */
+const OP_STAT = new Int8Array(1024).fill(-1);
+for (const [id, st] of [
+  [CLTOMA_FUSE_STATFS, CH_STATFS],
+  [CLTOMA_FUSE_GETATTR, CH_GETATTR],
+  [CLTOMA_FUSE_SETATTR, CH_SETATTR],
+  [CLTOMA_FUSE_TRUNCATE, CH_SETATTR],
+  [CLTOMA_FUSE_LOOKUP, CH_LOOKUP],
+  [CLTOMA_FUSE_MKDIR, CH_MKDIR],
+  [CLTOMA_FUSE_RMDIR, CH_RMDIR],
+  [CLTOMA_FUSE_SYMLINK, CH_SYMLINK],
+  [CLTOMA_FUSE_READLINK, CH_READLINK],
+  [CLTOMA_FUSE_MKNOD, CH_MKNOD],
+  [CLTOMA_FUSE_CREATE, CH_MKNOD],
+  [CLTOMA_FUSE_UNLINK, CH_UNLINK],
+  [CLTOMA_FUSE_RENAME, CH_RENAME],
+  [CLTOMA_FUSE_LINK, CH_LINK],
+  [CLTOMA_FUSE_READDIR, CH_READDIR],
+  [CLTOMA_FUSE_OPEN, CH_OPEN],
+  [CLTOMA_FUSE_READ_CHUNK, CH_READ],
+  [CLTOMA_FUSE_WRITE_CHUNK, CH_WRITE],
+] as const)
+  OP_STAT[id] = st;
+
 export interface MatoclOptions {
   host: string | undefined;
   port: number;
@@ -183,6 +229,7 @@ export class MatoclServer {
     const log = this.ctx.log.child({ link: 'matocl', peer: `${sock.remoteAddress}:${sock.remotePort}` });
     let cl: ClConn | undefined = undefined;
     const conn = new Conn(sock, log, CLTOMA_MAXPACKETSIZE, (t, p) => this.packet(cl!, t, p), 'CLTOMA');
+    conn.stats = this.ctx.charts.counters;
     cl = new ClConn(conn, this.ctx, () => this.conns);
     this.conns.add(cl);
     const gate = this.ctx.replyGate;
@@ -221,6 +268,8 @@ export class MatoclServer {
       c.conn.kill(msgName(type, 'CLTOMA'), "session doesn't exist");
       return;
     }
+    const st = type < 1024 && c.registered === 1 ? OP_STAT[type]! : -1;
+    if (st >= 0) this.ctx.charts.counters[st]!++;
     h(c, payload);
   }
 

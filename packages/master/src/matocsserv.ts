@@ -51,6 +51,20 @@ import {
   type MessageDef,
 } from '@mfs-ts/protocol';
 import { listenTcp, type Logger } from '@mfs-ts/common';
+import {
+  CH_CHANGECHUNK,
+  CH_CHANGECHUNK_ERR,
+  CH_CHANGECHUNK_OK,
+  CH_CREATECHUNK,
+  CH_CREATECHUNK_ERR,
+  CH_CREATECHUNK_OK,
+  CH_DELCHUNK,
+  CH_DELETECHUNK_ERR,
+  CH_DELETECHUNK_OK,
+  CH_REPLCHUNK,
+  CH_REPLICATECHUNK_ERR,
+  CH_REPLICATECHUNK_OK,
+} from './charts.js';
 import { Conn, msgName } from './conn.js';
 import type { ChunkRegistry, ChunkServerLink } from './chunks.js';
 import { md5, passcodeEquals, u32ToIp } from './util.js';
@@ -77,6 +91,8 @@ export interface MatocsOptions {
   metaid: () => bigint;
   /** ALLOW_LOOPBACK_CHUNKSERVERS (mfs-ts only): accept a chunkserver on 127.x. */
   allowLoopback?: () => boolean;
+  /** The master's chart counters: chunk commands sent and their results (chunk_stats). */
+  charts?: Float64Array;
 }
 
 export class CsConn implements ChunkServerLink {
@@ -109,29 +125,36 @@ export class CsConn implements ChunkServerLink {
     return `${u32ToIp(this.ip)}:${this.port}`;
   }
 
-  private cmd<T>(def: MessageDef<T>, v: T): void {
+  private cmd<T>(def: MessageDef<T>, v: T, stat: number): void {
+    const ch = this.srv.opts.charts;
+    if (ch) ch[stat]!++;
     this.conn.sendMsg(def, v);
   }
+  /** Counts a command's result in its _OK or _ERR chart. */
+  private result(ok: number, err: number, status: number): void {
+    const ch = this.srv.opts.charts;
+    if (ch) ch[status === 0 ? ok : err]!++;
+  }
   sendCreate(chunkid: number, version: number): void {
-    this.cmd(MatocsCreate, { chunkid, version });
+    this.cmd(MatocsCreate, { chunkid, version }, CH_CREATECHUNK);
   }
   sendDelete(chunkid: number, version: number): void {
-    this.cmd(MatocsDelete, { chunkid, version });
+    this.cmd(MatocsDelete, { chunkid, version }, CH_DELCHUNK);
   }
   sendSetVersion(chunkid: number, newversion: number, version: number): void {
-    this.cmd(MatocsSetVersion, { chunkid, newversion, version });
+    this.cmd(MatocsSetVersion, { chunkid, newversion, version }, CH_CHANGECHUNK);
   }
   sendDuplicate(copychunkid: number, copyversion: number, chunkid: number, version: number): void {
-    this.cmd(MatocsDuplicate, { copychunkid, copyversion, chunkid, version });
+    this.cmd(MatocsDuplicate, { copychunkid, copyversion, chunkid, version }, CH_CHANGECHUNK);
   }
   sendTruncate(chunkid: number, length: number, newversion: number, version: number): void {
-    this.cmd(MatocsTruncate, { chunkid, length, newversion, version });
+    this.cmd(MatocsTruncate, { chunkid, length, newversion, version }, CH_CHANGECHUNK);
   }
   sendDuptrunc(copychunkid: number, copyversion: number, chunkid: number, version: number, length: number): void {
-    this.cmd(MatocsDuptrunc, { copychunkid, copyversion, chunkid, version, length });
+    this.cmd(MatocsDuptrunc, { copychunkid, copyversion, chunkid, version, length }, CH_CHANGECHUNK);
   }
   sendReplicate(chunkid: number, version: number, ip: number, port: number): void {
-    this.cmd(MatocsReplicate, { $v: 'simple', chunkid, version, ip, port });
+    this.cmd(MatocsReplicate, { $v: 'simple', chunkid, version, ip, port }, CH_REPLCHUNK);
   }
 
   packet(type: number, payload: Buffer): void {
@@ -217,17 +240,23 @@ export class CsConn implements ChunkServerLink {
         const v = dec(def);
         if (!v) return;
         if (v.status !== 0) this.srv.opts.log.info({ cs: this.strip, msg_name: name, chunkid: v.chunkid, status: v.status }, 'chunk operation failed on chunkserver');
+        if (type === CSTOMA_CREATE) this.result(CH_CREATECHUNK_OK, CH_CREATECHUNK_ERR, v.status);
+        else this.result(CH_CHANGECHUNK_OK, CH_CHANGECHUNK_ERR, v.status);
         reg.operationStatus(this.csid, v.chunkid, v.status);
         return;
       }
       case CSTOMA_DELETE: {
         const v = dec(CstomaDelete);
-        if (v) reg.deleteStatus(this.csid, v.chunkid, v.status);
+        if (!v) return;
+        this.result(CH_DELETECHUNK_OK, CH_DELETECHUNK_ERR, v.status);
+        reg.deleteStatus(this.csid, v.chunkid, v.status);
         return;
       }
       case CSTOMA_REPLICATE: {
         const v = dec(CstomaReplicate);
-        if (v) reg.replicateStatus(this.csid, v.chunkid, v.version, v.status);
+        if (!v) return;
+        this.result(CH_REPLICATECHUNK_OK, CH_REPLICATECHUNK_ERR, v.status);
+        reg.replicateStatus(this.csid, v.chunkid, v.version, v.status);
         return;
       }
       default:

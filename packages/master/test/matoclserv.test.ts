@@ -262,9 +262,13 @@ describe('matoclserv: an in-process master and a socket client', () => {
     const mine = sl.sessions.find((s) => s.sessionid === sessionId);
     expect(mine?.info.toString()).toBe('test-client\0');
     expect(mine?.path.toString()).toBe('/');
-    // Charts are not collected: an unknown chart is an empty reply, as for MooseFS.
-    cli.send(CltoanChartData, { $v: 'limited', chartid: 100, maxentries: 10 });
+    // Charts: a composite chart (cpu = 100, short range 1000) has no data form, as for MooseFS; a
+    // plain one (symlink, 10 * 10 + 0) gives the asked number of entries, the newest minute first.
+    cli.send(CltoanChartData, { $v: 'limited', chartid: 1000, maxentries: 10 });
     expect((await cli.next(AntoclChartData.id)).length).toBe(0);
+    cli.send(CltoanChartData, { $v: 'limited', chartid: 100, maxentries: 10 });
+    const cd = await cli.reply(AntoclChartData);
+    expect(cd.$v === 'data' && [cd.values.length, cd.timestamp % 60]).toEqual([10, 0]);
     cli.send(CltoanModuleInfo, { $v: 'bare' });
     expect(await cli.reply(AntoclModuleInfo)).toMatchObject({ $v: 'bare', moduletype: 1, version: VERSHEX, metaid: master.metaid });
     cli.send(CltomaExportsInfo, { $v: 'vmode', vmode: 3 });

@@ -51,6 +51,8 @@ const HISTORY = 24 * 60;
 
 export class DiskStats {
   cur = new HddStats();
+  /** Every completed minute added up (with `cur`: everything since start, for the charts). */
+  readonly done = new HddStats();
   private readonly ring: HddStats[] = Array.from({ length: HISTORY }, () => new HddStats());
   private pos = 0;
 
@@ -81,6 +83,7 @@ export class DiskStats {
   rotate(): void {
     this.pos = (this.pos + HISTORY - 1) % HISTORY;
     this.ring[this.pos] = this.cur;
+    this.done.add(this.cur);
     this.cur = new HddStats();
   }
 

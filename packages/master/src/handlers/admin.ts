@@ -60,10 +60,7 @@ import {
   MFS_ERROR_EINVAL,
   MFS_ERROR_NOTFOUND,
   MFS_STATUS_OK,
-  AntoclChart,
-  AntoclChartData,
   AntoclModuleInfo,
-  AntoclMonotonicData,
   CLTOAN_CHART,
   CLTOAN_CHART_DATA,
   CLTOAN_MODULE_INFO,
@@ -79,6 +76,7 @@ import {
   u32,
   u64,
 } from '@mfs-ts/protocol';
+import { chartDataPacket, chartPacket, monotonicPacket } from '@mfs-ts/common';
 import type { ClConn, HandlerGroup } from '../matoclserv.js';
 import { MFS_ROOT_ID } from '../fs/index.js';
 import type { Session } from '../sessions.js';
@@ -442,19 +440,18 @@ function csservCommand(c: ClConn, p: Buffer): void {
   else c.sendMsg(MatoclCsservCommand, { $v: 'status', status });
 }
 
-// Charts (CLTOAN_CHART / _CHART_DATA / _MONOTONIC_DATA): no statistics are collected, so every chart is
-// unknown (charts_makedata gives 0 bytes for those) and the monotonic counters list is empty.
+// Charts (CLTOAN_CHART / _CHART_DATA / _MONOTONIC_DATA, matoclserv_chart...): from the master's
+// statistics (charts.ts, fed once a minute).
 function chart(c: ClConn, p: Buffer): void {
-  if (!c.decode(CltoanChart, p)) return;
-  c.sendMsg(AntoclChart, { png: Buffer.alloc(0) });
+  const v = c.decode(CltoanChart, p);
+  if (v) c.conn.send(chartPacket(c.ctx.charts.store, v));
 }
 function chartData(c: ClConn, p: Buffer): void {
-  if (!c.decode(CltoanChartData, p)) return;
-  c.sendMsg(AntoclChartData, { $v: 'none' });
+  const v = c.decode(CltoanChartData, p);
+  if (v) c.conn.send(chartDataPacket(c.ctx.charts.store, v));
 }
 function monotonicData(c: ClConn, p: Buffer): void {
-  if (!c.decode(CltoanMonotonicData, p)) return;
-  c.sendMsg(AntoclMonotonicData, { data: Buffer.from([0, 0]) }); // statdefscount 0
+  if (c.decode(CltoanMonotonicData, p)) c.conn.send(monotonicPacket(c.ctx.charts.store));
 }
 
 /** CLTOAN_MODULE_INFO (matoclserv_module_info): MODULE_TYPE_MASTER, version, metaid. */

@@ -46,14 +46,21 @@ export const CltoanChartData = vmsg('CLTOAN_CHART_DATA', {
   id: { fields: { chartid: u32 } },
   limited: { fields: { chartid: u32, maxentries: u32 } },
 });
-/** charts_makedata (mfscommon/charts.c): empty (unknown chart) or `timestamp:32 n:32 n*[value:64]`. */
+/**
+ * charts_makedata (mfscommon/charts.c): empty (unknown chart, or an extended one) or
+ * `timestamp:32 n:32 n*[value:64]`, newest entry first, all ones = no data; the timestamp is the start
+ * of the newest entry's period in local time.
+ */
 export const AntoclChartData = vmsg('ANTOCL_CHART_DATA', {
   none: { match: when.length(0), fields: {} },
   data: { fields: { timestamp: u32, values: list(u64, 'u32') } },
 });
 export const CltoanMonotonicData = msg('CLTOAN_MONOTONIC_DATA', {});
-/** charts_monotonic_data: kept raw. */
-export const AntoclMonotonicData = msg('ANTOCL_MONOTONIC_DATA', { data: rest });
+/**
+ * charts_monotonic_data: `n:16 n*[total:64]` (every statistic's sum since start); a chunkserver then
+ * adds its disks' I/O totals (hdd_diskinfo_monotonic_data, kept raw in `disks`).
+ */
+export const AntoclMonotonicData = msg('ANTOCL_MONOTONIC_DATA', { values: list(u64, 'u16'), disks: rest });
 export const CltoanModuleInfo = vmsg('CLTOAN_MODULE_INFO', {
   bare: { match: when.length(0), fields: {} },
   msgid: { fields: { msgid: u32 } },
