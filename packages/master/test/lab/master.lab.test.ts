@@ -201,6 +201,27 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       // (another name: mfsmount keeps a failed inode's write error for a while)
       await writeFile(mnt.path('q/big2'), randomBytes(2 * MiB));
       expect((await mnt.exec(['mfsgetquota', mnt.path('q')])).stdout).not.toMatch(/length\s*\|.*\|\s*1048576\b/);
+
+      // Storage classes with the real mfsscadmin (admin export), used by mfssetsclass / mfsgetsclass.
+      const sc = async (...args: string[]) => (await mnt.exec(['mfsscadmin', mnt.path(''), ...args], { allowFail: true })).stdout.trim();
+      expect(await sc('create', '-K', '2*', 'gold')).toBe('storage class make gold: ok');
+      expect(await sc('create', '-K', '2*', 'gold')).toBe('storage class make gold: error: Class name already in use');
+      expect(await sc('copy', 'gold', 'silver')).toBe('storage class copy gold->silver: ok');
+      expect(await sc('rename', 'silver', 'bronze')).toBe('storage class move silver->bronze: ok');
+      expect(await sc('rename', '1', 'one')).toBe('storage class move 1->one: error: Operation not permitted');
+      expect((await sc('list')).split('\n')).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', 'gold', 'bronze']);
+      expect(await sc('modify', '-K', '3*', 'gold')).toBe('storage class change gold: 2->3 ; admin_only: NO ; mode: STD ; create_labels: [*] , [*] ; keep_labels: [*] , [*] , [*]');
+      expect((await sc('list', '-l')).split('\n').at(-2)).toBe('gold : 2->3 ; admin_only: NO ; mode: STD ; create_labels: [*] , [*] ; keep_labels: [*] , [*] , [*]');
+      await writeFile(mnt.path('scfile'), 'x');
+      await mnt.exec(['mfssetsclass', 'gold', mnt.path('scfile')]);
+      expect((await mnt.exec(['mfsgetsclass', mnt.path('scfile')])).stdout).toMatch(/: 'gold'\s*$/);
+      expect((await master.cli(['-SSC'])).stdout).toMatch(/\|10\|gold\|NO\|STD\|1\|0\|/); // one file, no directory of class gold
+      expect(await sc('delete', 'gold')).toBe('storage class remove gold: error: Class in use');
+      await mnt.exec(['mfssetsclass', '2', mnt.path('scfile')]);
+      expect(await sc('delete', 'gold')).toBe('storage class remove gold: ok');
+      expect((await sc('list')).split('\n').slice(9)).toEqual(['bronze']);
+      // Without the admin flag (the /sub export): refused with MooseFS's message.
+      expect((await sub.exec(['mfsscadmin', sub.path(''), 'create', '-K', '2*', 'tin'], { allowFail: true })).stdout.trim()).toBe('storage class make tin: error: Operation not permitted (mfs admin only)');
     });
   });
 
@@ -253,7 +274,18 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       await mnt.exec(['mfssetgoal', '1', mnt.path('')]);
       const a = randomBytes(66 * MiB); // two chunks
       await writeFile(mnt.path('a.bin'), a);
+      // A storage class definition and its use are metadata too (SCLA section, SCSET records).
+      await mnt.exec(['mfsscadmin', mnt.path(''), 'create', '-K', '1*', 'kept']);
+      await mnt.exec(['mfssetsclass', 'kept', mnt.path('a.bin')]);
       await mnt.unmount();
+      const classes = async (): Promise<string> => {
+        const m = await lab.mount({ host: 'client', master });
+        try {
+          return `${(await m.exec(['mfsscadmin', m.path(''), 'list'])).stdout.trim().split('\n').slice(9).join(',')} ${(await m.exec(['mfsgetsclass', m.path('a.bin')])).stdout.trim().replace(/^.*: /, '')}`;
+        } finally {
+          await m.unmount();
+        }
+      };
 
       const readBack = async (name: string): Promise<Buffer> => {
         const m = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'] });
@@ -268,11 +300,14 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       await master.start();
       await master.waitChunkservers(1);
       expect((await readBack('a.bin')).equals(a)).toBe(true);
+      expect(await classes()).toBe("kept 'kept'");
 
       // More data, then a crash: no metadata.mfs, so a plain start is refused and -a restores.
       const b = randomBytes(2 * MiB);
       const m2 = await lab.mount({ host: 'client', master });
       await writeFile(m2.path('b.bin'), b);
+      await m2.exec(['mfsscadmin', m2.path(''), 'rename', 'kept', 'renamed']);
+      await m2.exec(['mfsscadmin', m2.path(''), 'create', '-K', '1*', 'crash']);
       await m2.unmount();
       await master.kill();
       await expect(master.start()).rejects.toThrow();
@@ -280,6 +315,7 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       await master.waitChunkservers(1);
       expect((await readBack('b.bin')).equals(b)).toBe(true);
       expect((await readBack('a.bin')).equals(a)).toBe(true);
+      expect(await classes()).toBe("renamed,crash 'renamed'"); // replayed from the changelog
       void cs;
     });
   });
