@@ -1,103 +1,19 @@
-// The classic MooseFS failover, with our daemons and the kit of packages/failover: keepalived holds
-// a VIP on the master host; kill -9 the master and the standby (a metalogger) takes the VIP,
-// restores with `mfsmaster-ts -a` from its metalogger files and serves; the old master comes back
-// as a metalogger of the new leader (never on its own stale files), which a second failover back to
-// it proves lossless.
+// Failover with our daemons and the kit of packages/failover: keepalived holds a VIP on the master
+// host. The seed's mode: kill -9 the master and the standby (a metalogger) takes the VIP, restores
+// with `mfsmaster-ts -a` from its metalogger files and serves; the old master comes back as a
+// metalogger of the new leader (never on its own stale files), which a second failover back to it
+// proves lossless. The hot mode: the standby is mfsmaster-ts as a hot follower, promoted in place,
+// with FOLLOWER_SYNC_ACK on; kill -9, then a cut link, back and forth, nothing acknowledged lost.
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { binFor, Master, Metalogger, REPO_ROOT, waitFor, type Host, type Lab, type Mount } from '@mfs-ts/lab';
+import { binFor, Master, Metalogger, REPO_ROOT, waitFor, type Host, type Lab } from '@mfs-ts/lab';
+import { buildFailoverLab, contentOf, failover, fmt, followerStatus, LISTEN_ALL, standbyAgain, verifyAll, vipAddedAfter, Workload } from './failover-harness.js';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 import { parseCluster, type Cluster, type HostSpec } from '../../packages/failover/src/cluster.js';
 import { cliArgv, keepalivedArgv, statePaths, watchArgv, writeKit } from '../../packages/failover/src/generate.js';
 import { lockPid, readRole } from '../../packages/failover/src/node.js';
-
-const LISTEN_ALL = { MATOML_LISTEN_HOST: '*', MATOCS_LISTEN_HOST: '*', MATOCL_LISTEN_HOST: '*' };
-
-/** Deterministic content for file i (1..16 KiB), so a lost or mixed-up write shows. */
-function contentOf(i: number): Buffer {
-  const n = 1024 + ((i * 7919) % (15 * 1024));
-  const b = Buffer.allocUnsafe(n);
-  for (let k = 0; k < n; k++) b[k] = (i * 31 + k * 17) & 0xff;
-  b.writeUInt32BE(i, 0);
-  return b;
-}
-
-/**
- * Creates files, each written, fsynced and closed, in two lanes (so one file stuck in the client's
- * retries does not stop the other lane); a file counts as acknowledged once close returned.
- * Records when each file was started and acknowledged.
- */
-class Workload {
-  readonly acked = new Map<string, number>(); // name -> i
-  /** [open called, close returned] of each acknowledged file. */
-  readonly times: Array<[number, number]> = [];
-  readonly errors: string[] = [];
-  /** Files still in flight when stop() gave up waiting (not acknowledged, not checked). */
-  readonly abandoned: string[] = [];
-  private readonly inFlight = new Set<string>();
-  private stopping = false;
-  private next = 0;
-  private lanes: Array<Promise<void>> = [];
-
-  constructor(
-    private readonly mnt: Mount,
-    private readonly prefix: string,
-    private readonly laneCount = 2,
-  ) {}
-
-  start(): void {
-    this.stopping = false;
-    this.lanes = Array.from({ length: this.laneCount }, () => this.run());
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      const i = this.next++;
-      const name = `${this.prefix}-${i}`;
-      const started = Date.now();
-      this.inFlight.add(name);
-      try {
-        const fh = await open(this.mnt.path(join('w', name)), 'w');
-        try {
-          await fh.write(contentOf(i));
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        this.acked.set(name, i);
-        this.times.push([started, Date.now()]);
-      } catch (e) {
-        this.errors.push(`${name}: ${(e as Error).message}`);
-      } finally {
-        this.inFlight.delete(name);
-      }
-    }
-  }
-
-  /** When the first file opened at or after `t` was acknowledged. */
-  firstAckAfter(t: number): number | undefined {
-    let best: number | undefined;
-    for (const [s, e] of this.times) if (s >= t && (best === undefined || e < best)) best = e;
-    return best;
-  }
-
-  ackedSince(t: number): number {
-    return this.times.filter(([, e]) => e >= t).length;
-  }
-
-  /**
-   * Stops both lanes. A file whose write the client is still retrying after `graceMs` (a chunk the
-   * failover lost, see the report) is left to finish or fail in the background, never counted.
-   */
-  async stop(graceMs = 20_000): Promise<void> {
-    this.stopping = true;
-    const all = Promise.all(this.lanes);
-    const done = await Promise.race([all.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
-    if (!done) this.abandoned.push(...this.inFlight);
-  }
-}
 
 const PIECE = 512 * 1024;
 const pieceOf = (k: number): Buffer => {
@@ -150,30 +66,6 @@ class Streamer {
     for (let k = 0; k < this.pieces; k++) if (!got.subarray(k * PIECE, (k + 1) * PIECE).equals(pieceOf(k))) return `piece ${k} differs`;
     return undefined;
   }
-}
-
-async function verifyAll(mnt: Mount, files: Map<string, number>): Promise<string[]> {
-  const bad: string[] = [];
-  for (const [name, i] of files) {
-    try {
-      const got = await readFile(mnt.path(join('w', name)));
-      if (!got.equals(contentOf(i))) bad.push(`${name}: content differs (${got.length} bytes)`);
-    } catch (e) {
-      bad.push(`${name}: ${(e as Error).message}`);
-    }
-  }
-  return bad;
-}
-
-/** When `ip -ts monitor address` (a host's log) first showed `vip` added at or after `t0` (ms). */
-function vipAddedAfter(logFile: string, vip: string, t0: number): number | undefined {
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (?!Deleted).*inet (\S+)\//.exec(line);
-    if (!m || m[2] !== vip) continue;
-    const t = new Date(m[1]!).getTime(); // local time, as ip prints it
-    if (t >= t0) return t;
-  }
-  return undefined;
 }
 
 interface Takeover {
@@ -311,6 +203,68 @@ describeLab('failover: keepalived + VIP, standby metalogger promoted with mfsmas
       expect(bad).toEqual([]);
       console.log(`[failover] ${all.size} acknowledged files checked after two failovers (${r1.size} in round 1, ${wl2.acked.size} in round 2); not acknowledged (so not checked): errors ${JSON.stringify([...wl.errors, ...wl2.errors])}, still retrying ${JSON.stringify([...wl.abandoned, ...wl2.abandoned])}`);
       await waitFor('B a follower again', () => readRole(hB).role === 'follower', { timeoutMs: 60_000 });
+    });
+  });
+});
+
+describeLab('failover: hot follower promoted in place, FOLLOWER_SYNC_ACK on', () => {
+  it('kill -9 A, then cut B\'s link: every file acknowledged before each fault survives; the old leader catches up as a follower; leader and follower checksums agree', async () => {
+    await withLab({ hosts: ['a', 'b', 'cs', 'client'], stop: 'kill' }, async (lab) => {
+      const f = await buildFailoverLab(lab, {
+        mode: 'hot',
+        mount: 'ts',
+        chunkserver: 'real',
+        masterCfg: { FOLLOWER_SYNC_ACK: 1, FOLLOWER_SYNC_TIMEOUT_MS: 2000, FOLLOW_CHECK_FREQ: 1 },
+        advertInt: 0.3,
+        healthIntervalMs: 100,
+      });
+      const [hA, hB] = f.hosts;
+      // B is a synchronised hot follower, and A answers clients synchronously: mfscli -SMB lists B as 3.1.x.
+      expect(followerStatus(hB)).toMatchObject({ state: 'following', synced: true, extensions: true });
+      const smb = async (h: Host): Promise<string> => (await h.exec(['mfscli', '-H', f.vip, '-SMB'])).stdout;
+      await waitFor('A synchronous (B listed as 3.1.117)', async () => /3\.1\.117/.test(await smb(f.labHosts[0])), { timeoutMs: 20_000 });
+
+      const all = new Map<string, number>();
+      // ---- fault 1: kill -9 A's master; B takes over in place.
+      const wl1 = new Workload(f.mnt, 'h1', 2, 100);
+      wl1.start();
+      await waitFor('20 files acknowledged', () => wl1.acked.size >= 20, { timeoutMs: 60_000 });
+      const t1 = await failover(f, 'kill', wl1);
+      console.log(`[failover hot] ${fmt(t1)}`);
+      const at1 = Date.now();
+      await waitFor('10 more files acknowledged on B', () => wl1.ackedSince(at1) >= 10, { timeoutMs: 60_000 });
+      // A comes back by itself as B's hot follower (notify_fault), never serving on its own files.
+      await standbyAgain(f);
+      expect(followerStatus(hA)).toMatchObject({ state: 'following', synced: true });
+      await waitFor('B synchronous (A listed as 3.1.117)', async () => /3\.1\.117/.test(await smb(f.labHosts[1])), { timeoutMs: 20_000 });
+      await wl1.stop();
+      for (const [k, v] of wl1.acked) all.set(k, v);
+      expect(await verifyAll(f.mnt, all)).toEqual([]);
+
+      // ---- fault 2: cut B's link at the switch; A takes over (the switch back), B returns as a follower.
+      const wl2 = new Workload(f.mnt, 'h2', 2, 100);
+      wl2.start();
+      await waitFor('20 files acknowledged', () => wl2.acked.size >= 20, { timeoutMs: 60_000 });
+      const t2 = await failover(f, 'cut', wl2);
+      console.log(`[failover hot] ${fmt(t2)}`);
+      const at2 = Date.now();
+      await waitFor('10 more files acknowledged on A', () => wl2.ackedSince(at2) >= 10, { timeoutMs: 60_000 });
+      await standbyAgain(f);
+      await wl2.stop();
+      for (const [k, v] of wl2.acked) all.set(k, v);
+      const bad = await verifyAll(f.mnt, all);
+      expect(bad).toEqual([]);
+      console.log(`[failover hot] ${all.size} acknowledged files checked (${wl1.acked.size} + ${wl2.acked.size}); not acknowledged: errors ${JSON.stringify([...wl1.errors, ...wl2.errors])}, still retrying ${JSON.stringify([...wl1.abandoned, ...wl2.abandoned])}`);
+
+      // Every node's metadata compared: B's copy checks its namespace checksum against A's, after the last change.
+      const quiet = Date.now();
+      const st = await waitFor('B checksum equal to A after the workload', () => {
+        const s = followerStatus(hB);
+        return s?.synced && s.lastCheck && s.lastCheck.at > quiet + 1500 && s.lastCheck.version === s.metaversion ? s : undefined;
+      }, { timeoutMs: 30_000 });
+      expect(st.lastCheck!.ok).toBe(true);
+      expect(lockPid(hB.masterDataPath, 'mfsmaster')).toBeGreaterThan(0); // the follower runs; it serves nothing
+      expect(readRole(hA).role).toBe('leader');
     });
   });
 });

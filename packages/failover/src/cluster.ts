@@ -42,8 +42,16 @@ export interface Health {
   readonly startGraceMs: number;
 }
 
+/**
+ * How a standby keeps up: `hot` runs mfsmaster-ts as a hot follower of the leader (namespace in
+ * memory, promoted in place); `metalogger` runs a metalogger and promotes with `mfsmaster -a` from
+ * its files (the classic setup; works with real MooseFS masters and metaloggers).
+ */
+export type StandbyMode = 'hot' | 'metalogger';
+
 export interface Cluster {
   readonly vip: string;
+  readonly mode: StandbyMode;
   readonly prefixLength: number;
   readonly virtualRouterId: number;
   /** VRRP advertisement interval (s). */
@@ -139,8 +147,11 @@ export function parseCluster(input: unknown, repoRoot: string): Cluster {
   const po = obj(o.ports ?? {}, 'cluster.ports');
   const advertInt = o.advertInt ?? 1;
   if (typeof advertInt !== 'number' || !(advertInt >= 0.01 && advertInt <= 255)) throw new FailoverError('FO_BAD_CLUSTER', 'cluster.advertInt must be in 0.01..255 s');
+  const mode = o.mode ?? 'metalogger';
+  if (mode !== 'hot' && mode !== 'metalogger') throw new FailoverError('FO_BAD_CLUSTER', 'cluster.mode must be "hot" or "metalogger"');
   return Object.freeze({
     vip,
+    mode,
     prefixLength: int(o, 'prefixLength', 'cluster', 1, 32, 24),
     virtualRouterId: int(o, 'virtualRouterId', 'cluster', 1, 255, 51),
     advertInt,

@@ -5,3 +5,5 @@ export { assembleMasterFiles, looksLikeMetadata, metaloggerChangelogs, setAside,
 export { checkScript, cliArgv, keepalivedArgv, keepalivedConf, kitPaths, notifyScript, renderKit, runScript, statePaths, watchArgv, writeKit, type KitFiles } from './generate.js';
 export { endProcess, FailoverNode, lockPid, readRole, writeRole, type Log, type Role, type RoleState } from './node.js';
 export { probeMaster, type ProbeResult } from './probe.js';
+export { FOLLOW_DIR, FOLLOWER_STATUS, type FollowerState, type FollowerStatus } from './status.js';
+export type { StandbyMode } from './cluster.js';

@@ -3,19 +3,21 @@
 //
 // Roles:
 //   bootstrap  the primary's first start: its master starts on its own files when it becomes MASTER
-//   follower   a standby: metalogger of the current leader (through the VIP), no master
+//   follower   a standby: metalogger of the current leader (through the VIP), no master; or, in
+//              `hot` mode, mfsmaster-ts as a hot follower of the leader (follower.ts), not serving
 //   promoting  a standby that became MASTER: metalogger stopped, files assembled, master starting
 //   leader     its master serves
 //   failed     a promotion could not complete: unhealthy, so keepalived gives the VIP away
 //   stopped    keepalived stopped here (notify_stop): nothing runs
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, HostSpec } from './cluster.js';
 import { FailoverError } from './errors.js';
 import { assembleMasterFiles, looksLikeMetadata, METADATA_ML, setAside } from './files.js';
 import { statePaths } from './generate.js';
 import { probeMaster, type ProbeResult } from './probe.js';
+import { FOLLOWER_STATUS, type FollowerStatus } from './status.js';
 
 export type Role = 'bootstrap' | 'follower' | 'promoting' | 'leader' | 'failed' | 'stopped';
 
@@ -176,16 +178,20 @@ export class FailoverNode {
    * readiness is the probe's business.
    */
   private startMaster(): Promise<number> {
+    return this.spawnMaster(['-c', this.host.masterCfg, '-a', '-f', 'start'], 'master starting');
+  }
+
+  private spawnMaster(args: string[], what: string): Promise<number> {
     mkdirSync(this.host.masterDataPath, { recursive: true });
     const fd = openSync(join(this.host.masterDataPath, 'mfsmaster.log'), 'a');
     try {
-      const child = spawn(this.cluster.bins.master, ['-c', this.host.masterCfg, '-a', '-f', 'start'], { detached: true, stdio: ['ignore', fd, fd] });
+      const child = spawn(this.cluster.bins.master, args, { detached: true, stdio: ['ignore', fd, fd] });
       return new Promise((resolve, reject) => {
         child.once('error', (e) => reject(new FailoverError('FO_COMMAND_FAILED', `${this.cluster.bins.master}: ${e.message}`)));
         child.once('spawn', () => {
           child.unref();
           this.masterChild = child;
-          this.log('master starting', { pid: child.pid });
+          this.log(what, { pid: child.pid });
           resolve(child.pid!);
         });
       });
@@ -195,6 +201,38 @@ export class FailoverNode {
   }
 
   private masterChild: ChildProcess | undefined;
+
+  /** The cfg a hot follower runs with: the host's mfsmaster.cfg plus FOLLOW_MASTER_HOST = the VIP. */
+  followCfgPath(): string {
+    return join(this.host.stateDir, 'mfsmaster-follow.cfg');
+  }
+
+  private writeFollowCfg(): void {
+    let base = '';
+    try {
+      base = readFileSync(this.host.masterCfg, 'utf8');
+    } catch (e) {
+      throw new FailoverError('FO_COMMAND_FAILED', `cannot read ${this.host.masterCfg}: ${(e as Error).message}`);
+    }
+    base = base.replace(/^\s*FOLLOW_MASTER_(HOST|PORT)\s*=.*$/gm, '');
+    writeAtomic(this.followCfgPath(), `${base}\n# mfsfailover-ts: this host is a hot follower of the leader at the VIP\nFOLLOW_MASTER_HOST = ${this.cluster.vip}\nFOLLOW_MASTER_PORT = ${this.cluster.ports.ml}\n`);
+  }
+
+  /** The hot follower's status file (follower.ts), or undefined. */
+  followerStatus(): FollowerStatus | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.host.masterDataPath, FOLLOWER_STATUS), 'utf8')) as FollowerStatus;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Starts `BIN -c FOLLOW_CFG -f start` detached: mfsmaster-ts as a hot follower. */
+  private startFollowerMaster(): Promise<number> {
+    this.writeFollowCfg();
+    rmSync(join(this.host.masterDataPath, FOLLOWER_STATUS), { force: true });
+    return this.spawnMaster(['-c', this.followCfgPath(), '-f', 'start'], 'hot follower starting');
+  }
 
   private async startMetalogger(): Promise<void> {
     if (this.metaloggerPid()) return;
@@ -236,7 +274,11 @@ export class FailoverNode {
     await this.becomeFollower('boot');
   }
 
-  /** Stops any master here, sets every old file aside, and starts a fresh metalogger of the VIP. */
+  /**
+   * Stops any master here, sets every old file aside, and starts a fresh metalogger of the VIP; in
+   * `hot` mode starts mfsmaster-ts as a hot follower instead (it sets the old master files aside
+   * itself once it has checked that the leader serves the same file system).
+   */
   private async becomeFollower(why: string): Promise<void> {
     const pid = this.masterPid();
     if (pid) {
@@ -246,6 +288,15 @@ export class FailoverNode {
       await endProcess(pid, 'SIGKILL', 5_000);
     }
     await endProcess(this.metaloggerPid(), 'SIGTERM', 10_000);
+    if (this.cluster.mode === 'hot') {
+      const dir = this.archiveDir(why);
+      const l = setAside(this.host.metaloggerDataPath, 'metalogger', join(dir, 'metalogger'));
+      if (l.length) this.log('old metalogger files set aside', { dir, metalogger: l });
+      writeRole(this.host, 'follower', why);
+      await this.startFollowerMaster();
+      this.log('follower: hot follower of the leader', { vip: this.cluster.vip });
+      return;
+    }
     this.setAsideAll(why);
     writeRole(this.host, 'follower', why);
     await this.startMetalogger();
@@ -263,7 +314,11 @@ export class FailoverNode {
       case 'backup':
       case 'fault':
         if (r.role === 'leader' || r.role === 'promoting' || r.role === 'failed') return this.becomeFollower(`demoted-${state}`);
-        if (r.role === 'follower') return this.startMetalogger(); // keep it running, files kept
+        if (r.role === 'follower') {
+          // keep it running, files kept
+          if (this.cluster.mode === 'hot') return this.masterPid() ? undefined : void (await this.startFollowerMaster());
+          return this.startMetalogger();
+        }
         return; // bootstrap: waiting to be MASTER; stopped: nothing to do
       case 'stop': {
         const pid = this.masterPid();
@@ -298,7 +353,7 @@ export class FailoverNode {
       }
       return;
     }
-    if (r.role === 'follower') return this.promote();
+    if (r.role === 'follower') return this.cluster.mode === 'hot' ? this.promoteHot() : this.promote();
     // stopped / failed / promoting: refuse; the health verdict is "fail", so keepalived moves on.
     if (r.role !== 'promoting') writeRole(this.host, 'failed', `became MASTER as ${r.role}: refusing to serve`);
   }
@@ -333,6 +388,41 @@ export class FailoverNode {
     }
   }
 
+  /**
+   * The hot follower takes over in place: SIGUSR2 (notify.sh has usually sent it already), then the
+   * protocol probe until it answers. The follower itself refuses unless its copy holds every change
+   * it saw from the leader; then this host is `failed` and keepalived moves the VIP on.
+   */
+  async promoteHot(): Promise<void> {
+    const t0 = Date.now();
+    writeRole(this.host, 'promoting', 'hot follower');
+    try {
+      const pid = this.masterPid();
+      if (!pid) throw new FailoverError('FO_NO_METADATA', 'no hot follower running here: nothing to promote');
+      const st = this.followerStatus();
+      if (!st?.synced && st?.state !== 'promoting' && st?.state !== 'leader') {
+        throw new FailoverError('FO_NO_METADATA', `the hot follower is not synchronised (${st ? `${st.state}, copy at ${st.metaversion}, leader seen at ${st.seen}` : 'no status'}): refusing to serve`);
+      }
+      process.kill(pid, 'SIGUSR2');
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const s = this.followerStatus();
+        if (s?.state === 'leader') break;
+        if (s?.note?.startsWith('promotion refused')) throw new FailoverError('FO_NO_METADATA', s.note);
+        if (!this.masterPid()) throw new FailoverError('FO_COMMAND_FAILED', 'the hot follower exited during its promotion');
+        if (Date.now() > until) throw new FailoverError('FO_TIMEOUT', 'the hot follower did not report serving within 30 s');
+        await delay(10);
+      }
+      const p = await this.waitMasterAnswers(30_000);
+      writeRole(this.host, 'leader', `promoted in ${Date.now() - t0} ms, metaversion ${p.metaversion}`);
+      this.log('leader (hot follower promoted in place)', { ms: Date.now() - t0, metaversion: p.metaversion });
+    } catch (e) {
+      writeRole(this.host, 'failed', (e as Error).message);
+      this.log('promotion failed', { error: (e as Error).message });
+      throw e;
+    }
+  }
+
   // ---- health ----------------------------------------------------------------------------------------
 
   private timeouts = 0;
@@ -343,6 +433,16 @@ export class FailoverNode {
     const graceLeft = r.since + this.cluster.health.startGraceMs - Date.now();
     switch (r.role) {
       case 'follower': {
+        if (this.cluster.mode === 'hot') {
+          // Fit to take over only while the hot follower runs, reports, and holds every change it saw.
+          if (!this.masterPid()) return { ok: false, role: r.role, detail: 'hot follower not running' };
+          const st = this.followerStatus();
+          // notify.sh sends the promotion signal before the kit's notify writes `promoting`.
+          if (st && (st.state === 'promoting' || st.state === 'leader')) return { ok: true, role: r.role, detail: `hot follower ${st.state}` };
+          if (!st || Date.now() - st.at > 3000) return { ok: false, role: r.role, detail: 'hot follower status missing or stale' };
+          if (!st.synced) return { ok: false, role: r.role, detail: `hot follower not synchronised (${st.state}${st.note ? `: ${st.note}` : ''})` };
+          return { ok: true, role: r.role, detail: `hot follower synchronised at ${st.metaversion}` };
+        }
         // A standby is fit to take over only with a live metalogger that has downloaded the
         // leader's metadata in this run (old files were set aside at boot/demotion).
         if (!this.metaloggerPid()) return { ok: false, role: r.role, detail: 'metalogger not running' };
