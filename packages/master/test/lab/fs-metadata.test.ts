@@ -99,6 +99,41 @@ describe('metadata.mfs against the real tools', () => {
     expect(keep(dump(ours))).toEqual(real);
   });
 
+  test('real mfsmaster -a restore replays our storage class records (SCSET/SCDUP/SCREN/SCDEL) onto our SCLA', () => {
+    const { ns, clock, lines } = setup();
+    const data = join(dir, 'sclass');
+    mkdirSync(data, { recursive: true });
+    const scla = () => [{ name: 'SCLA', version: 0x16, data: ns.sclasses.store() }];
+    writeFileSync(join(data, 'metadata.mfs'), storeMetadata(ns, { metaversion: 1n, metaid: 9n, now: clock.t, extra: scla() }));
+    const mask = (m: number) => [m, 0, 0, 0];
+    const ADMIN = ctxOf(0, [0], 0x08);
+    expect(ns.sclassCreate({ name: b('gold'), adminOnly: 0, mode: 1, archDelay: 0, labels: [[mask(1)], [mask(2), mask(0)], [mask(4), mask(3)]] })).toBe(0);
+    const d = ok(ns.mkdir(ROOT, 1, b('d'), 0o755, 0, false)).inode;
+    ok(ns.setsclass(ADMIN, d, 10, 10, 0));
+    ok(ns.mknod(ROOT, d, b('f'), TYPE_FILE, 0o644, 0, 0));
+    clock.t += 5;
+    expect(ns.sclassDuplicate(b('gold'), b('silver,%x'))).toBe(0);
+    expect(ns.sclassRename(b('silver,%x'), b('bronze'))).toBe(0);
+    ok(ns.sclassChange(b('gold'), 0x01 | 0x02 | 0x20 | 0x08, { adminOnly: 1, mode: 2, archDelay: 9, labels: [[], [mask(7), mask(7), mask(0)], []] }));
+    ok(ns.sclassChange(b('2'), 0x8000 | 0x01, { adminOnly: 1, mode: 1, archDelay: 0, labels: [[], [], []] }));
+    expect(ns.sclassDelete(b('bronze'))).toBe(0);
+    expect(ns.sclassCreate({ name: b('tin'), adminOnly: 0, mode: 0, archDelay: 0, labels: [[mask(0)], [mask(0)], [mask(0)]] })).toBe(0);
+    expect(lines.filter((l) => /\|SC(SET|DUP|REN|DEL)\(/.test(l))).toHaveLength(7);
+    writeFileSync(join(data, 'changelog.0.mfs'), lines.join('\n') + '\n');
+    const ours = join(data, 'ours.mfs');
+    writeFileSync(ours, storeMetadata(ns, { metaversion: BigInt(lines.length + 1), metaid: 9n, now: clock.t, extra: scla() }));
+    const cfg = join(data, 'mfsmaster.cfg');
+    writeFileSync(join(data, 'mfsexports.cfg'), '* / rw\n');
+    writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+    const log = execFileSync('mfsmaster', ['-c', cfg, '-a', '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    expect(log).not.toMatch(/mismatch|error/i);
+    const keep = (t: string) => t.split('\n').filter((l) => /^(SCLASS|NODE|EDGE)\|/.test(l) || /^# version/.test(l)).sort();
+    const real = keep(dump(join(data, 'metadata.mfs')));
+    expect(real.filter((l) => l.startsWith('SCLASS|'))).toHaveLength(11); // 1..9, gold, tin
+    expect(real.join('\n')).toMatch(/SCLASS\|#:\s+11\|.*\|n:tin/);
+    expect(keep(dump(ours))).toEqual(real);
+  });
+
   test('random operation sequences: real mfsmaster -a restore agrees with us', () => {
     const users: FsCtx[] = [ROOT, ctxOf(1000, [1000, 50]), ctxOf(1001, [1001]), ctxOf(0, [0], 0x08)];
     const names = ['a', 'b', 'c'].map(b);
