@@ -20,6 +20,8 @@ export class PacketFramer {
   /** Total bytes of the packet being reassembled (header included); 0 = header not yet known. */
   private want = 0;
   private broken: ProtocolError | undefined;
+  /** True while a reassembled packet is being delivered (`adopt` may take its buffer). */
+  private lending = false;
 
   constructor(
     readonly maxLength: number,
@@ -87,12 +89,31 @@ export class PacketFramer {
         const payload = this.acc.subarray(8, this.want);
         this.accLen = 0;
         this.want = 0;
-        onPacket(type, payload, false);
+        this.lending = true;
+        try {
+          onPacket(type, payload, false);
+        } finally {
+          this.lending = false;
+        }
         // Do not keep a huge buffer around after a rare huge packet.
         if (this.acc.length > BIG) this.acc = Buffer.allocUnsafe(64 * 1024 + 64);
       }
     }
     return undefined;
+  }
+
+  /**
+   * Only inside `onPacket` for a packet delivered with `stable` false: gives the caller the
+   * reassembly buffer, which holds that whole packet (header at 0, payload at 8), and reassembles
+   * from now on into `next`. A consumer that keeps large packets (chunk data) takes them this way
+   * instead of copying. Returns undefined when called anywhere else.
+   */
+  adopt(next: Buffer): Buffer | undefined {
+    if (!this.lending) return undefined;
+    this.lending = false;
+    const b = this.acc;
+    this.acc = next;
+    return b;
   }
 
   private reserve(size: number): void {

@@ -83,6 +83,37 @@ describe('PacketFramer', () => {
     expect(seen).toEqual([true, true]);
   });
 
+  it('adopt hands over a reassembled packet (header at 0) and frames on in the buffer given', () => {
+    fc.assert(
+      fc.property(fc.array(packetArb, { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 12 }), (pkts, cuts) => {
+        const stream = serialize(pkts);
+        const f = new PacketFramer(100_000, 16);
+        const got: Array<{ type: number; payload: Buffer }> = [];
+        const taken = new Set<Buffer>();
+        for (const c of split(stream, cuts)) {
+          f.push(c, (type, payload, stable) => {
+            if (stable) {
+              expect(f.adopt(Buffer.alloc(4))).toBeUndefined();
+              got.push({ type, payload: Buffer.from(payload) });
+              return;
+            }
+            const b = f.adopt(Buffer.alloc(payload.length % 3 === 0 ? 8 : 70_000))!;
+            expect(taken.has(b)).toBe(false);
+            taken.add(b);
+            expect(b.readUInt32BE(0)).toBe(type);
+            expect(b.readUInt32BE(4)).toBe(payload.length);
+            expect(b.subarray(8, 8 + payload.length).equals(payload)).toBe(true);
+            expect(f.adopt(Buffer.alloc(8))).toBeUndefined(); // once per packet
+            got.push({ type, payload: b.subarray(8, 8 + payload.length) });
+          });
+        }
+        expect(f.adopt(Buffer.alloc(8))).toBeUndefined();
+        same(got, pkts);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('reports an oversized length as an error value before allocating, and stays broken', () => {
     const f = new PacketFramer(100_000);
     const sizes: number[] = [];
