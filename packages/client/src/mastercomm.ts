@@ -39,6 +39,13 @@ import type { ClientOptions } from './options.js';
 const NOP_IDLE_MS = 2000;
 const RECEIVE_TIMEOUT_MS = 10_000;
 const RECONNECT_DELAY_MS = 2000;
+/**
+ * mfsmount waits RECONNECT_DELAY_MS before each attempt; we first try every FAST_RECONNECT_MS for
+ * about as long, so a master that is back sooner (a hot standby promoted behind a VIP,
+ * packages/failover) costs a client a fraction of a second instead of two.
+ */
+const FAST_RECONNECT_MS = 200;
+const FAST_RECONNECTS = 10;
 const TIME_SYNC_EVERY_MS = 60_000;
 const SUSTAINED_EVERY_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 2000;
@@ -120,6 +127,8 @@ export class MasterConn extends EventEmitter<MasterEvents> {
   private lastAmtime = 0;
   private tick: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Reconnection attempts since the link was last up. */
+  private reconnectTries = 0;
   /** 0: have a session; 1: lost, register anew; 2: lost with EPERM, register quoting the old id. */
   private sessionLost: 0 | 1 | 2 = 0;
   private waiters: Array<() => void> = [];
@@ -296,6 +305,7 @@ export class MasterConn extends EventEmitter<MasterEvents> {
       throw e;
     }
     this.up = true;
+    this.reconnectTries = 0;
     this.lastWrite = Date.now();
     this.lastTimeSync = 0;
     const w = this.waiters;
@@ -368,7 +378,7 @@ export class MasterConn extends EventEmitter<MasterEvents> {
         this.log.warn({ err: (e as Error).message }, 'master reconnect failed');
         this.scheduleReconnect();
       });
-    }, RECONNECT_DELAY_MS);
+    }, this.reconnectTries++ < FAST_RECONNECTS ? FAST_RECONNECT_MS : RECONNECT_DELAY_MS);
     this.reconnectTimer.unref();
   }
 
