@@ -27,6 +27,12 @@ export interface ClientOptions {
   readonly writeCacheSize: number;
   /** Read-ahead buffers, bytes (mfsreadaheadsize, MiB). */
   readonly readAheadSize: number;
+  /**
+   * mfs-ts only (`-o mfswriteworker=0|1`, API `writeWorker`): chunkserver write connections (crc32,
+   * socket writes) in a worker thread, as mfsmount's write workers, so the thread answering FUSE
+   * does not do them. Default on.
+   */
+  readonly writeWorker: boolean;
   /** Session info string the master shows in its session list (mfsmount sends the mount point). */
   readonly info: string;
 }
@@ -46,6 +52,7 @@ export const DEFAULT_OPTIONS: ClientOptions = Object.freeze({
   dirEntryCacheTo: 1.0,
   writeCacheSize: 256 * 1024 * 1024,
   readAheadSize: 256 * 1024 * 1024,
+  writeWorker: true,
   info: 'mfs-ts',
 });
 
@@ -139,6 +146,10 @@ function applyMfsOption(o: Record<string, unknown>, key: string, value: string |
       return true;
     case 'mfswritecachesize':
       o.writeCacheSize = uint(key, need()) * 1024 * 1024;
+      return true;
+    case 'mfswriteworker':
+      if (value !== undefined && value !== '0' && value !== '1') throw new OptionError(`mfswriteworker: expected 0 or 1: ${value}`);
+      o.writeWorker = value !== '0';
       return true;
     case 'mfsreadaheadsize':
       o.readAheadSize = uint(key, need()) * 1024 * 1024;
@@ -250,6 +261,7 @@ export interface ConnectOptions {
   timeout?: number;
   writeCacheSize?: number;
   readAheadSize?: number;
+  writeWorker?: boolean;
   info?: string;
 }
 
@@ -266,6 +278,7 @@ export function clientOptions(c: ConnectOptions): ClientOptions {
   if (c.timeout !== undefined) o.timeout = c.timeout;
   if (c.writeCacheSize !== undefined) o.writeCacheSize = c.writeCacheSize;
   if (c.readAheadSize !== undefined) o.readAheadSize = c.readAheadSize;
+  if (c.writeWorker !== undefined) o.writeWorker = c.writeWorker;
   o.info = c.info ?? 'mfs-ts node api';
   return Object.freeze(o as unknown as ClientOptions);
 }

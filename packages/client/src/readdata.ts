@@ -67,7 +67,7 @@ export async function readFromChunkserver(
   await new Promise<void>((resolve, reject) => {
     let received = 0;
     const head = newDataView();
-    let timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+    const timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
     function onTimeout(): void {
       conn.fail('read timeout');
     }
@@ -83,8 +83,7 @@ export async function readFromChunkserver(
     };
     conn.use(
       (type, payload) => {
-        clearTimeout(timer);
-        timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+        timer.refresh();
         if (type === CSTOCL_READ_DATA) {
           if (parseReadData(payload, head) !== undefined) return finish(new CsReadError(MFS_ERROR_WRONGSIZE, `${conn.key}: malformed READ_DATA`));
           if (head.chunkid !== chunkid) return finish(new CsReadError(MFS_ERROR_WRONGCHUNKID, `${conn.key}: READ_DATA for another chunk`));
@@ -261,6 +260,8 @@ export class ReadAhead {
   private windows: Window[] = [];
   private wsize: number;
   private gen = 0;
+  /** Where the last read outside the chain ended (a read starting there is sequential). */
+  private lastEnd = -1;
   static readonly AHEAD = 3;
 
   constructor(
@@ -274,6 +275,7 @@ export class ReadAhead {
 
   drop(): void {
     this.gen++;
+    this.lastEnd = -1;
     this.windows = [];
     this.wsize = this.minWindow;
   }
@@ -304,10 +306,21 @@ export class ReadAhead {
     const gen = this.gen;
     const first = this.windows.findIndex((w) => offset >= w.start && offset < w.start + w.len);
     if (first < 0) {
-      // A new chain here; only a read right after the old chain's end keeps the window size.
+      // Not inside the chain. A read that follows the previous one (or starts the file) begins a
+      // new chain there; any other read is random: read just what was asked, nothing ahead (a 4 KiB
+      // random read must not cost a chain of windows).
       const last = this.windows[this.windows.length - 1];
-      const follows = last !== undefined && offset === last.start + last.len;
-      this.wsize = follows ? this.wsize : this.minWindow;
+      const afterChain = last !== undefined && offset === last.start + last.len;
+      const follows = afterChain || offset === this.lastEnd || offset === 0;
+      this.lastEnd = offset + size;
+      if (!follows) {
+        if (this.windows.length > 0) {
+          this.windows = [];
+          this.wsize = this.minWindow;
+        }
+        return this.reader.read(this.inode, offset, size);
+      }
+      this.wsize = afterChain ? this.wsize : this.minWindow;
       const w = this.fetch(offset, Math.max(size, this.wsize));
       this.windows = [w];
       let data: Buffer;

@@ -24,7 +24,8 @@ import {
 } from './proto.js';
 import { StatusError } from './errors.js';
 import type { ChunkInfo, FsOps } from './fsops.js';
-import type { CsConn, CsPool } from './csconn.js';
+import type { CsConn, CsPacketHandler, CsPool } from './csconn.js';
+import type { CsWriteWorker, WorkerLink } from './csworker.js';
 import { retryDelayMs } from './mastercomm.js';
 
 /**
@@ -44,13 +45,21 @@ import { retryDelayMs } from './mastercomm.js';
 const CS_ACTIVITY_TIMEOUT_MS = 5000;
 /** Bytes sent and not yet acknowledged, per chunk session (the C client caps pieces in flight too). */
 const WINDOW_BYTES = 16 * 1024 * 1024;
+/** New data of a running session is sent once this much has gathered (or after SEND_DELAY_MS). */
+const SEND_BATCH = 4 * 1024 * 1024;
+const SEND_DELAY_MS = 2;
 /** Statuses from WRITE_CHUNK that retrying cannot fix. */
 const FATAL_WRITE_STATUSES = new Set([MFS_ERROR_ENOENT, MFS_ERROR_EPERM, MFS_ERROR_NOCHUNK, MFS_ERROR_INDEXTOOBIG, MFS_ERROR_QUOTA, MFS_ERROR_EROFS, MFS_ERROR_IO]);
 
 /** Dirty bytes of one 64 KiB block: disjoint sorted [from,to) ranges over `data`. */
 interface Block {
+  /** A 64 KiB view into shared block memory (slab `slab`, at `off`), readable by the write worker. */
   data: Buffer;
+  slab: number;
+  off: number;
   ranges: Array<[number, number]>;
+  /** Pieces of this block sent and not yet acknowledged (the buffer is reused once all are). */
+  out: number;
 }
 
 type DirtyChunk = Map<number, Block>;
@@ -64,6 +73,10 @@ class FileWrites {
   maxEnd = 0;
   /** Running write sessions by chunk index. */
   sessions = new Map<number, Promise<void>>();
+  /** Running sessions waiting for more data, by chunk index: new data wakes them. */
+  idle = new Map<number, () => void>();
+  /** Wakes the idle sessions of a batch that is not full yet. */
+  sendTimer: NodeJS.Timeout | undefined;
   error: StatusError | undefined;
 }
 
@@ -111,16 +124,74 @@ interface Piece {
   block: Block;
 }
 
-/** Spare 64 KiB block buffers (a steady write stream would otherwise allocate one per block). */
-const BLOCK_POOL_MAX = 512;
+/** Block memory comes in shared slabs of this many 64 KiB blocks, kept for reuse once allocated. */
+const SLAB_BLOCKS = 64;
+
+/** What a write session needs from its chunkserver connection, in this thread or the worker's. */
+interface WriteLink {
+  readonly key: string;
+  use(onPacket: CsPacketHandler, onEnd: (reason: string) => void): void;
+  write(b: Buffer): void;
+  /** Sends the pieces as CLTOCS_WRITE_DATA with writeids first, first+1, ... */
+  send(chunkid: number, pieces: readonly Piece[], first: number): void;
+  fail(reason: string): void;
+  done(): void;
+}
+
+/** The connection in this thread: crc32 and socket writes here (no worker). */
+function localLink(conn: CsConn, pool: CsPool): WriteLink {
+  return {
+    key: conn.key,
+    use: (a, b) => conn.use(a, b),
+    write: (b) => conn.write(b),
+    fail: (r) => conn.fail(r),
+    done: () => pool.put(conn),
+    send(chunkid, pieces, first) {
+      const heads = Buffer.allocUnsafe(WRITE_DATA_HEADER_SIZE * pieces.length);
+      conn.sock.cork();
+      for (let i = 0; i < pieces.length; i++) {
+        const p = pieces[i]!;
+        const view = p.block.data.subarray(p.from, p.to);
+        const h = heads.subarray(i * WRITE_DATA_HEADER_SIZE, (i + 1) * WRITE_DATA_HEADER_SIZE);
+        putWriteDataHeader(h, 0, chunkid, first + i, p.bno, p.from, p.to - p.from, crc32(view));
+        conn.write(h);
+        conn.write(view);
+      }
+      process.nextTick(() => conn.sock.uncork());
+    },
+  };
+}
+
+/** The connection in the write worker: pieces go over as references into the shared slabs. */
+function workerLink(l: WorkerLink): WriteLink {
+  return {
+    key: l.key,
+    use: (a, b) => l.use(a, b),
+    write: (b) => l.write(b),
+    fail: (r) => l.fail(r),
+    done: () => l.done(),
+    send(chunkid, pieces, first) {
+      const list = new Float64Array(pieces.length * 6);
+      for (let i = 0; i < pieces.length; i++) {
+        const p = pieces[i]!;
+        list.set([first + i, p.bno, p.from, p.to, p.block.slab, p.block.off], i * 6);
+      }
+      l.pieces(chunkid, list);
+    },
+  };
+}
 
 export class WriteCache {
   private files = new Map<number, FileWrites>();
   private total = 0;
-  private blockPool: Buffer[] = [];
+  /** Free blocks (views into the slabs). */
+  private blockPool: Block[] = [];
+  private slabCount = 0;
   private roomWaiters: Array<() => void> = [];
   /** Dirty bytes of one file that start writing in the background. */
   private readonly flushAt: number;
+  /** Dirty bytes of a chunk that a running session sends at once. */
+  private readonly sendBatch: number;
 
   constructor(
     readonly fs: FsOps,
@@ -130,8 +201,29 @@ export class WriteCache {
     readonly log: Logger,
     /** Called after the master took a new length or new chunk for the inode (WRITE_CHUNK_END). */
     readonly onChunkEnd: (inode: number) => void = () => undefined,
+    /** Chunkserver connections in a worker thread (else in this one). */
+    readonly worker?: CsWriteWorker,
   ) {
     this.flushAt = Math.max(MFSBLOCKSIZE, Math.min(limit / 4, 4 * 1024 * 1024));
+    this.sendBatch = Math.max(MFSBLOCKSIZE, Math.min(limit / 8, SEND_BATCH));
+  }
+
+  private newBlock(): Block {
+    const b = this.blockPool.pop();
+    if (b) {
+      b.ranges = [];
+      b.out = 0;
+      return b;
+    }
+    const id = this.slabCount++;
+    const sab = new SharedArrayBuffer(SLAB_BLOCKS * MFSBLOCKSIZE);
+    this.worker?.addSlab(id, sab);
+    for (let i = 1; i < SLAB_BLOCKS; i++) this.blockPool.push({ data: Buffer.from(sab, i * MFSBLOCKSIZE, MFSBLOCKSIZE), slab: id, off: i * MFSBLOCKSIZE, ranges: [], out: 0 });
+    return { data: Buffer.from(sab, 0, MFSBLOCKSIZE), slab: id, off: 0, ranges: [], out: 0 };
+  }
+
+  private freeBlock(b: Block): void {
+    this.blockPool.push(b);
   }
 
   private file(inode: number): FileWrites {
@@ -174,7 +266,7 @@ export class WriteCache {
       let ch = f.chunks.get(indx);
       if (!ch) f.chunks.set(indx, (ch = new Map()));
       let b = ch.get(bno);
-      if (!b) ch.set(bno, (b = { data: this.blockPool.pop() ?? Buffer.allocUnsafe(MFSBLOCKSIZE), ranges: [] }));
+      if (!b) ch.set(bno, (b = this.newBlock()));
       b.data.set(data.subarray(pos, pos + n), boff);
       const added = addRange(b.ranges, boff, boff + n);
       f.dirty += added;
@@ -183,6 +275,25 @@ export class WriteCache {
     }
     f.maxEnd = Math.max(f.maxEnd, offset + data.length);
     if (f.dirty >= this.flushAt) this.kick(inode, f);
+    // A session of this chunk that has sent everything it had takes the new data on the next turn of
+    // the event loop: after this write has been answered, so the CRC and socket work overlaps the
+    // kernel's round trip to the next request instead of delaying its answer.
+    // Data goes out in batches of SEND_BATCH (each socket write wakes the chunkserver, which on a
+    // busy machine takes the CPU from us); a write that does not complete a batch is sent within
+    // SEND_DELAY_MS unless one does.
+    if (f.idle.size > 0) {
+      const end = offset + data.length;
+      const w = f.idle.get(Math.floor((end - 1) / MFSCHUNKSIZE)) ?? f.idle.get(Math.floor(offset / MFSCHUNKSIZE));
+      if (w) {
+        const batch = this.sendBatch;
+        if (Math.floor(end / batch) !== Math.floor(offset / batch) || end % batch === 0) setImmediate(w);
+        else
+          f.sendTimer ??= setTimeout(() => {
+            f.sendTimer = undefined;
+            for (const x of f.idle.values()) x();
+          }, SEND_DELAY_MS);
+      }
+    }
     // Cache full: write out everything and wait until a quarter of it has gone.
     while (this.total > this.limit) {
       for (const [i, g] of this.files) this.kick(i, g);
@@ -201,6 +312,8 @@ export class WriteCache {
 
   /** Starts a session for every dirty chunk of the file that has none running. */
   private kick(inode: number, f: FileWrites): void {
+    // Sessions waiting for a batch to fill send what they have now (a flush, or the cache is full).
+    for (const w of f.idle.values()) w();
     for (const indx of f.chunks.keys()) {
       if (f.sessions.has(indx)) continue;
       const s = this.session(inode, indx, f).finally(() => {
@@ -316,6 +429,8 @@ export class WriteCache {
     const curBytes = cur ? chunkBytes(cur) : 0;
     if (cur) for (const [bno, b] of cur) back.set(bno, back.has(bno) ? overlay(back.get(bno)!, b) : b);
     if (back.size === 0) return;
+    // The failed session's late acknowledgements are ignored: these blocks are no longer in flight.
+    for (const b of back.values()) b.out = 0;
     f.chunks.set(indx, back);
     const n = chunkBytes(back);
     f.dirty += n - curBytes;
@@ -331,10 +446,11 @@ export class WriteCache {
   private async stream(info: ChunkInfo, indx: number, f: FileWrites, sent: Piece[], acked: Set<number>, hw: { maxEnd: number }): Promise<number> {
     const first = info.servers[0]!;
     const chain = info.servers.slice(1).map((s) => ({ ip: s.ip, port: s.port }));
-    const conn = await this.pool.get(first.ip, first.port);
+    const conn: WriteLink = this.worker ? workerLink(await this.worker.open(first.ip, first.port)) : localLink(await this.pool.get(first.ip, first.port), this.pool);
     const chunkid = info.chunkid;
     let maxEnd = 0;
     let inflight = 0;
+    let windowFull = false;
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
     const notify = () => {
@@ -344,7 +460,8 @@ export class WriteCache {
     };
     const progress = () => new Promise<void>((r) => (wake = r));
     let started = false;
-    let timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+    // One timer for the session, pushed back by every packet (refresh: no new timer per ack).
+    const timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
     function onTimeout(): void {
       conn.fail(`write to ${conn.key}: timed out`);
     }
@@ -357,8 +474,7 @@ export class WriteCache {
         // After the first error nothing more counts (writedata.c leaves its loop there): what was
         // not acknowledged by then is sent again.
         if (failure) return;
-        clearTimeout(timer);
-        timer = setTimeout(onTimeout, CS_ACTIVITY_TIMEOUT_MS);
+        timer.refresh();
         if (type !== CSTOCL_WRITE_STATUS) return fail(new Error(`${conn.key}: unexpected packet ${type} during write`));
         const r = decodeCsWriteStatus(payload);
         if (!r.ok || r.value.chunkid !== chunkid) return fail(new Error(`${conn.key}: malformed WRITE_STATUS`));
@@ -374,13 +490,18 @@ export class WriteCache {
         const p = sent[writeid - 1];
         if (!started || !p || acked.has(writeid)) return fail(new Error(`${conn.key}: got unexpected status (writeid:${writeid})`));
         acked.add(writeid);
+        // The chunkserver has every byte of a block once all its pieces are acknowledged: reuse the
+        // buffer at once (a long session would otherwise allocate a new one for every block).
+        if (--p.block.out === 0) this.freeBlock(p.block);
         const size = p.to - p.from;
         inflight -= size;
         this.total -= size;
         this.freed();
         maxEnd = Math.max(maxEnd, indx * MFSCHUNKSIZE + p.bno * MFSBLOCKSIZE + p.to);
         hw.maxEnd = Math.max(hw.maxEnd, maxEnd);
-        notify();
+        // Wake the sender when this ack opens a full window or ends the session; new data wakes it
+        // by itself (write() above).
+        if (windowFull ? inflight < WINDOW_BYTES : inflight === 0) notify();
       },
       (reason) => fail(new Error(reason)),
     );
@@ -397,43 +518,38 @@ export class WriteCache {
           continue;
         }
         if (!blocks && inflight === 0) break;
+        windowFull = blocks !== undefined;
+        if (!windowFull) f.idle.set(indx, notify);
         await progress();
+        if (f.idle.get(indx) === notify) f.idle.delete(indx);
       }
     } catch (e) {
+      if (f.idle.get(indx) === notify) f.idle.delete(indx);
       clearTimeout(timer);
       conn.fail((e as Error).message);
       throw e;
     }
     clearTimeout(timer);
     conn.write(encodeCsWriteFinish(chunkid, info.version));
-    this.pool.put(conn);
-    // Every piece is acknowledged, so the chunkserver has all the bytes: the buffers can be reused.
-    const done = new Set<Buffer>();
-    for (const p of sent) done.add(p.block.data);
-    for (const b of done) if (this.blockPool.length < BLOCK_POOL_MAX) this.blockPool.push(b);
+    conn.done();
     return maxEnd;
   }
 
-  private send(conn: CsConn, chunkid: number, blocks: DirtyChunk, sent: Piece[], add: (n: number) => void): void {
+  private send(conn: WriteLink, chunkid: number, blocks: DirtyChunk, sent: Piece[], add: (n: number) => void): void {
     const pieces: Piece[] = [];
     for (const bno of [...blocks.keys()].sort((a, b) => a - b)) {
       const b = blocks.get(bno)!;
       for (const [from, to] of b.ranges) pieces.push({ bno, from, to, block: b });
+      b.out += b.ranges.length;
     }
-    const heads = Buffer.allocUnsafe(WRITE_DATA_HEADER_SIZE * pieces.length);
-    conn.sock.cork();
-    for (let i = 0; i < pieces.length; i++) {
-      const p = pieces[i]!;
+    const first = sent.length + 1;
+    let n = 0;
+    for (const p of pieces) {
       sent.push(p);
-      const writeid = sent.length;
-      const view = p.block.data.subarray(p.from, p.to);
-      const h = heads.subarray(i * WRITE_DATA_HEADER_SIZE, (i + 1) * WRITE_DATA_HEADER_SIZE);
-      putWriteDataHeader(h, 0, chunkid, writeid, p.bno, p.from, p.to - p.from, crc32(view));
-      conn.write(h);
-      conn.write(view);
-      add(p.to - p.from);
+      n += p.to - p.from;
     }
-    process.nextTick(() => conn.sock.uncork());
+    conn.send(chunkid, pieces, first);
+    add(n);
   }
 }
 

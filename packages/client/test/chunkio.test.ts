@@ -19,6 +19,7 @@ import { FsOps } from '../src/fsops.js';
 import { CsPool } from '../src/csconn.js';
 import { ChunkReader } from '../src/readdata.js';
 import { WriteCache } from '../src/writedata.js';
+import { CsWriteWorker } from '../src/csworker.js';
 import { FakeMaster } from './fake-master.js';
 import { FakeChunkserver } from './fake-cs.js';
 
@@ -85,10 +86,21 @@ describe('chunk reads', () => {
   });
 });
 
-describe('chained writes', () => {
+// Both ways of talking to the chunkservers: in this thread, and through the write worker.
+describe.each([
+  ['in this thread', false],
+  ['through the write worker', true],
+] as const)('chained writes (%s)', (_name, useWorker) => {
+  let worker: CsWriteWorker | undefined;
+  const newCache = (fs: FsOps, pool: CsPool) => new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger(), undefined, useWorker ? (worker = new CsWriteWorker()) : undefined);
+  afterEach(async () => {
+    await worker?.terminate();
+    worker = undefined;
+  });
+
   it('sends the chain minus the first server, crc-checked pieces, FINISH, then WRITE_CHUNK_END with the new length', async () => {
     const { cs1, cs2, writeEnds, fs, pool } = await cluster(0);
-    const w = new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger());
+    const w = newCache(fs, pool);
     const a = randomBytes(MFSBLOCKSIZE + 10);
     const b = randomBytes(500);
     await w.write(9, 100, a);
@@ -112,7 +124,7 @@ describe('chained writes', () => {
   it('a chunkserver error mid-write: the chunk is unlocked, written again from the unacknowledged blocks, and no byte is lost', async () => {
     const { cs1, writeEnds, fs, pool } = await cluster(0);
     cs1.failWriteId = 2;
-    const w = new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger());
+    const w = newCache(fs, pool);
     const a = randomBytes(3 * MFSBLOCKSIZE);
     await w.write(4, 0, a);
     await w.flush(4);

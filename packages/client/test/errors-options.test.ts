@@ -50,6 +50,10 @@ describe('mfsmount-ts command line', () => {
     expect(a.options.ioRetries).toBe(30);
     expect(a.options.attrCacheTo).toBe(1);
     expect(a.options.writeCacheSize).toBe(256 * 1024 * 1024);
+    expect(a.options.writeWorker).toBe(true);
+    expect(parseMountArgs(['-o', 'mfswriteworker=0', '/m']).options.writeWorker).toBe(false);
+    expect(clientOptions({ writeWorker: false }).writeWorker).toBe(false);
+    expect(() => parseMountArgs(['-o', 'mfswriteworker=2', '/m'])).toThrow(/mfswriteworker/);
     expect(a.foreground).toBe(false);
   });
 
