@@ -350,3 +350,76 @@ describe('health verdicts and transitions', () => {
     expect(readFileSync(marker, 'utf8').trim()).toBe(`-c ${a.metaloggerCfg} start`);
   });
 });
+
+describe('hot mode', () => {
+  it('keepalived.conf: VRRP v3 (no auth) below 1 s adverts, nopreempt still explicit', () => {
+    const c = cluster({ mode: 'hot', advertInt: 0.3, authPass: 'pw' });
+    const conf = keepalivedConf(c, c.hosts[0]!);
+    expect(conf).toMatch(/^\s+vrrp_version 3$/m);
+    expect(conf).toContain('advert_int 0.3\n');
+    expect(conf).not.toContain('auth_pass');
+    expect(conf).toMatch(/^\s+nopreempt$/m);
+    expect(keepalivedConf(cluster({ advertInt: 1 }), c.hosts[0]!)).not.toContain('vrrp_version');
+  });
+
+  it('notify.sh signals a synchronised follower at once (shell), and only then', () => {
+    const c = cluster({ mode: 'hot' });
+    const h = c.hosts[1]!;
+    writeKit(c);
+    const sleeper = spawn('bash', ['-c', 'trap "echo got-usr2; exit 0" USR2; sleep 30 & wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    sleeper.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      mkdirSync(h.masterDataPath, { recursive: true });
+      writeFileSync(join(h.masterDataPath, '.mfsmaster.lock'), `${sleeper.pid}\n`);
+      writeRole(h, 'follower');
+      const script = readFileSync(join(h.kitDir, 'notify.sh'), 'utf8');
+      // Run only the fast path (the rest would start the kit).
+      const fast = script.slice(0, script.indexOf('mkdir -p'));
+      writeFileSync(join(h.masterDataPath, 'follower.json'), JSON.stringify({ state: 'downloading', synced: false }));
+      expect(spawnSync('sh', ['-c', fast, 'notify', 'master']).status).toBe(0);
+      writeFileSync(join(h.masterDataPath, 'follower.json'), JSON.stringify({ state: 'following', synced: true }));
+      expect(spawnSync('sh', ['-c', fast, 'notify', 'backup']).status).toBe(0);
+      spawnSync('sleep', ['0.3']);
+      expect(out).toBe('');
+      expect(spawnSync('sh', ['-c', fast, 'notify', 'master']).status).toBe(0);
+      return new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no USR2')), 5000);
+        sleeper.once('exit', () => {
+          clearTimeout(t);
+          expect(out).toContain('got-usr2');
+          resolve();
+        });
+      });
+    } finally {
+      setTimeout(() => sleeper.kill('SIGKILL'), 6000).unref();
+    }
+  });
+
+  it('a hot follower is healthy only while running, reporting and synchronised', async () => {
+    const c = cluster({ mode: 'hot' });
+    const h = c.hosts[1]!;
+    const node = new FailoverNode(c, h, () => {});
+    writeRole(h, 'follower');
+    expect(await node.evaluate()).toMatchObject({ ok: false, detail: 'hot follower not running' });
+    const p = spawn('bash', ['-c', 'exec -a mfsmaster-ts sleep 60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => p.once('spawn', r));
+      for (let k = 0; k < 100 && !readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('mfsmaster'); k++) await new Promise((r) => setTimeout(r, 10));
+      mkdirSync(h.masterDataPath, { recursive: true });
+      writeFileSync(join(h.masterDataPath, '.mfsmaster.lock'), `${p.pid}\n`);
+      const st = (o: Record<string, unknown>) => writeFileSync(join(h.masterDataPath, 'follower.json'), JSON.stringify({ state: 'following', synced: true, metaversion: '7', at: Date.now(), ...o }));
+      expect(await node.evaluate()).toMatchObject({ ok: false, detail: 'hot follower status missing or stale' });
+      st({ at: Date.now() - 10_000 });
+      expect((await node.evaluate()).ok).toBe(false);
+      st({ state: 'downloading', synced: false });
+      expect(await node.evaluate()).toMatchObject({ ok: false });
+      st({});
+      expect(await node.evaluate()).toMatchObject({ ok: true, detail: 'hot follower synchronised at 7' });
+      st({ state: 'leader', synced: false });
+      expect((await node.evaluate()).ok).toBe(true); // promoted by notify.sh before the kit's notify ran
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+});
