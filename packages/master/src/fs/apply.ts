@@ -27,7 +27,7 @@ import { BadRecord, big, nameArg, namecheck, num, result } from './recargs.js';
 import { snapshot } from './snapshot.js';
 export { namecheck } from './recargs.js';
 export { removeSnapshotTest, snapshotTest } from './snapshot.js';
-import { type Edge, type FsNode, type FsTree, MFSCHUNKSIZE, nameKey } from './tree.js';
+import { type Edge, type FsNode, type FsTree, MFSCHUNKSIZE, nameKey, SoleHolder } from './tree.js';
 import {
   EATTR_IMMUTABLE,
   EATTR_NOECACHE,
@@ -314,18 +314,20 @@ function dispatch(t: FsTree, rec: ChangelogRecord, opts: ApplyOptions, live: Liv
     case 'ACQUIRE': {
       const ses = num(rec, 0);
       const inode = num(rec, 1);
-      let s = t.open.get(inode);
+      const s = t.open.get(inode);
       if (s?.has(ses)) return MFS_ERROR_MISMATCH;
-      if (s === undefined) t.open.set(inode, (s = new Set()));
-      s.add(ses);
+      if (s === undefined) t.open.set(inode, t.soleHolder(ses));
+      else if (s instanceof SoleHolder) t.open.set(inode, new Set([...s, ses]));
+      else s.add(ses);
       return MFS_STATUS_OK;
     }
     case 'RELEASE': {
       const ses = num(rec, 0);
       const inode = num(rec, 1);
       const s = t.open.get(inode);
-      if (s === undefined || !s.delete(ses)) return MFS_ERROR_MISMATCH;
-      if (s.size === 0) t.open.delete(inode);
+      if (s === undefined || !s.has(ses)) return MFS_ERROR_MISMATCH;
+      if (s.size === 1) t.open.delete(inode);
+      else s.delete(ses);
       return MFS_STATUS_OK;
     }
     case 'SNAPSHOT':

@@ -863,15 +863,17 @@ export class Namespace {
   /** of_sync (CLTOMA_FUSE_SUSTAINED_INODES): the session's open set becomes exactly `inodes`. */
   syncOpenFiles(sessionId: number, inodes: readonly number[]): void {
     const want = new Set(inodes);
-    for (const [inode, s] of [...this.tree.open]) if (s.has(sessionId) && !want.has(inode)) this.release(sessionId, inode);
+    // (a Map iterated while release() deletes the current entry visits every other entry once)
+    for (const [inode, s] of this.tree.open) if (s.has(sessionId) && !want.has(inode)) this.release(sessionId, inode);
     for (const inode of [...want].sort((a, b) => a - b)) this.acquire(sessionId, inode);
   }
 
   /** Session deleted (SESDEL): its open files are dropped without records (of_session_removed). */
   sessionClosed(sessionId: number): void {
-    for (const [inode, s] of [...this.tree.open]) {
-      s.delete(sessionId);
-      if (s.size === 0) this.tree.open.delete(inode);
+    for (const [inode, s] of this.tree.open) {
+      if (!s.has(sessionId)) continue;
+      if (s.size === 1) this.tree.open.delete(inode);
+      else s.delete(sessionId);
     }
   }
 

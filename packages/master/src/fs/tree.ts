@@ -220,6 +220,30 @@ export class FsNode {
   }
 }
 
+/**
+ * The holder set of a file open in one session only: one shared, sealed instance per session, so a
+ * file open once costs a map entry and no set of its own. Mutating it throws; ACQUIRE / RELEASE
+ * replace it instead (apply.ts).
+ */
+export class SoleHolder extends Set<number> {
+  private sealed = false;
+  constructor(session: number) {
+    super();
+    super.add(session);
+    this.sealed = true;
+  }
+  override add(v: number): this {
+    if (this.sealed) throw new TypeError('SoleHolder is shared: replace it, do not add to it');
+    return super.add(v);
+  }
+  override delete(_v: number): boolean {
+    throw new TypeError('SoleHolder is shared: replace it, do not delete from it');
+  }
+  override clear(): void {
+    throw new TypeError('SoleHolder is shared: replace it, do not clear it');
+  }
+}
+
 export interface TreeOptions {
   /** Storage class id -> its keep-max goal (realsize ratio); MooseFS's default classes 1..9 keep that many copies. */
   sclassKeepMax?: (sclassid: number) => number;
@@ -245,6 +269,7 @@ export class FsTree {
   freelastts = 0;
   /** Open files: inode -> sessions. */
   readonly open = new Map<number, Set<number>>();
+  private readonly soleHolders = new Map<number, SoleHolder>();
   trashBid = 0;
   sustainedBid = 0;
   readonly sclassKeepMax: (sclassid: number) => number;
@@ -268,6 +293,13 @@ export class FsTree {
     this.nodes.set(root.inode, root);
     this.markUsed(root.inode);
     this.root = root;
+  }
+
+  /** The shared holder set of a file open in session `ses` alone. */
+  soleHolder(ses: number): SoleHolder {
+    let h = this.soleHolders.get(ses);
+    if (h === undefined) this.soleHolders.set(ses, (h = new SoleHolder(ses)));
+    return h;
   }
 
   // ---------- inode numbers ----------
