@@ -64,8 +64,30 @@ export interface CsServDeps {
   charts?: ChartsData;
 }
 
+/**
+ * Makes `sock` read into `buf` and call `cb(bytes, buf)` for each read instead of emitting 'data'
+ * with a new buffer per read (what net.Socket's `onread` option does for sockets we create; an
+ * accepted socket has no such option, so it is set up the same way here). The socket must not
+ * have started reading (server `pauseOnConnect`). Returns false, leaving the socket as it was,
+ * where this Node has no such hook.
+ */
+export function readInto(sock: Socket, buf: Buffer, cb: (n: number, buf: Buffer) => void): boolean {
+  const handle = (sock as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
+  const syms = Object.getOwnPropertySymbols(sock);
+  const kBuffer = syms.find((x) => x.description === 'kBuffer');
+  const kBufferCb = syms.find((x) => x.description === 'kBufferCb');
+  if (typeof handle?.useUserBuffer !== 'function' || !kBuffer || !kBufferCb) return false;
+  const slots = sock as unknown as Record<symbol, unknown>;
+  slots[kBuffer] = buf;
+  slots[kBufferCb] = cb;
+  handle.useUserBuffer(buf);
+  return true;
+}
+
 /** Shared by every connection: buffers for outgoing READ_DATA packets and incoming WRITE_DATA copies. */
 export class DataBuffers {
+  /** Where every data connection's socket reads land (see readInto). */
+  readonly read = Buffer.allocUnsafe(256 * 1024);
   /** 28-byte READ_DATA header + 64 KiB. */
   readonly packets = new BufferPool(28 + 65536, 128);
   /** 8-byte header + 24-byte WRITE_DATA fields + 64 KiB (a whole packet, forwardable as is). */
@@ -98,14 +120,24 @@ export class CsConn {
     this.log = deps.log.child({ peer: `${sock.remoteAddress}:${sock.remotePort}` });
     this.counters = deps.charts?.counters;
     sock.setNoDelay(true);
-    sock.on('data', (d: Buffer) => {
-      this.lastRead = Date.now();
-      if (this.counters) this.counters[CS_CSSERVIN]! += d.length;
-      const err = this.framer.push(d, (t, p, s) => this.onPacket(t, p, s));
-      if (err) this.kill(`(read) packet too long: ${err.message}`);
-    });
+    // Reads land in one buffer shared by every connection (each read is handled before the next),
+    // so no buffer is allocated per read; packets are then views of it, valid only during the
+    // callback (unstable: whatever must outlive it is copied, a reassembled one can be adopted).
+    if (!readInto(sock, bufs.read, this.onRead)) sock.on('data', (d: Buffer) => this.received(d, this.onFramed));
     sock.on('error', (e) => this.log.debug({ err: e }, 'data connection error'));
     sock.on('close', () => this.closed());
+    sock.resume();
+  }
+
+  private readonly onRead = (n: number, buf: Buffer): void => this.received(buf.subarray(0, n), this.onShared);
+  private readonly onFramed = (t: number, p: Buffer, stable: boolean): void => this.onPacket(t, p, stable);
+  private readonly onShared = (t: number, p: Buffer): void => this.onPacket(t, p, false);
+
+  private received(d: Buffer, onPacket: PacketHandler): void {
+    this.lastRead = Date.now();
+    if (this.counters) this.counters[CS_CSSERVIN]! += d.length;
+    const err = this.framer.push(d, onPacket);
+    if (err) this.kill(`(read) packet too long: ${err.message}`);
   }
 
   get hdd(): HddSpaceMgr {
@@ -197,7 +229,7 @@ export class CsConn {
       if (!this.session && this.state !== 'idle') break; // a session that already finished: the rest waits for its detach
       const p = this.queued.shift()!;
       if (this.session) this.session(p.type, p.payload, true);
-      else this.dispatch(p.type, p.payload);
+      else this.dispatch(p.type, p.payload, true);
     }
   }
 
@@ -214,7 +246,7 @@ export class CsConn {
       if (this.queued.length > 16) this.kill('too many pipelined requests', type);
       return;
     }
-    this.dispatch(type, payload);
+    this.dispatch(type, payload, stable);
   }
 
   private begin(): void {
@@ -222,7 +254,7 @@ export class CsConn {
     this.deps.jobs.count++;
   }
 
-  private dispatch(type: number, payload: Buffer): void {
+  private dispatch(type: number, payload: Buffer, stable: boolean): void {
     switch (type) {
       case ANTOAN_NOP:
       case ANTOAN_UNKNOWN_COMMAND:
@@ -240,7 +272,8 @@ export class CsConn {
       case CLTOCS_WRITE:
         if (this.counters) this.counters[CS_HLOPW]!++;
         this.begin();
-        void serveWrite(this, payload);
+        // The session keeps the request (its chain) beyond this call.
+        void serveWrite(this, stable ? payload : Buffer.from(payload));
         return;
       case ANTOCS_GET_CHUNK_BLOCKS:
       case ANTOCS_GET_CHUNK_CHECKSUM:
@@ -360,7 +393,7 @@ export class CsServ {
 
   /** Listens; resolves with the bound address and port. */
   async listen(host: string, port: number): Promise<{ address: string; port: number }> {
-    const server = createServer((s) => {
+    const server = createServer({ pauseOnConnect: true }, (s) => {
       const c = new CsConn(s, this.deps, this.bufs, (x) => this.conns.delete(x));
       this.conns.add(c);
     });

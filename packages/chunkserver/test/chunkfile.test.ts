@@ -486,3 +486,69 @@ describe('a write buffer changed while its disk write is in flight', () => {
     });
   }
 });
+
+/** A chunk file's path on a disk (the subfolder is not derived from the id). */
+async function findChunkFile(disk: string, name: string): Promise<string> {
+  for (const d of await readdir(disk)) if (/^[0-9A-F]{2}$/.test(d) && (await readdir(`${disk}${d}`)).includes(name)) return `${disk}${d}/${name}`;
+  throw new Error(`${name} not found on ${disk}`);
+}
+
+describe('batched block I/O (writeBlocks / readBlocks: one pwritev / preadv per run)', () => {
+  it('a run of whole blocks lands byte for byte with its CRCs; the run stops at a bad CRC and at a zero block that would be a hole', async () => {
+    const { h, e } = await setup();
+    expect(await createChunk(h, 71, 1)).toBe(MFS_STATUS_OK);
+    const c = h.get(71)!;
+    const data = pattern(6 * B, 71);
+    data.fill(0, 4 * B, 5 * B); // block 4 is all zeros: with sparsify it must not go in the batch
+    const pieces = Array.from({ length: 6 }, (_, i) => data.subarray(i * B, (i + 1) * B));
+    const crcs = pieces.map((p) => refCrc(p));
+    const out: number[] = [];
+    expect(await c.exclusive(() => c.ioBegin())).toBe(MFS_STATUS_OK);
+    // Blocks 1.. first (block 0 stays a gap), with block 3's CRC wrong: 1 and 2 are written, then the run stops.
+    const bad = [...crcs];
+    bad[3] = (bad[3]! ^ 1) >>> 0;
+    expect(await c.exclusive(() => c.writeBlocks(1, 1, pieces.slice(1), bad.slice(1), out))).toBe(2);
+    expect(out.slice(0, 2)).toEqual([MFS_STATUS_OK, MFS_STATUS_OK]);
+    // The rest as the session does it: the refused piece goes through write() (CRC error), then 3 again, then 4 (zeros) stops a run.
+    expect(await c.exclusive(() => c.write(1, 3, 0, B, data, 3 * B, bad[3]!))).toBe(MFS_ERROR_CRC);
+    expect(await c.exclusive(() => c.writeBlocks(1, 3, pieces.slice(3), crcs.slice(3), out))).toBe(1);
+    expect(await c.exclusive(() => c.writeBlocks(1, 4, pieces.slice(4), crcs.slice(4), out))).toBe(0);
+    expect(await c.exclusive(() => c.write(1, 4, 0, B, data, 4 * B, crcs[4]!))).toBe(MFS_STATUS_OK);
+    expect(await c.exclusive(() => c.writeBlocks(1, 5, pieces.slice(5), crcs.slice(5), out))).toBe(1);
+    expect(await c.exclusive(() => c.writeBlocks(2, 5, pieces.slice(5), crcs.slice(5), out))).toBe(0); // wrong version: nothing
+    // Read back in one preadv: all six blocks, CRCs from the table.
+    const dsts = Array.from({ length: 6 }, () => Buffer.alloc(8 + B));
+    expect(await c.exclusive(() => c.readBlocks(1, 0, dsts, 8, 0, []))).toBe(MFS_STATUS_OK);
+    await c.exclusive(() => c.ioEnd());
+    await h.stop();
+    hdd = undefined;
+    const want = Buffer.from(data);
+    want.fill(0, 0, B);
+    for (let i = 0; i < 6; i++) {
+      expect(dsts[i]!.subarray(8).equals(want.subarray(i * B, (i + 1) * B)), `block ${i}`).toBe(true);
+      expect(dsts[i]!.readUInt32BE(0)).toBe(refCrc(want.subarray(i * B, (i + 1) * B)));
+    }
+    const file = await readFile(await findChunkFile(e.disks[0]!, 'chunk_0000000000000047_00000001.mfs'));
+    expect(file.length).toBe(8192 + 6 * B);
+    expect(file.subarray(8192).equals(want)).toBe(true);
+    for (let i = 0; i < 6; i++) expect(file.readUInt32BE(4096 + 4 * i)).toBe(refCrc(want.subarray(i * B, (i + 1) * B)));
+  });
+
+  it('readBlocks never returns a block that fails its CRC: the chunk is reported damaged', async () => {
+    const { h, e } = await setup();
+    expect(await createChunk(h, 72, 1)).toBe(MFS_STATUS_OK);
+    const data = pattern(3 * B, 72);
+    expect(await writePieces(h, 72, 1, [0, 1, 2].map((b) => ({ block: b, offset: 0, data: data.subarray(b * B, (b + 1) * B) })))).toEqual([0, 0, 0]);
+    const c = h.get(72)!;
+    await c.exclusive(() => c.closeNow());
+    const fh = await open(await findChunkFile(e.disks[0]!, 'chunk_0000000000000048_00000001.mfs'), 'r+');
+    await fh.write(Buffer.from([data[2 * B + 5]! ^ 0xff]), 0, 1, 8192 + 2 * B + 5);
+    await fh.close();
+    const dsts = Array.from({ length: 3 }, () => Buffer.alloc(B + 4));
+    expect(await c.exclusive(() => c.ioBegin())).toBe(MFS_STATUS_OK);
+    expect(await c.exclusive(() => c.readBlocks(1, 0, dsts, 4, 0, []))).toBe(MFS_ERROR_CRC);
+    expect(await c.exclusive(() => c.readBlocks(1, 0, dsts.slice(0, 2), 4, 0, []))).toBe(MFS_STATUS_OK);
+    await c.exclusive(() => c.ioEnd());
+    expect(h.damaged).toEqual([72]);
+  });
+});

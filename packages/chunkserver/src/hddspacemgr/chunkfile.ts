@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { constants as FS } from 'node:fs';
+import { constants as FS, read as fsRead, readv as fsReadv, writev as fsWritev } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import {
   MFS_ERROR_NOCHUNK,
@@ -59,6 +59,17 @@ export function nonZeroSpan(b: Buffer, from: number, to: number): [number, numbe
   let e = to;
   while (e > s && b[e - 1] === 0) e--;
   return [Math.max(from, Math.floor(s / 512) * 512), Math.min(to, Math.ceil(e / 512) * 512)];
+}
+
+/** pwritev / preadv of all of `bufs` at `pos`, as one promise (the callback API: cheaper than FileHandle's). */
+function pwritev(fd: number, bufs: Buffer[], pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fsWritev(fd, bufs, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+function pread(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fsRead(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+function preadv(fd: number, bufs: Buffer[], pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fsReadv(fd, bufs, pos, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /** The CRC table and file handle stay open this long after the last user, as MooseFS's OPEN_DELAY. */
@@ -290,7 +301,7 @@ export class ChunkFile {
     let n: number;
     try {
       const t0 = process.hrtime.bigint();
-      n = (await this.fh!.read(this.block, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+      n = await pread(this.fh!.fd, this.block, 0, MFSBLOCKSIZE, dataOffset(this.hdrSize, block));
       this.owner.stats.read(MFSBLOCKSIZE, since(t0));
     } catch (e) {
       this.owner.chunkError(this, true, e);
@@ -327,7 +338,7 @@ export class ChunkFile {
       let n: number;
       try {
         const t0 = process.hrtime.bigint();
-        n = (await this.fh!.read(dst, dataOff, MFSBLOCKSIZE, dataOffset(this.hdrSize, block))).bytesRead;
+        n = await pread(this.fh!.fd, dst, dataOff, MFSBLOCKSIZE, dataOffset(this.hdrSize, block));
         this.owner.stats.read(MFSBLOCKSIZE, since(t0));
       } catch (e) {
         this.owner.chunkError(this, true, e);
@@ -413,6 +424,98 @@ export class ChunkFile {
       return (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
     }
     if (grew) this.owner.touched();
+    return MFS_STATUS_OK;
+  }
+
+  /**
+   * hdd_write for whole consecutive blocks `first`, `first + 1`... in one pwritev: `pieces[i]` is
+   * block `first + i` (64 KiB) and `crcs[i]` the CRC its sender gave. Every piece is checked against
+   * its CRC before the write and again after it (as write() does); the run stops before the first
+   * piece that is not a whole block, fails its CRC, or (HDD_SPARSIFY_ON_WRITE) would leave a hole in
+   * a new block: those go through write(), one by one. `out[i]` gets each written block's status;
+   * the return value is how many pieces were handled (0 when the first one cannot be batched).
+   * The chunk must be open (ioBegin).
+   */
+  async writeBlocks(version: number, first: number, pieces: readonly Buffer[], crcs: readonly number[], out: number[]): Promise<number> {
+    const st = this.checkArgs(version, first, 0, MFSBLOCKSIZE);
+    let k = 0;
+    if (st === MFS_STATUS_OK) {
+      const sparse = this.env.sparsify();
+      const max = Math.min(pieces.length, MFSBLOCKSINCHUNK - first);
+      for (; k < max; k++) {
+        const p = pieces[k]!;
+        if (p.length !== MFSBLOCKSIZE || crc32(p) !== crcs[k]! >>> 0) break;
+        if (sparse && first + k >= this.blocks) {
+          const [s0, e0] = nonZeroSpan(p, 0, MFSBLOCKSIZE);
+          if (s0 !== 0 || e0 !== MFSBLOCKSIZE) break;
+        }
+      }
+    }
+    if (k === 0) return 0;
+    const run = k === pieces.length ? (pieces as Buffer[]) : pieces.slice(0, k);
+    const grew = first + k > this.blocks;
+    try {
+      if (grew) this.extendTo(first + k - 1);
+      this.invalidateBlock();
+      const t0 = process.hrtime.bigint();
+      const n = await pwritev(this.fh!.fd, run, dataOffset(this.hdrSize, first));
+      this.owner.stats.write(n, since(t0));
+      if (n !== k * MFSBLOCKSIZE) {
+        const e = new Error(`blocks ${first}-${first + k - 1}: short write (${n})`) as NodeJS.ErrnoException;
+        e.code = 'ENOSPC';
+        throw e;
+      }
+    } catch (e) {
+      this.owner.chunkError(this, true, e);
+      const code = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? MFS_ERROR_NOSPACE : MFS_ERROR_IO;
+      for (let i = 0; i < k; i++) out[i] = code;
+      return k;
+    }
+    for (let i = 0; i < k; i++) {
+      if (crc32(pieces[i]!) !== crcs[i]! >>> 0) out[i] = await this.changedUnderWrite(first + i);
+      else {
+        this.setBlockCrc(first + i, crcs[i]!);
+        out[i] = MFS_STATUS_OK;
+      }
+    }
+    if (grew) this.owner.touched();
+    return k;
+  }
+
+  /**
+   * hdd_read for whole blocks `first`, `first + 1`... that the chunk has, in one preadv: block
+   * `first + i` into `dsts[i]` at `dataOff`, its CRC (checked against the table before anything is
+   * returned) at `crcOff`. A CRC mismatch or short read fails the whole call as read() would, and
+   * reports the chunk damaged. The chunk must be open (ioBegin).
+   */
+  async readBlocks(version: number, first: number, dsts: readonly Buffer[], dataOff: number, crcOff: number, views: Buffer[]): Promise<number> {
+    const k = dsts.length;
+    const st = this.checkArgs(version, first + k - 1, 0, MFSBLOCKSIZE);
+    if (st !== MFS_STATUS_OK) return st;
+    if (first + k > this.blocks) return MFS_ERROR_WRONGOFFSET;
+    views.length = k;
+    for (let i = 0; i < k; i++) views[i] = dsts[i]!.subarray(dataOff, dataOff + MFSBLOCKSIZE);
+    let n: number;
+    try {
+      const t0 = process.hrtime.bigint();
+      n = await preadv(this.fh!.fd, views, dataOffset(this.hdrSize, first));
+      this.owner.stats.read(n, since(t0));
+    } catch (e) {
+      this.owner.chunkError(this, true, e);
+      return MFS_ERROR_IO;
+    }
+    if (n !== k * MFSBLOCKSIZE) {
+      this.owner.chunkError(this, true, new Error(`blocks ${first}-${first + k - 1}: short read (${n})`));
+      return MFS_ERROR_IO;
+    }
+    for (let i = 0; i < k; i++) {
+      const crc = crc32(views[i]!);
+      if (crc !== this.blockCrc(first + i)) {
+        this.owner.chunkError(this, true, new Error(`block ${first + i}: crc error (data ${crc.toString(16)}, table ${this.blockCrc(first + i).toString(16)})`));
+        return MFS_ERROR_CRC;
+      }
+      dsts[i]!.writeUInt32BE(crc, crcOff);
+    }
     return MFS_STATUS_OK;
   }
 

@@ -13,6 +13,7 @@ import {
   MFS_ERROR_WRONGCHUNKID,
   MFS_ERROR_WRONGVERSION,
   MFS_STATUS_OK,
+  MFSBLOCKSIZE,
   PacketFramer,
   newDataView,
   parseWriteData,
@@ -68,9 +69,22 @@ interface Entry {
   hdd: number | undefined;
   /** Status from the next server (undefined while waiting; OK at the end of a chain). */
   net: number | undefined;
+  /** The whole CLTOCS_WRITE_DATA packet, header at 0 (forwardable as is), data at DATA_OFF. */
   buf: Buffer;
+  blocknum: number;
+  offset: number;
+  size: number;
+  crc: number;
   refs: number;
 }
+
+/** Where the data starts in an entry's packet: 8-byte header + 24 bytes of WRITE_DATA fields. */
+const DATA_OFF = 32;
+/** At most this many queued pieces go to the disk in one batch (one pwritev for a run of whole blocks). */
+const MAX_BATCH = 32;
+/** Pieces waiting for the disk above which the client's socket is paused, and below which it resumes. */
+const QUEUE_HIGH = 256;
+const QUEUE_LOW = 64;
 
 /**
  * CLTOCS_WRITE `[protover:8] chunkid:64 version:32 N*[ip:32 port:16]` (mainserv_write): the server is
@@ -97,17 +111,30 @@ class WriteSession {
   private readonly version: number;
   private fwd: Socket | undefined;
   private chunk: ChunkFile | undefined;
+  /** Every piece not yet acknowledged, in arrival order. */
   private entries: Entry[] = [];
+  /** Pieces forwarded and waiting for the next server's status, in order. */
   private waitNet: Entry[] = [];
+  /** Pieces waiting for the disk, in order; the pump writes them in batches. */
+  private diskq: Entry[] = [];
+  private diskBusy = false;
+  private pumpQueued = false;
+  private paused = false;
+  private corked = false;
   private pendingHdd = 0;
   private ready = false;
   private early: Array<{ type: number; payload: Buffer }> = [];
   private ended = false;
   private finishing = false;
   private lastNop = 0;
+  private lastPacket = Date.now();
   private idle: NodeJS.Timeout | undefined;
   private readonly dv = newDataView();
   private hddDone: (() => void) | undefined;
+  /** Scratch arrays for a batch (reused: nothing is allocated per piece for them). */
+  private readonly pieces: Buffer[] = [];
+  private readonly crcs: number[] = [];
+  private readonly sts: number[] = [];
 
   constructor(
     private readonly conn: CsConn,
@@ -185,9 +212,13 @@ class WriteSession {
     for (const p of this.early.splice(0)) this.onUpstream(p.type, p.payload, true);
   }
 
+  /** One timer per session checks for silence (a timer re-armed per packet would cost more). */
   private armIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = setTimeout(() => this.fail('write session timed out'), SERV_TIMEOUT_MS);
+    this.lastPacket = Date.now();
+    if (this.idle) return;
+    this.idle = setInterval(() => {
+      if (Date.now() - this.lastPacket > SERV_TIMEOUT_MS) this.fail('write session timed out');
+    }, SERV_TIMEOUT_MS / 5);
     this.idle.unref();
   }
 
@@ -203,8 +234,8 @@ class WriteSession {
       this.early.push({ type, payload: stable ? payload : Buffer.from(payload) });
       return;
     }
-    this.armIdle();
-    if (type === CLTOCS_WRITE_DATA) return this.data(payload);
+    this.lastPacket = Date.now();
+    if (type === CLTOCS_WRITE_DATA) return this.data(payload, stable);
     if (type === ANTOAN_NOP) {
       this.fwd?.write(ANTOAN_NOP_PACKET);
       const now = Date.now();
@@ -218,44 +249,139 @@ class WriteSession {
     if (!this.last) this.fail(`received unrecognized packet (${type}) during write`);
   }
 
-  private data(payload: Buffer): void {
+  private data(payload: Buffer, stable: boolean): void {
     const dv = this.dv;
     if (parseWriteData(payload, dv) !== undefined) return this.fail(`CLTOCS_WRITE_DATA - wrong size (${payload.length}/24+size)`);
     if (dv.chunkid !== this.chunkid) {
       this.conn.send(statusPacket(this.chunkid, this.last ? dv.writeid : 0, MFS_ERROR_WRONGCHUNKID));
       return void this.end(this.last);
     }
+    // The packet as a whole: a 64 KiB piece arrives over several socket reads, so the framer has
+    // reassembled it in its own buffer; take that buffer (it gets a pooled one back) instead of
+    // copying. A packet that came whole in one read is copied into a pooled buffer.
     const pool = this.conn.bufs.writes;
-    const buf = pool.take();
-    buf.writeUInt32BE(CLTOCS_WRITE_DATA, 0);
-    buf.writeUInt32BE(payload.length, 4);
-    payload.copy(buf, 8);
-    const e: Entry = { writeid: dv.writeid, hdd: undefined, net: this.last ? MFS_STATUS_OK : undefined, buf, refs: 1 };
-    const release = (): void => {
-      if (--e.refs === 0) pool.give(buf);
+    const spare = pool.take();
+    let buf = stable ? undefined : this.conn.framer.adopt(spare);
+    if (!buf) {
+      buf = spare;
+      buf.writeUInt32BE(CLTOCS_WRITE_DATA, 0);
+      buf.writeUInt32BE(payload.length, 4);
+      payload.copy(buf, 8);
+    }
+    const e: Entry = {
+      writeid: dv.writeid,
+      hdd: undefined,
+      net: this.last ? MFS_STATUS_OK : undefined,
+      buf,
+      blocknum: dv.blocknum,
+      offset: dv.offset,
+      size: dv.size,
+      crc: dv.crc,
+      refs: 1,
     };
     this.entries.push(e);
     if (this.fwd) {
       e.refs++;
       this.waitNet.push(e);
-      this.fwd.write(buf.subarray(0, 8 + payload.length), release);
+      // Everything relayed while one batch of socket data is parsed leaves in one writev.
+      if (!this.corked) {
+        this.corked = true;
+        this.fwd.cork();
+        process.nextTick(this.uncork);
+      }
+      this.fwd.write(buf.subarray(0, 8 + payload.length), () => this.release(e));
     }
-    const c = this.chunk!;
-    const { blocknum, offset, size, crc } = dv;
     this.pendingHdd++;
+    this.diskq.push(e);
+    if (this.diskq.length > QUEUE_HIGH && !this.paused) {
+      this.paused = true;
+      this.conn.sock.pause();
+    }
+    this.pump();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.fwd?.uncork();
+  };
+
+  private release(e: Entry): void {
+    if (--e.refs === 0) this.conn.bufs.writes.give(e.buf);
+  }
+
+  /**
+   * Starts a disk batch unless one runs or is due: the pieces are picked when the chunk's turn
+   * comes, so whatever arrived while the previous batch was on its way to the disk goes in this one.
+   */
+  private pump(): void {
+    if (this.diskBusy || this.pumpQueued || this.diskq.length === 0) return;
+    // After the socket data already read has been parsed (the check phase follows I/O polling):
+    // a batch then takes every piece that arrived meanwhile, and fewer, larger writes go out.
+    this.pumpQueued = true;
+    setImmediate(this.startBatch);
+  }
+
+  private readonly startBatch = (): void => {
+    this.pumpQueued = false;
+    if (this.diskBusy || this.diskq.length === 0) return;
+    const c = this.chunk!;
+    this.diskBusy = true;
     void c
-      .exclusive(() => c.write(this.version, blocknum, offset, size, buf, 32, crc))
-      .then(
-        (st) => st,
-        () => MFS_ERROR_DISCONNECTED,
-      )
-      .then((st) => {
-        e.hdd = st;
-        release();
-        this.pendingHdd--;
-        if (this.pendingHdd === 0) this.hddDone?.();
+      .exclusive(() => this.writeBatch(c))
+      .catch(() => {
+        // Not expected (statuses are values); whatever was taken fails rather than hanging.
+        for (const e of this.diskq.splice(0, MAX_BATCH)) if (e.hdd === undefined) this.settle(e, MFS_ERROR_DISCONNECTED);
+      })
+      .then(() => {
+        this.diskBusy = false;
+        if (this.paused) this.lastPacket = Date.now(); // the client is not silent: we stopped reading it
+        if (this.paused && this.diskq.length < QUEUE_LOW) {
+          this.paused = false;
+          this.conn.sock.resume();
+        }
         this.flush();
+        if (this.pendingHdd === 0) this.hddDone?.();
+        this.pump();
       });
+  };
+
+  /** Writes up to MAX_BATCH queued pieces: runs of whole consecutive blocks in one pwritev each. */
+  private async writeBatch(c: ChunkFile): Promise<void> {
+    const q = this.diskq;
+    const n = Math.min(q.length, MAX_BATCH);
+    let i = 0;
+    while (i < n) {
+      const e = q[i]!;
+      if (e.offset === 0 && e.size === MFSBLOCKSIZE) {
+        const pieces = this.pieces;
+        const crcs = this.crcs;
+        pieces.length = 0;
+        crcs.length = 0;
+        for (let j = i; j < n; j++) {
+          const x = q[j]!;
+          if (x.offset !== 0 || x.size !== MFSBLOCKSIZE || x.blocknum !== e.blocknum + (j - i)) break;
+          pieces.push(x.buf.subarray(DATA_OFF, DATA_OFF + MFSBLOCKSIZE));
+          crcs.push(x.crc);
+        }
+        const done = await c.writeBlocks(this.version, e.blocknum, pieces, crcs, this.sts);
+        for (let j = 0; j < done; j++) this.settle(q[i + j]!, this.sts[j]!);
+        pieces.length = 0;
+        if (done > 0) {
+          i += done;
+          continue;
+        }
+      }
+      // A partial block, or a piece the batch refused (its CRC, a sparse block): hdd_write as is.
+      this.settle(e, await c.write(this.version, e.blocknum, e.offset, e.size, e.buf, DATA_OFF, e.crc).catch(() => MFS_ERROR_DISCONNECTED));
+      i++;
+    }
+    q.splice(0, n);
+  }
+
+  private settle(e: Entry, st: number): void {
+    e.hdd = st;
+    this.release(e);
+    this.pendingHdd--;
   }
 
   private finish(payload: Buffer): void {
@@ -332,7 +458,11 @@ class WriteSession {
     this.ended = true;
     // Whatever the client sends from now on (its next request on this link) waits for detach.
     this.conn.unroute();
-    if (this.idle) clearTimeout(this.idle);
+    if (this.idle) clearInterval(this.idle);
+    if (this.paused) {
+      this.paused = false;
+      this.conn.sock.resume();
+    }
     const fwd = this.fwd;
     this.fwd = undefined;
     if (fwd) {
