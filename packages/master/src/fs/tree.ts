@@ -5,6 +5,7 @@
 import { aclCopyDefaults, cloneAcl } from './acl.js';
 import type { ChangelogRecord } from './changelog.js';
 import { ChunkBook } from './chunks.js';
+import { NodeTable } from './nodetable.js';
 import {
   DEFAULT_SCLASS,
   DEFAULT_TRASHTIME,
@@ -250,7 +251,7 @@ export interface TreeOptions {
 }
 
 export class FsTree {
-  readonly nodes = new Map<number, FsNode>();
+  readonly nodes = new NodeTable<FsNode>();
   root: FsNode;
   readonly chunks: ChunkBook;
   nextEdgeId = EDGEID_MAX - 1n;
