@@ -268,3 +268,44 @@ describeLab('failover: hot follower promoted in place, FOLLOWER_SYNC_ACK on', ()
     });
   });
 });
+
+describeLab('hot follower of a real mfsmaster (3.0.117)', () => {
+  it('follows it without the mfs-ts extensions, then takes over its real mount and chunkserver in place', async () => {
+    await withLab({ hosts: ['m', 'cs', 'client'], stop: 'kill' }, async (lab) => {
+      const M = lab.host('m');
+      const real = await lab.startMaster({ host: M, impl: 'real' });
+      await lab.startChunkserver({ host: 'cs', master: real, impl: 'real', cfg: { MASTER_RECONNECTION_DELAY: 1 } });
+      const mnt = await lab.mount({ host: 'client', master: real, impl: 'real' });
+      await mkdir(mnt.path('w'));
+      const wl = new Workload(mnt, 'real', 2, 50);
+      wl.start();
+      await waitFor('15 files on the real master', () => wl.acked.size >= 15, { timeoutMs: 60_000 });
+      // Our follower on the same host and addresses (it opens no port until promoted).
+      const fol = new Master(lab, { host: M, impl: 'ts', name: 'follower', cfg: { FOLLOW_MASTER_HOST: real.addr, FOLLOW_CHECK_FREQ: 1 }, metadata: 'none' });
+      const spec = { masterDataPath: fol.dataPath } as HostSpec;
+      M.spawn('follower', [binFor('master', 'ts'), '-c', fol.cfgPath, '-f', 'start']);
+      await waitFor('the follower synchronised', () => followerStatus(spec)?.synced === true, { timeoutMs: 30_000 });
+      expect(followerStatus(spec)).toMatchObject({ state: 'following', extensions: false });
+      await waitFor('15 more files', () => wl.acked.size >= 30, { timeoutMs: 60_000 });
+      await wl.stop();
+      // The stream has drained once the follower's version stops moving.
+      let last = '';
+      await waitFor('the follower idle', () => {
+        const v = followerStatus(spec)?.metaversion ?? '';
+        const idle = v === last;
+        last = v;
+        return idle;
+      }, { timeoutMs: 20_000, intervalMs: 700 });
+      expect(followerStatus(spec)?.lastCheck).toBeUndefined(); // no checksum with a real leader
+      process.kill(lockPid(real.dataPath, 'mfsmaster'), 'SIGKILL');
+      const r = await M.exec([binFor('master', 'ts'), '-c', fol.cfgPath, 'promote'], { timeoutMs: 60_000 });
+      expect(r.stderr).toContain('promoted');
+      // The real mount and the real chunkserver find the same address served again.
+      const after = new Workload(mnt, 'ours', 1);
+      after.start();
+      await waitFor('a file through the promoted follower', () => after.acked.size >= 3, { timeoutMs: 60_000 });
+      await after.stop();
+      expect(await verifyAll(mnt, new Map([...wl.acked, ...after.acked]))).toEqual([]);
+    });
+  });
+});

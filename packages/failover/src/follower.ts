@@ -6,7 +6,7 @@
 // with the leader's at intervals and downloads everything again on a mismatch or a gap. Promotion
 // (SIGUSR2, `mfsmaster-ts -c CFG promote`, the kit's notify_master) opens the ports in place: no
 // restore step.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Daemon, Logger } from '@mfs-ts/common';
 import { Master, masterCfg, type MasterCfg } from '@mfs-ts/master';
@@ -32,6 +32,21 @@ export interface FollowerOptions {
   log: Logger;
   /** How often the status file is written and keepalive checked (ms, default 200). */
   tickMs?: number;
+}
+
+/** The first 8 bytes of a file as latin1 ('' if unreadable). */
+function readHead(f: string): string {
+  try {
+    const fd = openSync(f, 'r');
+    try {
+      const b = Buffer.alloc(8);
+      return b.toString('latin1', 0, readSync(fd, b, 0, 8, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 const latin1Text = (b: Buffer): string => {
@@ -86,6 +101,10 @@ export class Follower implements Daemon {
     this.conn.on('downloaded', (d) => {
       if (d.filenum === 1) {
         this.downloads++;
+        // A file system that has never been dumped: the leader's metadata.mfs.back is "MFSM NEW"
+        // (a real master until its first hourly dump). The metalogger leaves it as the tmp file;
+        // we take it (our -a starts a new file system from it and replays the changelogs).
+        if (d.installedAs === undefined && readHead(join(this.dlDir, 'metadata_ml.tmp')) === 'MFSM NEW') renameSync(join(this.dlDir, 'metadata_ml.tmp'), join(this.dlDir, 'metadata_ml.mfs.back'));
         const chk = checkMetadataFile(join(this.dlDir, 'metadata_ml.mfs.back'));
         if (chk.ok && chk.version !== undefined) this.see(BigInt(chk.version) - 1n);
       }
@@ -217,13 +236,13 @@ export class Follower implements Daemon {
     const dl = this.dlDir;
     const meta = join(dl, 'metadata_ml.mfs.back');
     const chk = checkMetadataFile(meta);
-    if (!chk.ok) {
+    if (!chk.ok && chk.reason !== 'new') {
       this.restart(`downloaded metadata unusable (${chk.reason})`);
       return;
     }
     // A standby pointed at a master of another file system refuses it (its files stay untouched).
     const known = this.metaid ?? this.localMetaid();
-    if (known !== undefined && chk.metaid !== undefined && known !== chk.metaid) {
+    if (chk.ok && known !== undefined && chk.metaid !== undefined && known !== chk.metaid) {
       this.state = 'refused';
       this.note = `leader's metaid ${chk.metaid.toString(16)} differs from ours ${known.toString(16)}`;
       this.log.error({ leader: chk.metaid.toString(16), ours: known.toString(16) }, 'the leader serves another file system (metaid differs): refusing to follow it');
