@@ -2,19 +2,19 @@
 // our chunkservers as their own (goal 2, chunk boundaries), chains mix real and ours in both orders,
 // mfscli lists and inspects ours, and a disk written by the real chunkserver is served by ours.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect, it } from 'vitest';
-import { binFor } from '@mfs-ts/lab';
+import { REPO_ROOT, binFor } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
-import { B, MiB, addr, copies, patchFile, readBack, waitCopies, waitFor, writeFiles } from './helpers.js';
+import { B, MiB, addr, chunkFileIntact, chunkFiles, chunkIds, copies, patchFile, readBack, sha, waitCopies, waitFor, wchar, writeFiles } from './helpers.js';
 
 // Our daemons log each write session's place in the chain at debug level; the tests read it.
 process.env.MFS_LOG_LEVEL = 'debug';
 
 describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', () => {
-  it('two of ours at goal 2: files across a chunk boundary are stored twice and read back; mfscli sees them', async () => {
+  it('two of ours at goal 2: files across a chunk boundary are stored twice and read back; mfscli sees them; fuzzing both data ports under load', async () => {
     await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
       const master = await lab.startMaster({ host: 'master' });
       const cs1 = await lab.startChunkserver({ host: 'cs1', master, impl: 'ts' });
@@ -72,14 +72,43 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
         };
         await waitFor(seen, 10_000);
       }
+
+      // Fuzz: six connections on each of our data ports send random and malformed packets for 12 s
+      // (fuzz-peer.ts) while the real mount writes new files and reads old ones. Both servers stay
+      // up and registered, refuse the garbage with a log line, and the client's data is intact.
+      const seed = Date.now() >>> 0;
+      const fuzz = lab.host('client').exec(
+        ['node', '--import', 'tsx', join(REPO_ROOT, 'packages/chunkserver/test/lab/fuzz-peer.ts'),
+          JSON.stringify({ targets: [cs1, cs2].map((c) => ({ ip: c.host.ip, port: c.port })), ips: [cs1.host.ip, cs2.host.ip, master.host.ip], conns: 6, seconds: 12, seed })],
+        { cwd: REPO_ROOT, timeoutMs: 90_000 },
+      );
+      let fuzzing = true;
+      void fuzz.finally(() => (fuzzing = false)).catch(() => undefined);
+      const written = new Map<string, Buffer>([['small.bin', files.get('small.bin')!]]);
+      const direct = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT'], name: 'direct-fuzz' });
+      try {
+        for (let round = 0; fuzzing || round < 2; round++) {
+          for (const [f, d] of await writeFiles(mnt, { [`fz${round}.bin`]: 3 * MiB + round * 4099 }, round)) written.set(f, d);
+          for (const [f, d] of written) expect(sha(await readFile(direct.path(f))), `${f} while fuzzing (seed ${seed})`).toBe(sha(d));
+        }
+      } finally {
+        await direct.unmount();
+      }
+      const counts = JSON.parse((await fuzz).stdout.trim().split('\n').pop()!) as { connections: number; packets: number; closedByServer: number };
+      expect(counts.closedByServer, JSON.stringify(counts)).toBeGreaterThan(50);
+      expect([cs1.running, cs2.running]).toEqual([true, true]);
+      expect((await master.chunkservers()).map((r) => `${r.ip}:${r.port}`).sort()).toEqual([addr(cs1), addr(cs2)].sort());
+      for (const f of written.keys()) await waitCopies(mnt, f, [addr(cs1), addr(cs2)], 1);
+      const logs = (await readFile(lab.logFile(cs1.name), 'utf8')) + (await readFile(lab.logFile(cs2.name), 'utf8'));
+      for (const m of ['wrong size', 'packet too long', 'got unknown message']) expect(logs, `seed ${seed}`).toContain(m);
     });
   });
 
-  it('mixed chains, real and ours in both orders: every chunk lands intact on both', async () => {
+  it('mixed chains, real and ours in both orders: every chunk lands intact on both; kill -9 of ours mid-read and mid-write, the client carries on, ours registers again', async () => {
     await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
       const master = await lab.startMaster({ host: 'master' });
       const real = await lab.startChunkserver({ host: 'cs1', master, impl: 'real' });
-      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts' });
+      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts', cfg: { LABELS: 'A' } });
       const mnt = await lab.mount({ host: 'client', master });
       const sizes: Record<string, number> = {};
       for (let i = 0; i < 8; i++) sizes[`f${i}.bin`] = 1 * MiB + i * 77_777;
@@ -102,14 +131,83 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
       await readBack(lab, master, files, 'only-real');
       await ours.start();
       expect({ forwarding: forwarding > 0, lastInChain: lastInChain > 0 }).toEqual({ forwarding: true, lastInChain: true });
+
+      // kill -9 of ours in the middle of a read: a mount that prefers ours (LABELS A,
+      // mfspreflabels=A) reads a two-copy file, ours dies after a few MiB have come from it, and the
+      // client finishes from the real copy.
+      const kr = await writeFiles(mnt, { 'kr.bin': 60 * MiB }, 11);
+      await waitCopies(mnt, 'kr.bin', [addr(real), addr(ours)], 1);
+      const want = kr.get('kr.bin')!;
+      const pref = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT', 'mfspreflabels=A'], name: 'pref-ours' });
+      try {
+        const got = Buffer.alloc(want.length);
+        const fh = await open(pref.path('kr.bin'), 'r');
+        try {
+          const w0 = await wchar(ours.proc!.pid);
+          const fill = async (from: number, to: number): Promise<void> => {
+            for (let pos = from; pos < to; ) {
+              const { bytesRead } = await fh.read(got, pos, Math.min(MiB, to - pos), pos);
+              if (bytesRead === 0) throw new Error(`kr.bin: end of file at ${pos}`);
+              pos += bytesRead;
+            }
+          };
+          await fill(0, 4 * MiB);
+          // The bytes came from ours (it sent at least 3 MiB since the read began).
+          expect((await wchar(ours.proc!.pid)) - w0).toBeGreaterThan(3 * MiB);
+          await ours.kill();
+          await fill(4 * MiB, want.length);
+        } finally {
+          await fh.close();
+        }
+        expect(sha(got), 'read across the kill').toBe(sha(want));
+      } finally {
+        await pref.unmount();
+      }
+      // Restarted, it registers again with its chunks: the master lists its copies as valid.
+      await ours.start();
+      for (const f of [...files.keys(), 'kr.bin']) await waitCopies(mnt, f, [addr(real), addr(ours)], 1);
+
+      // kill -9 of ours in the middle of a write: a writer appends 1 MiB pieces at a steady pace;
+      // once ours has stored 4 MiB of them (its wchar, as the log reaches its file late) it is
+      // killed. The mount gets a new chain from the master and the whole file reads back intact.
+      const wdata = randomBytes(64 * MiB);
+      let wrote = 0;
+      const w0 = await wchar(ours.proc!.pid);
+      const writer = (async () => {
+        const fh = await open(mnt.path('kw.bin'), 'w');
+        try {
+          for (let pos = 0; pos < wdata.length; pos += MiB) {
+            await fh.write(wdata, pos, MiB, pos);
+            wrote = pos + MiB;
+            await new Promise((r) => setTimeout(r, 15));
+          }
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      })();
+      void writer.catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      while ((await wchar(ours.proc!.pid)) - w0 < 4 * MiB) {
+        if (Date.now() > deadline || wrote >= wdata.length) throw new Error(`ours stored ${(await wchar(ours.proc!.pid)) - w0} bytes of kw.bin (writer at ${wrote})`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const killedAt = wrote;
+      await ours.kill();
+      await writer;
+      expect(killedAt).toBeLessThan(wdata.length);
+      await readBack(lab, master, new Map([['kw.bin', wdata]]), 'after-kill-write');
+      await ours.start();
+      for (const f of [...files.keys(), 'kr.bin']) await waitCopies(mnt, f, [addr(real), addr(ours)], 1);
+      expect((await master.chunkservers()).find((r) => `${r.ip}:${r.port}` === addr(ours))?.chunks).toBeGreaterThanOrEqual(files.size + 1);
     });
   });
 
-  it('the real master replicates to ours and from ours (goal raised from 1 to 2)', async () => {
+  it('the real master replicates to ours and from ours (goal raised from 1 to 2); a flipped byte in our copy is caught, reported and replaced', async () => {
     await withLab({ hosts: ['master', 'cs1', 'cs2', 'client'] }, async (lab) => {
       const master = await lab.startMaster({ host: 'master', cfg: { CHUNKS_LOOP_MIN_TIME: 60, REPLICATIONS_DELAY_INIT: 0 } });
       const real = await lab.startChunkserver({ host: 'cs1', master, impl: 'real' });
-      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts' });
+      const ours = await lab.startChunkserver({ host: 'cs2', master, impl: 'ts', cfg: { LABELS: 'A' } });
       const mnt = await lab.mount({ host: 'client', master });
       await mnt.exec(['mkdir', mnt.path('r')]);
       await mnt.exec(['mfssetgoal', '1', mnt.path('r')]);
@@ -121,6 +219,34 @@ describeLab('mfschunkserver-ts with the real MooseFS 3.0.117 master and mount', 
       for (const f of files.keys()) for (const c of await copies(mnt, f)) where.add(c.join(','));
       await mnt.exec(['mfssetgoal', '-r', '2', mnt.path('r')]);
       for (const f of files.keys()) await waitCopies(mnt, f, [addr(real), addr(ours)], 1, 150_000);
+
+      // A flipped byte in our copy of one chunk (goal 2: the other copy is on the real server). A
+      // mount that prefers ours (LABELS A, mfspreflabels=A) still reads the right data; ours answers
+      // the read with a CRC error and reports the chunk damaged; the master has the copy replaced.
+      const victim = 'r/g2.bin';
+      const [id] = await chunkIds(mnt, victim);
+      const [path] = await chunkFiles(ours, id!);
+      const raw = await readFile(path!);
+      raw[8192 + 3 * B + 777]! ^= 0x20;
+      await writeFile(path!, raw);
+      const crcErrors = async (): Promise<number> =>
+        (await readFile(lab.logFile(ours.name), 'utf8')).split('\n').filter((l) => l.includes('crc error') && l.includes(`"chunk":"${Number.parseInt(id!, 16).toString(16)}"`)).length;
+      // mfspreflabels makes the client try ours first; a few rounds in case it picks the real copy.
+      for (let round = 0; (await crcErrors()) === 0; round++) {
+        if (round === 5) throw new Error(`no read of ${victim} reached our damaged copy in 5 rounds`);
+        const m = await lab.mount({ host: 'client', master, options: ['mfscachemode=DIRECT', 'mfspreflabels=A'], name: `flip${round}` });
+        try {
+          expect(sha(await readFile(m.path(victim))), `${victim} with a damaged copy`).toBe(sha(files.get(victim)!));
+        } finally {
+          await m.unmount();
+        }
+      }
+      // Replaced: our copy of that chunk is whole again (every block matches its CRC) and valid.
+      await waitFor(async () => {
+        const now = await chunkFiles(ours, id!);
+        return now.length === 1 && (await chunkFileIntact(now[0]!));
+      }, 120_000);
+      await waitCopies(mnt, victim, [addr(real), addr(ours)], 1, 60_000);
       await real.stop();
       await readBack(lab, master, files, 'only-ours');
       await real.start();

@@ -1,7 +1,9 @@
 // Shared by the chunkserver lab tests: writing files through a mount, reading them back through an
 // uncached one, and waiting for mfsfileinfo to show the expected copies.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { expect } from 'vitest';
 import type { Chunkserver as LabCs, Lab, Master, Mount } from '@mfs-ts/lab';
 
@@ -75,4 +77,36 @@ export async function waitFor(f: () => Promise<boolean>, ms = 30_000): Promise<v
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Chunk ids (hex, 16 digits) of a file, in chunk order, from mfsfileinfo. */
+export async function chunkIds(mnt: Mount, name: string): Promise<string[]> {
+  const info = (await mnt.exec(['mfsfileinfo', mnt.path(name)])).stdout;
+  return [...info.matchAll(/chunk \d+: ([0-9A-F]{16})_[0-9A-F]{8}/g)].map((m) => m[1]!);
+}
+
+/** Paths of the chunk files a chunkserver holds for chunk `id` (hex), on any of its disks. */
+export async function chunkFiles(cs: LabCs, id: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const hdd of cs.hddPaths) {
+    for (const sub of await readdir(hdd)) {
+      if (!/^[0-9A-F]{2}$/.test(sub)) continue;
+      for (const n of await readdir(join(hdd, sub))) if (n.startsWith(`chunk_${id}_`) && n.endsWith('.mfs')) out.push(join(hdd, sub, n));
+    }
+  }
+  return out;
+}
+
+/** Whether every block of a chunk file matches its CRC table entry (the layout in hddspacemgr/layout.ts). */
+export async function chunkFileIntact(path: string): Promise<boolean> {
+  const b = await readFile(path);
+  const blocks = (b.length - 8192) / B;
+  for (let i = 0; i < blocks; i++) if (b.readUInt32BE(4096 + 4 * i) !== crc32(b.subarray(8192 + i * B, 8192 + (i + 1) * B))) return false;
+  return true;
+}
+
+/** Bytes a process has written (to sockets and files) so far: /proc/PID/io wchar. */
+export async function wchar(pid: number): Promise<number> {
+  const m = /^wchar: (\d+)$/m.exec(await readFile(`/proc/${pid}/io`, 'utf8'));
+  return Number(m?.[1] ?? Number.NaN);
 }
