@@ -5,11 +5,11 @@
 // Sizes: BENCH_CHUNK_MIB (256), BENCH_WINDOW (64 pieces in flight), BENCH_READ_KIB (1024 per
 // CLTOCS_READ), BENCH_RAND_OPS (20000), BENCH_RAND_CONC (4), BENCH_RAND_SEC (15), BENCH_MS (800 per
 // micro case), BENCH_IMPLS (real,ts), BENCH_REPEAT (1: load generator runs per chunkserver, medians).
-import { readFileSync } from 'node:fs';
 import { createLab, labUnavailableReason, type Impl, type Lab } from '@mfs-ts/lab';
-import type { LoadArgs, LoadResult } from './chunk/loadgen.js';
+import type { LoadArgs, LoadResult, Timed } from './chunk/loadgen.js';
 import { storageBench } from './chunk/storage.js';
 import { runWorker } from './lib/child.js';
+import { cpuSeconds } from './lib/proc.js';
 import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
 
 const args: LoadArgs = {
@@ -35,27 +35,22 @@ interface ImplResult {
   randP99: Outcome;
   rand1Ops: Outcome;
   rand1P50: Outcome;
+  writeCpu: Outcome;
+  readCpu: Outcome;
+  randCpu: Outcome;
 }
 
 function failedAll(why: string): ImplResult {
   const f = { failed: why };
-  return { readyWait: f, writeMBs: f, writeOps: f, readMBs: f, randOps: f, randMBs: f, randP50: f, randP99: f, rand1Ops: f, rand1P50: f };
+  return { readyWait: f, writeMBs: f, writeOps: f, readMBs: f, randOps: f, randMBs: f, randP50: f, randP99: f, rand1Ops: f, rand1P50: f, writeCpu: f, readCpu: f, randCpu: f };
 }
 
 const REPEAT = Math.round(envNum('BENCH_REPEAT', 1));
 const cpuLines: string[] = [];
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
+const GiB = 1024 * 1024 * 1024;
+/** The chunkserver's CPU seconds per GiB moved in a phase (undefined: not measured). */
+const perGiB = (t: Timed): Outcome => (t.csCpu === undefined ? { failed: 'no CPU figure' } : { value: t.csCpu / (t.bytes / GiB) });
 
 function toResult(r: LoadResult): ImplResult {
   const fail = (e: { error: string }): Outcome => ({ failed: e.error.slice(0, 160) });
@@ -73,6 +68,9 @@ function toResult(r: LoadResult): ImplResult {
     randP99: rn ? { value: rn.p99us } : fail(r.rand as { error: string }),
     rand1Ops: r1 ? { value: r1.ops / r1.sec } : fail(r.rand1 as { error: string }),
     rand1P50: r1 ? { value: r1.p50us } : fail(r.rand1 as { error: string }),
+    writeCpu: perGiB(r.write),
+    readCpu: rd ? perGiB(rd) : fail(r.read as { error: string }),
+    randCpu: rn ? (rn.csCpu === undefined ? { failed: 'no CPU figure' } : { value: (rn.csCpu * 1e6) / rn.ops }) : fail(r.rand as { error: string }),
   };
 }
 
@@ -103,7 +101,7 @@ async function runImpl(impl: Impl): Promise<ImplResult> {
     stage = 'load generator';
     const runs: ImplResult[] = [];
     for (let i = 0; i < REPEAT; i++) {
-      const r = await runWorker<LoadResult>(lab.host(0), 'chunk/loadgen.ts', { ...args, master: master.addr, port: master.ports.cl }, 240_000);
+      const r = await runWorker<LoadResult>(lab.host(0), 'chunk/loadgen.ts', { ...args, master: master.addr, port: master.ports.cl, csPid: cs.proc?.pid }, 240_000);
       const one = toResult(r);
       if (('failed' in one.readMBs || 'failed' in one.randOps) && process.env.BENCH_VERBOSE) lab.printLogs();
       runs.push(one);
@@ -148,6 +146,9 @@ async function main(): Promise<void> {
     ['random 4 KiB read latency p99, µs', 'randP99', 0],
     ['random 4 KiB reads (1 conn), ops/s', 'rand1Ops', 0],
     ['random 4 KiB read latency p50 (1 conn), µs', 'rand1P50', 0],
+    ['seq write: chunkserver CPU s per GiB', 'writeCpu', 2],
+    ['seq read: chunkserver CPU s per GiB', 'readCpu', 2],
+    [`random 4 KiB reads (${args.randConc} conns): chunkserver CPU µs per op`, 'randCpu', 1],
     ['(untimed) s until the master would create a chunk', 'readyWait', 2],
   ];
   printTable(
@@ -155,7 +156,8 @@ async function main(): Promise<void> {
     ['measure', 'real 3.0.117', 'ours', 'ours/real'],
     rows.map(([label, k, d]) => [label, fmt(res.real?.[k], d), fmt(res.ts?.[k], d), k === 'readyWait' ? '' : ratio(res.ts?.[k], res.real?.[k])]),
   );
-  console.log(`(REPEAT=${REPEAT}: medians. Latency: lower is better, so a ratio above 1x there means ours is slower)`);
+  console.log(`(REPEAT=${REPEAT}: medians. Latency and CPU: lower is better, so a ratio above 1x there means ours is slower or costlier)`);
+  console.log('CPU per phase: utime + stime of the chunkserver process (all its threads) from /proc/PID/stat, read by the load generator before and after the phase (10 ms ticks)');
   console.log(`CPU used over the whole run, of 2 cores shared with the load generator: ${cpuLines.join('; ')}`);
 }
 

@@ -29,6 +29,7 @@ import {
   type ChainHop,
 } from '@mfs-ts/protocol';
 import { workerMain } from '../lib/child.js';
+import { cpuSeconds } from '../lib/proc.js';
 import { patternBuffer, seconds } from '../lib/report.js';
 
 export interface LoadArgs {
@@ -40,12 +41,27 @@ export interface LoadArgs {
   randOps: number;
   randConc: number;
   randMaxSec: number;
+  /** The chunkserver's pid (same pid namespace): its CPU time is read around each phase. */
+  csPid?: number;
+  /** Only the write phase (for profiling); default: every phase. */
+  writeOnly?: boolean;
 }
 
 export interface Timed {
   bytes: number;
   ops: number;
   sec: number;
+  /** CPU seconds (user + system, all threads) the chunkserver used during the phase. */
+  csCpu?: number;
+}
+
+/** Runs a phase and adds the chunkserver's CPU seconds over it. */
+async function withCpu<T extends Timed>(pid: number | undefined, f: () => Promise<T>): Promise<T> {
+  const c0 = cpuSeconds(pid);
+  const r = await f();
+  const c1 = cpuSeconds(pid);
+  if (c0 !== undefined && c1 !== undefined) r.csCpu = c1 - c0;
+  return r;
 }
 
 /** A phase's figures, or why it failed (a failed read phase does not void the write figures). */
@@ -234,29 +250,32 @@ async function main(a: LoadArgs): Promise<LoadResult> {
     const chunks: ChunkRef[] = [];
 
     // ---- sequential write ----
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < nChunks; i++) {
-      const blocks = Math.min(MFSCHUNKSIZE, total - i * MFSCHUNKSIZE) / MFSBLOCKSIZE;
-      const info = await core.fs.writeChunk(inode, i);
-      const s0 = info.servers[0];
-      if (!s0) throw new Error(`master gave no chunkserver for chunk ${i}`);
-      const conn = await DataConn.open(ipStr(s0.ip), s0.port);
-      try {
-        await writeChunkData(conn, info.chunkid, info.version, info.servers.map((s) => ({ ip: s.ip, port: s.port })), blocks, a.window, i).catch((e: Error) => {
-          throw new Error(`write of chunk ${i}: ${e.message}`);
-        });
-      } finally {
-        conn.close();
+    const write = await withCpu(a.csPid, async (): Promise<Timed> => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < nChunks; i++) {
+        const blocks = Math.min(MFSCHUNKSIZE, total - i * MFSCHUNKSIZE) / MFSBLOCKSIZE;
+        const info = await core.fs.writeChunk(inode, i);
+        const s0 = info.servers[0];
+        if (!s0) throw new Error(`master gave no chunkserver for chunk ${i}`);
+        const conn = await DataConn.open(ipStr(s0.ip), s0.port);
+        try {
+          await writeChunkData(conn, info.chunkid, info.version, info.servers.map((s) => ({ ip: s.ip, port: s.port })), blocks, a.window, i).catch((e: Error) => {
+            throw new Error(`write of chunk ${i}: ${e.message}`);
+          });
+        } finally {
+          conn.close();
+        }
+        await core.fs.writeChunkEnd(info.chunkid, inode, i, i * MFSCHUNKSIZE + blocks * MFSBLOCKSIZE);
+        chunks.push({ id: info.chunkid, version: info.version, ip: ipStr(s0.ip), port: s0.port, blocks });
       }
-      await core.fs.writeChunkEnd(info.chunkid, inode, i, i * MFSCHUNKSIZE + blocks * MFSBLOCKSIZE);
-      chunks.push({ id: info.chunkid, version: info.version, ip: ipStr(s0.ip), port: s0.port, blocks });
-    }
-    const write: Timed = { bytes: total, ops: total / MFSBLOCKSIZE, sec: seconds(t0) };
+      return { bytes: total, ops: total / MFSBLOCKSIZE, sec: seconds(t0) };
+    });
+    if (a.writeOnly) return { readyWaitSec, write, read: { error: 'skipped' }, rand: { error: 'skipped' }, rand1: { error: 'skipped' } };
 
     // ---- sequential read ----
-    const read = await attempt(() => seqRead(core, inode, chunks, a));
+    const read = await attempt(() => withCpu(a.csPid, () => seqRead(core, inode, chunks, a)));
     // ---- random 4 KiB reads ----
-    const rand = await attempt(() => randRead(chunks, a));
+    const rand = await attempt(() => withCpu(a.csPid, () => randRead(chunks, a)));
     const rand1 = await attempt(() => randRead(chunks, { ...a, randConc: 1, randOps: Math.ceil(a.randOps / 4) }));
     return { readyWaitSec, write, read, rand, rand1 };
   } finally {
