@@ -1,8 +1,9 @@
 // Model-based test of the master THROUGH ITS WIRE: random operation sequences (mkdir, create,
 // mknod, symlink, unlink, rmdir, rename, link, chmod/chown/chgrp, truncate, setxattr/removexattr,
-// lookup, access) are sent by our Node client (@mfs-ts/client FsOps over a registered session) to an
-// in-process mfsmaster-ts on loopback, as three different users, and run against a plain in-memory
-// model with POSIX rules. Every status is compared, and after every step every visible attribute
+// lookup) are sent by our Node client (@mfs-ts/client FsOps over registered sessions) to an
+// in-process mfsmaster-ts on loopback, as three different users through three sessions of different
+// exports on the same tree (rw with maproot=0:0 on "/", rw with mapall=2000:2000 on "/w", ro on
+// "/w/x"), and run against a plain in-memory model with POSIX rules and the export's id mapping. Every status is compared, and after every step every visible attribute
 // (type, mode, uid, gid, nlink, length), every directory listing (names and inodes, with the
 // attributes READDIR carries), every symlink target and every xattr list.
 import {
@@ -32,6 +33,7 @@ import { MfsClient, type FsOps } from '@mfs-ts/client';
 import { Master } from '@mfs-ts/master';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { MFS_ERROR_EROFS } from '@mfs-ts/protocol';
 
 type Creds = { uid: number; gids: number[] };
 const USERS: Creds[] = [{ uid: 0, gids: [0] }, { uid: 1000, gids: [1000, 50] }, { uid: 1001, gids: [1001] }];
@@ -63,11 +65,26 @@ interface Model {
   nodes: Map<number, MNode>;
 }
 
-/** Each property run gets its own directory under the export root, so runs stay independent. */
+/** Each property run gets its own directory (in /w/x), so runs stay independent. */
 interface Real {
-  fs: FsOps;
+  /** one per session (SESSIONS) */
+  fs: FsOps[];
   top: number;
 }
+
+/** The exports the sessions use: how a session maps the caller (sessions_ugid_remap: uid and first gid). */
+interface SessionKind {
+  path: string;
+  ro: boolean;
+  mapall: boolean;
+  map: (u: Creds) => Creds;
+}
+const SESSIONS: SessionKind[] = [
+  { path: '/', ro: false, mapall: false, map: (u) => u }, // maproot=0:0
+  { path: '/w', ro: false, mapall: true, map: (u) => ({ uid: 2000, gids: [2000, ...u.gids.slice(1)] }) }, // mapall=2000:2000
+  { path: '/w/x', ro: true, mapall: false, map: (u) => u }, // ro,maproot=0:0
+];
+const EXPORTS = ['* / rw,maproot=0:0', '* /w rw,mapall=2000:2000', '* /w/x ro,maproot=0:0'].join('\n');
 
 const TYPE_OF: Record<MNode['type'], number> = { f: TYPE_FILE, d: TYPE_DIRECTORY, l: TYPE_SYMLINK, p: TYPE_FIFO };
 
@@ -139,22 +156,22 @@ const attrOf = (a: Attr) => ({ type: a.type, mode: a.mode, uid: a.uid, gid: a.gi
 
 async function compare(m: Model, r: Real): Promise<void> {
   for (const [ino, n] of m.nodes) {
-    const a = await call(r.fs.getattr(ino, ROOT));
+    const a = await call(r.fs[0]!.getattr(ino, ROOT));
     expect(a.st, `getattr ${ino}`).toBe(MFS_STATUS_OK);
     expect(attrOf(a.v!), `attr ${ino}`).toMatchObject(wantAttr(m, ino));
     if (n.type === 'd') {
-      const rd = await r.fs.readdir(ino, ROOT);
+      const rd = await r.fs[0]!.readdir(ino, ROOT);
       expect(rd.slice(0, 2).map((e) => e.name.toString()), `readdir ${ino} . and ..`).toEqual(['.', '..']);
       const got = rd.slice(2).map((e) => [e.name.toString(), e.inode] as const).sort();
       expect(got, `readdir ${ino}`).toEqual([...n.children.entries()].sort());
       // the attributes READDIR carries are the node's
       for (const e of rd.slice(2)) expect(attrOf(e.attr), `readdir attr ${e.inode}`).toMatchObject(wantAttr(m, e.inode));
     }
-    if (n.type === 'l') expect((await r.fs.readlink(ino)).toString(), `readlink ${ino}`).toBe(n.target);
-    const xl = await r.fs.getxattr(ino, Buffer.alloc(0), ROOT);
+    if (n.type === 'l') expect((await r.fs[0]!.readlink(ino)).toString(), `readlink ${ino}`).toBe(n.target);
+    const xl = await r.fs[0]!.getxattr(ino, Buffer.alloc(0), ROOT);
     const names = xl.toString('latin1').split('\0').filter(Boolean).sort();
     expect(names, `xattrs ${ino}`).toEqual([...n.xattrs.keys()].sort());
-    for (const [k, v] of n.xattrs) expect((await r.fs.getxattr(ino, Buffer.from(k), ROOT)).toString(), `xattr ${ino} ${k}`).toBe(v);
+    for (const [k, v] of n.xattrs) expect((await r.fs[0]!.getxattr(ino, Buffer.from(k), ROOT)).toString(), `xattr ${ino} ${k}`).toBe(v);
   }
 }
 
@@ -165,11 +182,33 @@ type Cmd = fc.AsyncCommand<Model, Real>;
 /** How many times each command ran (class name -> count). */
 const STATS = new Map<string, number>();
 abstract class Base implements Cmd {
+  /** which session (SESSIONS) sends it; set by the arbitrary */
+  s = 0;
   check(): boolean {
     return true;
   }
+  /** The caller as the session maps it, the session's wire, and whether the session is read-only. */
+  who(r: Real, u: number): { u: Creds; sent: Creds; fs: FsOps; ro: boolean } {
+    const k = SESSIONS[this.s]!;
+    const sent = USERS[u]!;
+    return { u: k.map(sent), sent, fs: r.fs[this.s]!, ro: k.ro };
+  }
+  get tag(): string {
+    return `s${this.s}`;
+  }
+  /**
+   * The attributes this session's caller is shown (fsnodes_fill_attr): a mapall session shows a
+   * non-root caller the nodes of the mapped owner as its own, and owner 0 for the others.
+   */
+  seen(m: Model, ino: number, u: number): Record<string, number> {
+    const w = wantAttr(m, ino);
+    const sent = USERS[u]!;
+    if (!SESSIONS[this.s]!.mapall || sent.uid === 0) return w;
+    const mapped = SESSIONS[this.s]!.map(sent);
+    return { ...w, uid: w.uid === mapped.uid ? sent.uid : 0, gid: w.gid === mapped.gids[0] ? sent.gids[0]! : 0 };
+  }
   async run(m: Model, r: Real): Promise<void> {
-    STATS.set(this.constructor.name, (STATS.get(this.constructor.name) ?? 0) + 1);
+    for (const k of [this.constructor.name, this.tag]) STATS.set(k, (STATS.get(k) ?? 0) + 1);
     await this.step(m, r);
     await compare(m, r);
   }
@@ -182,31 +221,32 @@ class Create extends Base {
     super();
   }
   toString() {
-    return `create(${this.kind},${this.pk},${this.name},${this.mode.toString(8)},u${this.u})`;
+    return `create(${this.kind},${this.pk},${this.name},${this.mode.toString(8)},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const parent = pick(sorted(m), this.pk);
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     const pn = m.nodes.get(parent)!;
     let expected: number;
-    if (pn.type !== 'd') expected = MFS_ERROR_ENOTDIR;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (pn.type !== 'd') expected = MFS_ERROR_ENOTDIR;
     else if (!allow(pn, u, W | X)) expected = MFS_ERROR_EACCES;
     else if (pn.children.has(this.name)) expected = MFS_ERROR_EEXIST;
     else expected = MFS_STATUS_OK;
     const nm = Buffer.from(this.name);
     const target = `../t-${this.name}`;
     const res = await call(
-      this.kind === 'd' ? r.fs.mkdir(parent, nm, this.mode, 0, u)
-      : this.kind === 'f' ? r.fs.create(parent, nm, this.mode, 0, u)
-      : this.kind === 'p' ? r.fs.mknod(parent, nm, TYPE_FIFO, this.mode, 0, u)
-      : r.fs.symlink(parent, nm, Buffer.from(target), u),
+      this.kind === 'd' ? fs.mkdir(parent, nm, this.mode, 0, sent)
+      : this.kind === 'f' ? fs.create(parent, nm, this.mode, 0, sent)
+      : this.kind === 'p' ? fs.mknod(parent, nm, TYPE_FIFO, this.mode, 0, sent)
+      : fs.symlink(parent, nm, Buffer.from(target), sent),
     );
     expect(res.st, this.toString()).toBe(expected);
     if (res.v) {
       const node: MNode = { type: this.kind, mode: this.kind === 'l' ? 0o777 : this.mode, uid: u.uid, gid: u.gids[0]!, length: 0, target: this.kind === 'l' ? target : '', children: new Map(), links: [], xattrs: new Map() };
       m.nodes.set(res.v.inode, node);
       addLink(m, parent, this.name, res.v.inode);
-      expect(attrOf(res.v.attr), `${this.toString()} reply attr`).toMatchObject(wantAttr(m, res.v.inode));
+      expect(attrOf(res.v.attr), `${this.toString()} reply attr`).toMatchObject(this.seen(m, res.v.inode, this.u));
     }
   }
 }
@@ -216,16 +256,17 @@ class Remove extends Base {
     super();
   }
   toString() {
-    return `${this.dir ? 'rmdir' : 'unlink'}(${this.pk},${this.name},u${this.u})`;
+    return `${this.dir ? 'rmdir' : 'unlink'}(${this.pk},${this.name},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const parent = pick(sorted(m, (n) => n.type === 'd'), this.pk);
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     const pn = m.nodes.get(parent)!;
     const ci = pn.children.get(this.name);
     const c = ci === undefined ? undefined : m.nodes.get(ci)!;
     let expected: number;
-    if (!allow(pn, u, W | X)) expected = MFS_ERROR_EACCES;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (!allow(pn, u, W | X)) expected = MFS_ERROR_EACCES;
     else if (c === undefined) expected = MFS_ERROR_ENOENT;
     else if (stickyDenies(pn, c, u)) expected = MFS_ERROR_EPERM;
     else if (!this.dir && c.type === 'd') expected = MFS_ERROR_EPERM;
@@ -233,7 +274,7 @@ class Remove extends Base {
     else if (this.dir && c.children.size > 0) expected = MFS_ERROR_ENOTEMPTY;
     else expected = MFS_STATUS_OK;
     const nm = Buffer.from(this.name);
-    const res = await call(this.dir ? r.fs.rmdir(parent, nm, u) : r.fs.unlink(parent, nm, u));
+    const res = await call(this.dir ? fs.rmdir(parent, nm, sent) : fs.unlink(parent, nm, sent));
     expect(res.st, this.toString()).toBe(expected);
     if (res.st === MFS_STATUS_OK) removeLink(m, parent, this.name);
   }
@@ -244,22 +285,23 @@ class Link extends Base {
     super();
   }
   toString() {
-    return `link(${this.sk},${this.pk},${this.name},u${this.u})`;
+    return `link(${this.sk},${this.pk},${this.name},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const all = sorted(m);
     const src = pick(all, this.sk);
     const parent = pick(all, this.pk);
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     const sn = m.nodes.get(src)!;
     const pn = m.nodes.get(parent)!;
     let expected: number;
-    if (sn.type === 'd') expected = MFS_ERROR_EPERM;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (sn.type === 'd') expected = MFS_ERROR_EPERM;
     else if (pn.type !== 'd') expected = MFS_ERROR_ENOTDIR;
     else if (!allow(pn, u, W | X)) expected = MFS_ERROR_EACCES;
     else if (pn.children.has(this.name)) expected = MFS_ERROR_EEXIST;
     else expected = MFS_STATUS_OK;
-    const res = await call(r.fs.link(src, parent, Buffer.from(this.name), u));
+    const res = await call(fs.link(src, parent, Buffer.from(this.name), sent));
     expect(res.st, this.toString()).toBe(expected);
     if (res.v) {
       expect(res.v.inode).toBe(src);
@@ -273,13 +315,13 @@ class Rename extends Base {
     super();
   }
   toString() {
-    return `rename(${this.sk},${this.sname},${this.dk},${this.dname},u${this.u})`;
+    return `rename(${this.sk},${this.sname},${this.dk},${this.dname},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const ds = sorted(m, (n) => n.type === 'd');
     const sp = pick(ds, this.sk);
     const dp = pick(ds, this.dk);
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     const swd = m.nodes.get(sp)!;
     const dwd = m.nodes.get(dp)!;
     const ni = swd.children.get(this.sname);
@@ -287,7 +329,8 @@ class Rename extends Base {
     const di = dwd.children.get(this.dname);
     const dst = di === undefined ? undefined : m.nodes.get(di)!;
     let expected: number;
-    if (!allow(swd, u, W | X)) expected = MFS_ERROR_EACCES;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (!allow(swd, u, W | X)) expected = MFS_ERROR_EACCES;
     else if (node === undefined) expected = MFS_ERROR_ENOENT;
     else if (stickyDenies(swd, node, u)) expected = MFS_ERROR_EPERM;
     else if (!allow(dwd, u, W | X)) expected = MFS_ERROR_EACCES;
@@ -296,7 +339,7 @@ class Rename extends Base {
     else if (dst !== undefined && dst.type === 'd' && dst.children.size > 0) expected = MFS_ERROR_ENOTEMPTY;
     else if (dst !== undefined && stickyDenies(dwd, dst, u)) expected = MFS_ERROR_EPERM;
     else expected = MFS_STATUS_OK;
-    const res = await call(r.fs.rename(sp, Buffer.from(this.sname), dp, Buffer.from(this.dname), u));
+    const res = await call(fs.rename(sp, Buffer.from(this.sname), dp, Buffer.from(this.dname), sent));
     expect(res.st, this.toString()).toBe(expected);
     if (res.st === MFS_STATUS_OK && di !== ni) {
       if (dst !== undefined) removeLink(m, dp, this.dname);
@@ -313,24 +356,27 @@ class Chattr extends Base {
     super();
   }
   toString() {
-    return `set${this.what}(${this.nk},${this.what === 'mode' ? this.value.toString(8) : this.value},u${this.u})`;
+    return `set${this.what}(${this.nk},${this.what === 'mode' ? this.value.toString(8) : this.value},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const ino = pick(sorted(m), this.nk);
     const n = m.nodes.get(ino)!;
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     let expected: number = MFS_STATUS_OK;
-    if (u.uid !== 0 && u.uid !== n.uid) expected = MFS_ERROR_EPERM;
+    if (ro) expected = MFS_ERROR_EROFS;
+    // a mapall session may not give files away (fs_setattr)
+    else if (u.uid !== 0 && SESSIONS[this.s]!.mapall && this.what !== 'mode') expected = MFS_ERROR_EPERM;
+    else if (u.uid !== 0 && u.uid !== n.uid) expected = MFS_ERROR_EPERM;
     else if (this.what === 'uid' && u.uid !== 0 && this.value !== u.uid) expected = MFS_ERROR_EPERM;
     else if (this.what === 'gid' && u.uid !== 0 && !u.gids.includes(this.value)) expected = MFS_ERROR_EPERM;
     const setmask = this.what === 'mode' ? SET_MODE_FLAG : this.what === 'uid' ? SET_UID_FLAG : SET_GID_FLAG;
-    const res = await call(r.fs.setattr(ino, u, { setmask, mode: this.value, uid: this.value, gid: this.value }));
+    const res = await call(fs.setattr(ino, sent, { setmask, mode: this.value, uid: this.value, gid: this.value }));
     expect(res.st, this.toString()).toBe(expected);
     if (res.v) {
       if (this.what === 'mode') n.mode = this.value & 0o7777; // symlinks too (fs_setattr)
       else if (this.what === 'uid') n.uid = this.value;
       else n.gid = this.value;
-      expect(attrOf(res.v), `${this.toString()} reply attr`).toMatchObject(wantAttr(m, ino));
+      expect(attrOf(res.v), `${this.toString()} reply attr`).toMatchObject(this.seen(m, ino, this.u));
     }
   }
 }
@@ -340,17 +386,18 @@ class Truncate extends Base {
     super();
   }
   toString() {
-    return `truncate(${this.fk},${this.length},u${this.u})`;
+    return `truncate(${this.fk},${this.length},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const ino = pick(sorted(m), this.fk);
     const n = m.nodes.get(ino)!;
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     let expected: number;
-    if (!allow(n, u, W)) expected = MFS_ERROR_EACCES;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (!allow(n, u, W)) expected = MFS_ERROR_EACCES;
     else if (n.type !== 'f') expected = MFS_ERROR_EPERM;
     else expected = MFS_STATUS_OK;
-    const res = await call(r.fs.truncate(ino, this.length, u));
+    const res = await call(fs.truncate(ino, this.length, sent));
     expect(res.st, this.toString()).toBe(expected);
     if (res.v) {
       expect(res.v.prevlength).toBe(n.length);
@@ -364,19 +411,20 @@ class Xattr extends Base {
     super();
   }
   toString() {
-    return `setxattr(${this.nk},${this.name},${this.value},${this.mode},u${this.u})`;
+    return `setxattr(${this.nk},${this.name},${this.value},${this.mode},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const ino = pick(sorted(m), this.nk);
     const n = m.nodes.get(ino)!;
-    const u = USERS[this.u]!;
+    const { u, sent, fs, ro } = this.who(r, this.u);
     const has = n.xattrs.has(this.name);
     let expected: number;
-    if (!allow(n, u, W)) expected = MFS_ERROR_EACCES;
+    if (ro) expected = MFS_ERROR_EROFS;
+    else if (!allow(n, u, W)) expected = MFS_ERROR_EACCES;
     else if ((this.mode === MFS_XATTR_REPLACE_ONLY || this.mode === MFS_XATTR_REMOVE) && !has) expected = MFS_ERROR_ENOATTR;
     else if (this.mode === MFS_XATTR_CREATE_ONLY && has) expected = MFS_ERROR_EEXIST;
     else expected = MFS_STATUS_OK;
-    const res = await call(r.fs.setxattr(ino, Buffer.from(this.name), Buffer.from(this.value), this.mode, u));
+    const res = await call(fs.setxattr(ino, Buffer.from(this.name), Buffer.from(this.value), this.mode, sent));
     expect(res.st, this.toString()).toBe(expected);
     if (res.st === MFS_STATUS_OK) {
       if (this.mode === MFS_XATTR_REMOVE) n.xattrs.delete(this.name);
@@ -391,11 +439,11 @@ class Lookup extends Base {
     super();
   }
   toString() {
-    return `lookup(${this.pk},${this.name},u${this.u})`;
+    return `lookup(${this.pk},${this.name},u${this.u},${this.tag})`;
   }
   async step(m: Model, r: Real): Promise<void> {
     const parent = pick(sorted(m), this.pk);
-    const u = USERS[this.u]!;
+    const { u, sent, fs } = this.who(r, this.u);
     const pn = m.nodes.get(parent)!;
     const ci = pn.children.get(this.name);
     let expected: number;
@@ -403,12 +451,12 @@ class Lookup extends Base {
     else if (!allow(pn, u, X)) expected = MFS_ERROR_EACCES;
     else if (ci === undefined) expected = MFS_ERROR_ENOENT;
     else expected = MFS_STATUS_OK;
-    const res = await call(r.fs.lookup(parent, Buffer.from(this.name), u));
+    const res = await call(fs.lookup(parent, Buffer.from(this.name), sent));
     // a miss may be the "don't cache" flavour of ENOENT (MFS_ERROR_ENOENT_NOCACHE) only with eattrs, never here
     expect(res.st, this.toString()).toBe(expected);
     if (res.v) {
       expect(res.v.inode).toBe(ci);
-      expect(attrOf(res.v.attr)).toMatchObject(wantAttr(m, ci!));
+      expect(attrOf(res.v.attr), `${this.toString()} reply attr`).toMatchObject(this.seen(m, ci!, this.u));
     }
   }
 }
@@ -416,6 +464,10 @@ class Lookup extends Base {
 const ix = fc.nat({ max: 40 });
 const nm = fc.constantFrom(...NAMES);
 const user = fc.nat({ max: USERS.length - 1 });
+/** Mostly the rw root session, then the mapall and the ro one. */
+const session = fc.constantFrom(0, 0, 0, 1, 1, 2);
+const withSession = (a: fc.Arbitrary<Base>): fc.Arbitrary<Cmd> =>
+  fc.tuple(a, session).map(([c, s]) => Object.assign(Object.create(Object.getPrototypeOf(c) as object) as Base, c, { s }));
 const commands = [
   fc.tuple(ix, nm, fc.constantFrom(...MODES), user, fc.constantFrom<MNode['type']>('f', 'd', 'd', 'l', 'p')).map(([a, n, md, u, k]) => new Create(a, n, md, u, k)),
   fc.tuple(ix, nm, user, fc.boolean()).map(([a, n, u, d]) => new Remove(a, n, u, d)),
@@ -429,41 +481,49 @@ const commands = [
     ([a, n, v, md, u]) => new Xattr(a, n, v, md, u),
   ),
   fc.tuple(ix, nm, user).map(([a, n, u]) => new Lookup(a, n, u)),
-];
+].map((a) => withSession(a as fc.Arbitrary<Base>));
 
 // ---------------- the run ----------------
 
 let master: Master;
-let client: MfsClient;
+let clients: MfsClient[] = [];
 let runNo = 0;
 
 beforeAll(async () => {
   master = new Master({
     cfg: { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' },
-    exportsText: '* / rw,alldirs,maproot=0:0',
+    exportsText: EXPORTS,
   });
   await master.start();
-  client = await MfsClient.connect({ host: '127.0.0.1', port: master.ports.cl });
+  const port = master.ports.cl;
+  const first = await MfsClient.connect({ host: '127.0.0.1', port });
+  const w = (await first.core.fs.mkdir(1, Buffer.from('w'), 0o777, 0, ROOT)).inode;
+  await first.core.fs.mkdir(w, Buffer.from('x'), 0o777, 0, ROOT);
+  clients = [first];
+  for (const k of SESSIONS.slice(1)) clients.push(await MfsClient.connect({ host: '127.0.0.1', port, subfolder: k.path }));
 });
 
 afterAll(async () => {
-  await client?.close();
+  for (const c of clients) await c.close();
   await master?.stop();
 });
 
 test('random namespace operations through the master wire agree with the model (statuses and attributes)', async () => {
-  const fs = client.core.fs;
+  const fss = clients.map((c) => c.core.fs);
+  const fs = fss[0]!;
+  const x = (await fs.lookup((await fs.lookup(1, Buffer.from('w'), ROOT)).inode, Buffer.from('x'), ROOT)).inode;
   await fc.assert(
     fc.asyncProperty(fc.commands(commands, { maxCommands: 80, size: 'max' }), async (cmds) => {
       // A fresh world per run: a top directory (mode 0777, root's) standing in for the root.
-      const top = (await fs.mkdir(1, Buffer.from(`run${runNo++}`), 0o777, 0, ROOT)).inode;
+      const top = (await fs.mkdir(x, Buffer.from(`run${runNo++}`), 0o777, 0, ROOT)).inode;
       const m: Model = { nodes: new Map([[top, { type: 'd', mode: 0o777, uid: 0, gid: 0, length: 0, target: '', children: new Map(), links: [{ parent: 1, name: '' }], xattrs: new Map() }]]) };
-      await fc.asyncModelRun(() => ({ model: m, real: { fs, top } }), cmds);
+      await fc.asyncModelRun(() => ({ model: m, real: { fs: fss, top } }), cmds);
     }),
     { numRuns: 60 },
   );
   // Every kind of operation ran many times, and many nodes were made while the master kept answering.
   for (const k of ['Create', 'Remove', 'Link', 'Rename', 'Chattr', 'Truncate', 'Xattr', 'Lookup']) expect(STATS.get(k) ?? 0, k).toBeGreaterThan(50);
+  for (const k of ['s0', 's1', 's2']) expect(STATS.get(k) ?? 0, k).toBeGreaterThan(100);
   const st = await fs.statfs();
-  expect(st.inodes).toBeGreaterThan(60); // 60 run directories and what is left in them
+  expect(st.inodes).toBeGreaterThan(62); // w, x, 60 run directories and what is left in them
 });
