@@ -79,12 +79,23 @@ export function nameKey(name: Buffer): string {
  * turned back into bytes when asked, which halves an edge's memory.
  */
 export class TreeEdge implements Edge {
+  /** EDGEID_MAX - edgeid as a plain number (ids are handed out downwards from there), else the id. */
+  private readonly eid: number | bigint;
+
   constructor(
     public parent: FsNode | null,
     public child: FsNode,
     public key: string,
-    public edgeid: bigint,
-  ) {}
+    edgeid: bigint,
+  ) {
+    const d = EDGEID_MAX - edgeid;
+    this.eid = d >= 0n && d <= 0x1fffffffffffffn ? Number(d) : edgeid;
+  }
+
+  get edgeid(): bigint {
+    const e = this.eid;
+    return typeof e === 'number' ? EDGEID_MAX - BigInt(e) : e;
+  }
 
   get name(): Buffer {
     return Buffer.from(this.key, 'latin1');
