@@ -1,13 +1,16 @@
 // The same data directory moved between the real mfsmaster 3.0.117 and ours, both ways: a tree built
-// through the real mfsmount on the real master is loaded by mfsmaster-ts; changed there, stopped, the
-// metadata.mfs we store is read by the real mfsmetadump and loaded by the real mfsmaster. Each time the
-// tree is compared by walking the mount: names, types, modes, owners, sizes, link counts, mtimes,
-// symlink targets, device numbers, xattrs and file contents. One real chunkserver keeps the data.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+// through the real mfsmount on the real master is loaded by mfsmaster-ts; changed there, ours is killed
+// (-9) in the middle of a workload; the real `mfsmaster -a` and ours restore that directory to the same
+// metadata (mfsmetadump) with every acknowledged file, and the metadata.mfs our clean stop writes is
+// loaded by the real mfsmaster. Trees are compared by walking the mount: names, types, modes, owners,
+// sizes, link counts, mtimes, symlink targets, device numbers, xattrs and file contents. One real
+// chunkserver keeps the data.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Master, type Lab, type Mount } from '@mfs-ts/lab';
+import { Master as MasterTs } from '../../src/index.js';
+import { Master, waitFor, type Lab, type Mount } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
 /** One line per entry, from python (Node has no xattr API): what a user sees of the tree. */
@@ -35,6 +38,18 @@ for d, dirs, files in os.walk(root):
         out.append(line)
 print('\n'.join(out))
 `;
+
+/** Writes load/wN (loadData(N)), fsynced, printing N once each has returned. */
+const LOAD = String.raw`
+import os, sys
+i = 0
+while True:
+    fd = os.open(os.path.join(sys.argv[1], 'w%d' % i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, (b'w%d ' % i) * (100 + i)); os.fsync(fd); os.close(fd)
+    print(i, flush=True)
+    i += 1
+`;
+const loadData = (i: number): Buffer => Buffer.from(`w${i} `.repeat(100 + i));
 
 function walk(dir: string): string[] {
   return execFileSync('python3', ['-c', WALK, dir], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
@@ -102,7 +117,7 @@ async function tree(lab: Lab, master: Master, name: string): Promise<string[]> {
 const CS_CFG = { MASTER_RECONNECTION_DELAY: 1 };
 
 describeLab('metadata moved between the real mfsmaster and mfsmaster-ts', () => {
-  it('a tree made on the real master is served by ours; changed on ours, the real master (and mfsmetadump) load our metadata.mfs', async () => {
+  it('a tree made on the real master is served by ours; after kill -9 of ours both -a restore the same metadata with every acknowledged file; the real master loads our metadata.mfs', async () => {
     await withLab({ hosts: ['m'] }, async (lab: Lab) => {
       // 1. The real master, a real chunkserver and a real mount build the tree.
       const real = await lab.startMaster({ host: 'm', name: 'real' });
@@ -120,28 +135,66 @@ describeLab('metadata moved between the real mfsmaster and mfsmaster-ts', () => 
       await ours.waitChunkservers(1);
       expect(await tree(lab, ours, 'walk-ours')).toEqual(madeOnReal);
 
-      // 3. Changes on ours, then a clean stop: our metadata.mfs.
+      // 3. Changes on ours; then a workload of fsynced files, and kill -9 of ours in its middle
+      //    (CHANGELOG_SAVE_MODE 0, the default).
       const m2 = await lab.mount({ host: 'm', master: ours, name: 'mnt-ours' });
       build(m2.dir, 'b');
       renameSync(join(m2.dir, 'tree-a', 'data.bin'), join(m2.dir, 'tree-b', 'from-a.bin'));
       setxattr(join(m2.dir, 'tree-a', 'sub'), 'user.empty', 'now set');
       chownSync(join(m2.dir, 'tree-a', 'sub', 'f0'), 1002, 1003);
-      await m2.unmount();
-      const madeOnOurs = await tree(lab, ours, 'walk-ours-2');
-      await ours.stop();
-      const ourFile = join(ours.dataPath, 'metadata.mfs');
+      const madeOnOurs = walk(m2.dir);
+      mkdirSync(join(m2.dir, 'load'));
+      const load = spawn('python3', ['-c', LOAD, join(m2.dir, 'load')], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const acked: number[] = [];
+      load.stdout.setEncoding('utf8').on('data', (t: string) => {
+        for (const l of t.split('\n')) if (/^\d+$/.test(l)) acked.push(Number(l));
+      });
+      try {
+        await waitFor('40 files of the workload acknowledged', () => acked.length >= 40);
+        await ours.kill();
+      } finally {
+        load.kill('SIGKILL');
+      }
+      // The mount would retry the write in flight for minutes: killed first, its requests fail at once.
+      m2.proc?.signal('SIGKILL');
+      await m2.unmount(1_000);
+      expect(acked.length).toBeGreaterThanOrEqual(40);
 
-      // The real mfsmetadump reads it whole: every node and edge, the EOF marker reached.
-      const dump = execFileSync('mfsmetadump', [ourFile], { encoding: 'latin1', maxBuffer: 64 << 20 });
-      const nodes = dump.split('\n').filter((l) => l.startsWith('NODE|')).length;
-      expect(nodes).toBeGreaterThan(madeOnOurs.length); // + root, trash and what the walk skips
-      expect(dump).toMatch(/XATTR\|i:\s*\d+\|n:user\.colour\|v:626C7565/);
+      // 4. The crashed data directory restored twice: the real `mfsmaster -a` and ours (-a, then a
+      //    clean stop) must reach the same metadata, holding every acknowledged file.
+      const viaReal = join(lab.dir, 'restore-real');
+      const viaOurs = join(lab.dir, 'restore-ours');
+      for (const d of [viaReal, viaOurs]) {
+        mkdirSync(d);
+        for (const f of readdirSync(ours.dataPath).filter((x) => x.startsWith('metadata') || x.startsWith('changelog'))) copyFileSync(join(ours.dataPath, f), join(d, f));
+      }
+      expect(existsSync(join(viaReal, 'metadata.mfs'))).toBe(false); // a crash: only .back and the changelogs
+      writeFileSync(join(lab.dir, 'restore.cfg'), `DATA_PATH = ${viaReal}\nEXPORTS_FILENAME = ${join(real.dir, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+      execFileSync('mfsmaster', ['-c', join(lab.dir, 'restore.cfg'), '-a', '-f', 'restore'], { stdio: 'ignore', timeout: 60_000 });
+      const loop = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+      const restored = new MasterTs({ cfg: { ...loop, DATA_PATH: viaOurs }, exportsText: '* / rw', persist: true, autoRestore: true });
+      await restored.start();
+      await restored.stop();
+      const ourFile = join(viaOurs, 'metadata.mfs');
+      const dump = (f: string) => execFileSync('mfsmetadump', [f], { encoding: 'latin1', maxBuffer: 64 << 20 });
+      const keep = (t: string) => t.split('\n').filter((l) => /^(NODE|EDGE|XATTR|POSIXACL|CHUNK|FREE|QUOTA)\|/.test(l) || /^# (version|maxinode|nextedgeid|nextchunkid|free nodes)/.test(l)).sort();
+      const ourDump = dump(ourFile);
+      expect(keep(ourDump)).toEqual(keep(dump(join(viaReal, 'metadata.mfs'))));
+      expect(ourDump).toMatch(/XATTR\|i:\s*\d+\|n:user\.colour\|v:626C7565/);
+      for (const i of acked) expect(ourDump, `acknowledged file w${i}`).toMatch(new RegExp(`^EDGE\\|.*\\|n:w${i}$`, 'm'));
 
-      // 4. The real master on our metadata.mfs: the tree we served.
+      // 5. The real master on the metadata.mfs our clean stop wrote (no -a): the tree we served, and
+      //    every acknowledged file with its bytes.
       const back = new Master(lab, { host: lab.host('m'), metadata: ourFile, name: 'real-again' });
       await back.start();
       await back.waitChunkservers(1);
-      expect(await tree(lab, back, 'walk-real-2')).toEqual(madeOnOurs);
+      const m3 = await lab.mount({ host: 'm', master: back, name: 'walk-real-2', options: ['mfscachemode=DIRECT'] });
+      try {
+        expect(walk(m3.dir).filter((l) => !/^load( |\/)/.test(l))).toEqual(madeOnOurs);
+        for (const i of acked) expect(readFileSync(join(m3.dir, 'load', `w${i}`)).equals(loadData(i)), `w${i}`).toBe(true);
+      } finally {
+        await m3.unmount();
+      }
     });
   });
 });
