@@ -362,14 +362,16 @@ describe('hot mode', () => {
     expect(keepalivedConf(cluster({ advertInt: 1 }), c.hosts[0]!)).not.toContain('vrrp_version');
   });
 
-  it('notify.sh signals a synchronised follower at once (shell), and only then', () => {
+  it('notify.sh signals a synchronised follower at once (shell), and only then', async () => {
     const c = cluster({ mode: 'hot' });
     const h = c.hosts[1]!;
     writeKit(c);
-    const sleeper = spawn('bash', ['-c', 'trap "echo got-usr2; exit 0" USR2; sleep 30 & wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const sleeper = spawn('bash', ['-c', 'trap "echo got-usr2; exit 0" USR2; echo ready; sleep 30 & wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     sleeper.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((r) => sleeper.once('exit', () => r()));
     try {
+      for (let k = 0; k < 500 && !out.includes('ready'); k++) await new Promise((r) => setTimeout(r, 10)); // the trap is set
       mkdirSync(h.masterDataPath, { recursive: true });
       writeFileSync(join(h.masterDataPath, '.mfsmaster.lock'), `${sleeper.pid}\n`);
       writeRole(h, 'follower');
@@ -381,16 +383,10 @@ describe('hot mode', () => {
       writeFileSync(join(h.masterDataPath, 'follower.json'), JSON.stringify({ state: 'following', synced: true }));
       expect(spawnSync('sh', ['-c', fast, 'notify', 'backup']).status).toBe(0);
       spawnSync('sleep', ['0.3']);
-      expect(out).toBe('');
+      expect(out).toBe('ready\n');
       expect(spawnSync('sh', ['-c', fast, 'notify', 'master']).status).toBe(0);
-      return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no USR2')), 5000);
-        sleeper.once('exit', () => {
-          clearTimeout(t);
-          expect(out).toContain('got-usr2');
-          resolve();
-        });
-      });
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      expect(out).toContain('got-usr2');
     } finally {
       setTimeout(() => sleeper.kill('SIGKILL'), 6000).unref();
     }
