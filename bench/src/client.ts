@@ -7,9 +7,11 @@
 // empty files. MB/s, ops/s and the client's CPU seconds (the mount process; for the Node API the
 // process making the calls), with ratios to the real mfsmount. BENCH_GOAL (1) is the files' goal,
 // BENCH_REPEAT (1) runs of every step (medians), BENCH_CLIENTS (real,ts,api) which clients,
-// BENCH_STEPS (write,read,rand,meta) which steps.
+// BENCH_STEPS (write,read,rand,meta) which steps. Last, unless BENCH_NOOP=0, the same workloads on a
+// no-op fuse-native file system (packages/client/scripts/fuse-noop.ts): the binding's own ceiling.
 import { writeFileSync } from 'node:fs';
-import { createLab, labUnavailableReason, type Lab, type Mount } from '@mfs-ts/lab';
+import { join } from 'node:path';
+import { createLab, labUnavailableReason, REPO_ROOT, run as runCmd, type Lab, type Mount } from '@mfs-ts/lab';
 import { runWorker } from './lib/child.js';
 import { cpuSeconds } from './lib/proc.js';
 import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
@@ -22,10 +24,11 @@ const RAND_SEC = envNum('BENCH_RAND_SEC', 10);
 const GOAL = envNum('BENCH_GOAL', 1);
 const REPEAT = Math.round(envNum('BENCH_REPEAT', 1));
 const PHASE_MS = envNum('BENCH_PHASE_SEC', 180) * 1000;
+const NOOP = process.env.BENCH_NOOP !== '0';
 const STEPS = new Set((process.env.BENCH_STEPS ?? 'write,read,rand,meta').split(/[\s,]+/).filter(Boolean));
 const CLIENTS = (process.env.BENCH_CLIENTS ?? 'real,ts,api').split(/[\s,]+/).filter(Boolean) as ClientName[];
-type ClientName = 'real' | 'ts' | 'api';
-const TITLE: Record<ClientName, string> = { real: 'real mfsmount', ts: 'mfsmount-ts', api: 'Node API' };
+type ClientName = 'real' | 'ts' | 'api' | 'noop';
+const TITLE: Record<ClientName, string> = { real: 'real mfsmount', ts: 'mfsmount-ts', api: 'Node API', noop: 'fuse-native no-op' };
 
 const PHASES = ['write', 'read', 'rand', 'create', 'stat', 'unlink'] as const;
 type Phase = (typeof PHASES)[number];
@@ -126,14 +129,28 @@ async function main(): Promise<void> {
   } finally {
     await lab?.teardown();
   }
+  // The ceiling fuse-native itself leaves: a file system whose handlers do nothing, same options,
+  // same workloads (packages/client/scripts/fuse-noop.ts; no cluster, so it runs after the teardown).
+  if (NOOP) {
+    const f: Figures = { rate: {}, cpu: {} };
+    res.set('noop', f);
+    try {
+      const r = await runCmd(['node', '--import', 'tsx', join(REPO_ROOT, 'packages/client/scripts/fuse-noop.ts'), String(MIB), String(META_FILES)], { cwd: REPO_ROOT, timeoutMs: PHASE_MS });
+      const v = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<Phase, number>;
+      for (const p of PHASES) f.rate[p] = { value: v[p] };
+    } catch (e) {
+      for (const p of PHASES) f.rate[p] = { failed: failedReason(e) };
+    }
+  }
 
-  const others = CLIENTS.filter((c) => c !== 'real');
-  const header = ['', ...CLIENTS.map((c) => TITLE[c]), ...others.map((c) => `${c}/real`)];
+  const cols: ClientName[] = [...CLIENTS, ...(NOOP ? (['noop'] as const) : [])];
+  const others = cols.filter((c) => c !== 'real');
+  const header = ['', ...cols.map((c) => TITLE[c]), ...others.map((c) => `${c}/real`)];
   const val = (c: ClientName, k: keyof Figures, p: Phase): Outcome | undefined => res.get(c)?.[k][p];
   const rows = (k: keyof Figures, digits: number) =>
     PHASES.map((p) => [
       k === 'rate' ? LABEL[p] : LABEL[p].replace(/ \((MB|ops)\/s\)$/, ''),
-      ...CLIENTS.map((c) => fmt(val(c, k, p), digits)),
+      ...cols.map((c) => fmt(val(c, k, p), digits)),
       ...others.map((c) => ratio(val(c, k, p), val('real', k, p))),
     ]);
   printTable(`Throughput, same real cluster, same run (${loadLine()})`, header, rows('rate', 1));

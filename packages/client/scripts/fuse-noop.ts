@@ -3,7 +3,8 @@
 // (large I/O, use_ino, default_permissions, attr/entry timeouts as mfsmount's defaults), whose
 // handlers answer at once without touching any data: writes are accepted, reads return the buffer
 // as it is, files exist only as names in a Set. A child process then drives it like bench:client
-// does (1 MiB sequential write + fsync, sequential read, 4 KiB random reads, create/stat/unlink of
+// does (1 MiB sequential write + fsync, sequential read and 20,000 4 KiB random reads after dropping
+// caches, create/stat/unlink of
 // empty files, synchronous node:fs calls one at a time). What it prints is the ceiling the binding
 // and the libfuse2 kernel protocol (128 KiB requests, one path-based upcall each) leave for
 // mfsmount-ts, to set beside the real mfsmount's figures from bench:client.
@@ -69,18 +70,18 @@ const workload = `
 const fs = require('node:fs');
 const [dir, mib, files] = process.argv.slice(1);
 const MiB = 1 << 20, out = {};
-const t = (name, n, f) => { const t0 = process.hrtime.bigint(); f(); const s = Number(process.hrtime.bigint() - t0) / 1e9; out[name] = (n / s).toFixed(0); };
+const t = (name, n, f) => { const t0 = process.hrtime.bigint(); f(); const s = Number(process.hrtime.bigint() - t0) / 1e9; out[name] = n / s; };
 const buf = Buffer.alloc(MiB, 7);
-t('write MB/s', mib * 1.048576, () => { const fd = fs.openSync(dir + '/big', 'r+'); for (let i = 0; i < mib; i++) fs.writeSync(fd, buf, 0, MiB, i * MiB); fs.fsyncSync(fd); fs.closeSync(fd); });
+t('write', mib * 1.048576, () => { const fd = fs.openSync(dir + '/big', 'r+'); for (let i = 0; i < mib; i++) fs.writeSync(fd, buf, 0, MiB, i * MiB); fs.fsyncSync(fd); fs.closeSync(fd); });
 fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
-t('read MB/s', mib * 1.048576, () => { const fd = fs.openSync(dir + '/big', 'r'); for (let i = 0; i < mib; i++) fs.readSync(fd, buf, 0, MiB, i * MiB); fs.closeSync(fd); });
+t('read', mib * 1.048576, () => { const fd = fs.openSync(dir + '/big', 'r'); for (let i = 0; i < mib; i++) fs.readSync(fd, buf, 0, MiB, i * MiB); fs.closeSync(fd); });
 fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
 const b4 = Buffer.alloc(4096); let x = 2463534242; const blocks = mib * 256;
-t('4k random read ops/s', 20000, () => { const fd = fs.openSync(dir + '/big', 'r'); for (let i = 0; i < 20000; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; fs.readSync(fd, b4, 0, 4096, ((x >>> 0) % blocks) * 4096); } fs.closeSync(fd); });
+t('rand', 20000, () => { const fd = fs.openSync(dir + '/big', 'r'); for (let i = 0; i < 20000; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; fs.readSync(fd, b4, 0, 4096, ((x >>> 0) % blocks) * 4096); } fs.closeSync(fd); });
 const names = Array.from({ length: files }, (_, i) => dir + '/meta/f' + i);
-t('create ops/s', files, () => { for (const n of names) fs.closeSync(fs.openSync(n, 'wx')); });
-t('stat ops/s', files, () => { for (const n of names) fs.statSync(n); });
-t('unlink ops/s', files, () => { for (const n of names) fs.unlinkSync(n); });
+t('create', files, () => { for (const n of names) fs.closeSync(fs.openSync(n, 'wx')); });
+t('stat', files, () => { for (const n of names) fs.statSync(n); });
+t('unlink', files, () => { for (const n of names) fs.unlinkSync(n); });
 console.log(JSON.stringify(out));
 `;
 
@@ -93,7 +94,11 @@ try {
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   await new Promise((ok) => child.on('close', ok));
   const cpu = process.cpuUsage(cpu0);
-  console.log(`fuse-native no-op file system (${MIB} MiB, ${FILES} files): ${out.trim()}; its process used ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU s`);
+  const r = JSON.parse(out.trim()) as Record<string, number>;
+  const f = (k: string) => r[k]!.toFixed(0);
+  console.log(`fuse-native no-op file system (${MIB} MiB, ${FILES} files): write ${f('write')} MB/s, read ${f('read')} MB/s, 4 KiB random reads ${f('rand')}/s, create ${f('create')}/s, stat ${f('stat')}/s, unlink ${f('unlink')}/s; its process used ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU s`);
+  // Last line, for bench:client: the figures as JSON (MB/s and ops/s).
+  console.log(JSON.stringify(r));
 } finally {
   await new Promise<void>((ok) => fuse.unmount(() => ok()));
   rmdirSync(dir);

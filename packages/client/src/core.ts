@@ -89,12 +89,22 @@ export class MfsCore {
       .map((c) => Buffer.from(c, 'utf8'));
   }
 
+  /**
+   * Forgets `prefix` and the names below it. A name is only cached together with every directory
+   * above it (resolve caches each step), so names below can be cached only if `prefix` is, as a
+   * directory: the scan over the cache is needed only then (not for every file created or removed).
+   */
   private invalidatePaths(prefix?: string): void {
     if (prefix === undefined) {
       this.entries.clear();
       return;
     }
-    for (const k of this.entries.keys()) if (k === prefix || k.startsWith(`${prefix}/`)) this.entries.delete(k);
+    const e = this.entries.get(prefix);
+    if (!e) return;
+    this.entries.delete(prefix);
+    if (e.attr.type !== TYPE_DIRECTORY) return;
+    const below = `${prefix}/`;
+    for (const k of this.entries.keys()) if (k.startsWith(below)) this.entries.delete(k);
   }
 
   /** Forgets every cached name (after a snapshot made by a tool). */
@@ -104,7 +114,7 @@ export class MfsCore {
 
   /** Forgets cached names at and below `path` (after rename/unlink/rmdir). */
   forgetPath(path: string): void {
-    this.invalidatePaths(`/${MfsCore.split(path).map((b) => b.toString('utf8')).join('/')}`);
+    this.invalidatePaths(`/${path.split('/').filter((c) => c !== '' && c !== '.').join('/')}`);
   }
 
   async lookupIn(parent: number, name: Buffer): Promise<{ inode: number; attr: Attr }> {
@@ -115,7 +125,7 @@ export class MfsCore {
    * The inode and attributes `path` names. Symlinks in the middle are followed, the last one only if
    * `follow`. Throws StatusError.
    */
-  async resolve(path: string, follow = true, depth = 0): Promise<{ inode: number; attr: Attr }> {
+  async resolve(path: string, follow = true, depth = 0, freshLast = true): Promise<{ inode: number; attr: Attr }> {
     const parts = MfsCore.split(path);
     let cur = { inode: MFS_ROOT_ID, attr: undefined as Attr | undefined };
     let curPath = '';
@@ -123,7 +133,7 @@ export class MfsCore {
       const name = parts[i]!;
       if (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) {
         // ".." in a path given to the API: resolve lexically (as path.resolve would).
-        return this.resolve(['', ...parts.slice(0, Math.max(0, i - 1)).map((b) => b.toString('utf8')), ...parts.slice(i + 1).map((b) => b.toString('utf8'))].join('/'), follow, depth);
+        return this.resolve(['', ...parts.slice(0, Math.max(0, i - 1)).map((b) => b.toString('utf8')), ...parts.slice(i + 1).map((b) => b.toString('utf8'))].join('/'), follow, depth, freshLast);
       }
       if (cur.attr && cur.attr.type !== TYPE_DIRECTORY) throw new StatusError(MFS_ERROR_ENOTDIR, 'lookup');
       const p = `${curPath}/${name.toString('utf8')}`;
@@ -137,7 +147,7 @@ export class MfsCore {
           if (this.entries.size >= 100_000) this.entries.clear();
           this.entries.set(p, e);
         }
-      } else if (last) {
+      } else if (last && freshLast) {
         // Cached names save the walk; the attributes of the last one are always fresh.
         e = { inode: e.inode, attr: await this.fs.getattr(e.inode, this.creds), at: e.at };
       }
@@ -146,7 +156,7 @@ export class MfsCore {
         const target = (await this.fs.readlink(e.inode)).toString('utf8');
         const rest = parts.slice(i + 1).map((b) => b.toString('utf8'));
         const base = target.startsWith('/') ? target : `${curPath}/${target}`;
-        return this.resolve([base, ...rest].join('/'), follow, depth + 1);
+        return this.resolve([base, ...rest].join('/'), follow, depth + 1, freshLast);
       }
       cur = { inode: e.inode, attr: e.attr };
       curPath = p;
@@ -160,7 +170,9 @@ export class MfsCore {
     const parts = MfsCore.split(path);
     const name = parts.pop();
     if (!name) throw new StatusError(MFS_ERROR_EINVAL, 'path names the root');
-    const dir = parts.length === 0 ? { inode: MFS_ROOT_ID } : await this.resolve(`/${parts.map((b) => b.toString('utf8')).join('/')}`);
+    // Only the directory's inode is needed (the master checks the operation itself): a cached name
+    // is enough, no fresh GETATTR for every file created or removed in it.
+    const dir = parts.length === 0 ? { inode: MFS_ROOT_ID } : await this.resolve(`/${parts.map((b) => b.toString('utf8')).join('/')}`, true, 0, false);
     return { parent: dir.inode, name };
   }
 

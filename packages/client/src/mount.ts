@@ -76,6 +76,11 @@ function toStat(inode: number, a: Attr): Record<string, unknown> {
 interface Handle {
   inode: number;
   path: string;
+  /**
+   * The attributes CREATE answered with: libfuse2 asks for them (fgetattr) right after every
+   * create, so the first fgetattr of a new file is answered from here instead of the master.
+   */
+  created?: Attr;
 }
 
 /** `.masterinfo` in the root (mfs_fuse.c MASTERINFO_*): 14 bytes, mode 0444, inode 0x7FFFFFFF. */
@@ -136,6 +141,11 @@ export class MfsMount {
         const h = this.handles.get(fd);
         if (p === MASTERINFO_PATH) return cb(0, this.masterInfoStat());
         if (!h) return this.op(cb, 'getattr', p, () => c.resolve(p, false), (r) => cb(0, toStat(r.inode, r.attr)));
+        if (h.created) {
+          const a = c.fixLength(h.inode, h.created);
+          h.created = undefined;
+          return cb(0, toStat(h.inode, a));
+        }
         this.op(cb, 'fgetattr', p, () => c.getattr(h.inode), (a) => cb(0, toStat(h.inode, a)));
       },
       access: (_p: string, _mode: number, cb: Cb) => cb(0),
@@ -178,7 +188,9 @@ export class MfsMount {
             const { parent, name } = await parentOf(p);
             const r = await c.fs.create(parent, name, mode & 0o7777, 0, c.creds);
             c.forgetPath(p);
-            return this.newHandle(r.inode, p);
+            const fd = this.newHandle(r.inode, p);
+            this.handles.get(fd)!.created = r.attr;
+            return fd;
           },
           (fd) => cb(0, fd),
         ),

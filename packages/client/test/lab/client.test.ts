@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, link, mkdir, open, readdir, readFile, rename, stat, symlink, readlink, truncate, unlink, writeFile, rmdir } from 'node:fs/promises';
@@ -15,6 +15,14 @@ import { masterArgs, runScenario, steps } from './helpers.js';
 const PASSWORD = 'lab-secret';
 
 const isMountpoint = (dir: string) => mountsUnder(dir).includes(dir);
+
+/** Kills a process started with `detached: true` and its whole group (flock's child holds the lock fd too). */
+async function killAndWait(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const closed = new Promise((ok) => p.once('close', ok));
+  process.kill(-p.pid!, 'SIGKILL');
+  await closed;
+}
 
 describeLab('client against real MooseFS 3.0.117', () => {
   let lab: Lab;
@@ -147,6 +155,35 @@ describeLab('client against real MooseFS 3.0.117', () => {
       const other = randomBytes(3 * 1024 * 1024 + 17);
       await writeFile(real.path('fusedir/from-real.bin'), other);
       expect(sha(await readFile(`${dir}/from-real.bin`))).toBe(sha(other));
+
+      // Locks: fuse-native has no lock/flock operation, so libfuse2 leaves flock(2) and fcntl(2)
+      // locks to the kernel: they exclude other processes on this mount only, not another client of
+      // the cluster (the real mfsmount sends them to the master). Documented in the README.
+      await writeFile(`${dir}/lock`, '');
+      const holder = spawn('flock', [`${dir}/lock`, 'sleep', '60'], { stdio: 'ignore', detached: true });
+      try {
+        const tryLock = (path: string) => spawnSync('flock', ['-n', path, 'true'], { timeout: 20_000 }).status;
+        await waitFor('the flock holder to hold its lock', () => tryLock(`${dir}/lock`) === 1, { timeoutMs: 20_000, intervalMs: 50 });
+        expect(tryLock(real.path('fusedir/lock'))).toBe(0);
+        const fcntl = (path: string) =>
+          spawnSync('python3', ['-c', `import fcntl,sys\nf=open(sys.argv[1],'r+')\ntry:\n  fcntl.lockf(f,fcntl.LOCK_EX|fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(1)`, path], { timeout: 20_000 }).status;
+        // A POSIX lock held through mfsmount-ts is not seen through the real mount either.
+        const posixHolder = spawn('python3', ['-c', `import fcntl,sys,time\nf=open(sys.argv[1],'r+')\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint('locked',flush=True)\ntime.sleep(60)`, `${dir}/lock`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+        try {
+          await new Promise<void>((ok, no) => {
+            posixHolder.stdout.once('data', () => ok());
+            posixHolder.once('close', (code) => no(new Error(`the fcntl lock holder ended (${code})`)));
+          });
+          expect(fcntl(`${dir}/lock`)).toBe(1);
+          expect(fcntl(real.path('fusedir/lock'))).toBe(0);
+        } finally {
+          await killAndWait(posixHolder);
+        }
+      } finally {
+        await killAndWait(holder);
+      }
+      // (after the holders closed it: an open file unlinked through libfuse2 becomes .fuse_hidden*)
+      await unlink(`${dir}/lock`);
 
       await unlink(`${dir}/l`);
       await unlink(`${dir}/b.bin`);
