@@ -47,6 +47,8 @@ import { serveWrite } from './mainserv/write.js';
 import { packetName } from './names.js';
 import { BufferPool } from './hddspacemgr/bufpool.js';
 
+/** With protocol version 1 a slow read is kept alive with a NOP every second (mainserv.c). */
+const READ_NOP_INTERVAL_MS = 1000;
 /** Idle data connections are closed after this much silence; a NOP goes out after a third of it (csserv.c). */
 export const CSSERV_TIMEOUT_MS = 5000;
 const MODULE_TYPE_CHUNKSERVER = 2;
@@ -109,6 +111,8 @@ export class CsConn {
   private session: PacketHandler | undefined;
   private sessionEnd: (() => void) | undefined;
   private queued: Array<{ type: number; payload: Buffer }> = [];
+  /** Set by a read session with protocol 1: tick() sends NOPs while it runs. */
+  readKeepalive = false;
   private readonly counters: Float64Array | undefined;
 
   constructor(
@@ -344,8 +348,12 @@ export class CsConn {
     void chunkInfoReply(this.hdd, type, chunkid, version).then((b) => this.send(b));
   }
 
-  /** Called every second: NOP on quiet links, close silent idle ones. */
+  /**
+   * Called twice a second: NOP on quiet idle links, close silent idle ones; during a read with
+   * protocol 1, a NOP when nothing went out for a second (mainserv.c keeps slow reads alive so).
+   */
   tick(now: number): void {
+    if (this.state === 'busy' && this.readKeepalive && now - this.lastWrite >= READ_NOP_INTERVAL_MS) this.send(ANTOAN_NOP_PACKET);
     if (this.state !== 'idle') return;
     if (now - this.lastRead > CSSERV_TIMEOUT_MS) {
       this.destroy();
@@ -402,7 +410,7 @@ export class CsServ {
     this.timer = setInterval(() => {
       const now = Date.now();
       for (const c of this.conns) c.tick(now);
-    }, 1000);
+    }, READ_NOP_INTERVAL_MS / 2);
     this.timer.unref();
     this.deps.log.info(`main server module: listen on ${host}:${a.port}`);
     return { address: a.address, port: a.port };

@@ -103,6 +103,8 @@ export class ChunkFile {
   private block: Buffer | undefined;
   private blockNo = -1;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** When the last user let go (ms epoch). */
+  private lastEnd = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -140,10 +142,6 @@ export class ChunkFile {
   /** hdd_io_begin: opens the file and loads the CRC table (checks the header). Call inside exclusive. */
   async ioBegin(mode: Mode = 'existing'): Promise<number> {
     this.testTime = Math.floor(Date.now() / 1000);
-    if (this.closeTimer) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = undefined;
-    }
     if (this.refs === 0 || !this.fh) {
       if (!this.validAttr && mode !== 'new') return MFS_ERROR_IO;
       if (!this.fh) {
@@ -213,15 +211,27 @@ export class ChunkFile {
     }
     if (this.refs > 0) this.refs--;
     if (this.refs === 0 && this.fh) {
-      this.closeTimer = setTimeout(() => {
-        this.closeTimer = undefined;
-        void this.exclusive(async () => {
-          if (this.refs === 0) await this.closeNow();
-        });
-      }, OPEN_DELAY_MS);
-      this.closeTimer.unref();
+      this.lastEnd = Date.now();
+      if (!this.closeTimer) this.armClose(OPEN_DELAY_MS);
     }
     return status;
+  }
+
+  /**
+   * One timer closes the file OPEN_DELAY_MS after its last user: it is not re-created for every
+   * use (many short reads of one chunk), it looks again when it fires and waits for the rest.
+   */
+  private armClose(ms: number): void {
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = undefined;
+      void this.exclusive(async () => {
+        if (this.refs !== 0 || !this.fh || this.closeTimer) return;
+        const left = this.lastEnd + OPEN_DELAY_MS - Date.now();
+        if (left > 0) this.armClose(left);
+        else await this.closeNow();
+      });
+    }, ms);
+    this.closeTimer.unref();
   }
 
   /** Closes the file at once (fsync first when HDD_FSYNC_BEFORE_CLOSE). Call inside exclusive. */

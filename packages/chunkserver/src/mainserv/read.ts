@@ -1,6 +1,5 @@
 import {
   ANTOAN_NOP,
-  ANTOAN_NOP_PACKET,
   CLTOCS_READ,
   MFS_ERROR_NOCHUNK,
   MFS_ERROR_WRONGOFFSET,
@@ -15,10 +14,8 @@ import {
 } from '@mfs-ts/protocol';
 import type { CsConn } from '../csserv.js';
 
-/** With protocol version 1 the server keeps a slow read alive with a NOP every second (mainserv.c). */
 /** At most this many whole blocks are read from the disk in one preadv and sent in one socket write. */
 const READ_BATCH = 16;
-const READ_NOP_INTERVAL_MS = 1000;
 
 function status(conn: CsConn, chunkid: number, st: number): void {
   const b = Buffer.allocUnsafe(17);
@@ -77,11 +74,7 @@ export async function serveRead(conn: CsConn, payload: Buffer): Promise<void> {
     status(conn, chunkid, MFS_ERROR_WRONGVERSION);
     return conn.detach(true);
   }
-  const nop = protover
-    ? setInterval(() => {
-        if (Date.now() - conn.lastWrite >= READ_NOP_INTERVAL_MS) conn.send(ANTOAN_NOP_PACKET);
-      }, READ_NOP_INTERVAL_MS / 2)
-    : undefined;
+  conn.readKeepalive = protover === 1;
   const pool = conn.bufs.packets;
   let st = await c.exclusive(() => c.ioBegin());
   const opened = st === MFS_STATUS_OK;
@@ -128,7 +121,7 @@ export async function serveRead(conn: CsConn, payload: Buffer): Promise<void> {
       await conn.drained();
     }
   } finally {
-    if (nop) clearInterval(nop);
+    conn.readKeepalive = false;
     // The final status is out: the client's next request waits for detach instead of being "garbage".
     conn.unroute();
     if (opened) await c.exclusive(() => c.ioEnd()).catch(() => undefined);
