@@ -31,7 +31,7 @@ import type { Logger } from '@mfs-ts/common';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { chunkOp, createChunk, deleteChunk, duplicateChunk, setChunkVersion, truncateChunk } from './hddspacemgr/chunkops.js';
 import { replicate } from './replicator.js';
-import { CS_CREATE, CS_DELETE, CS_DUPLICATE, CS_DUPTRUNC, CS_REPL, CS_TRUNCATE, CS_VERSION } from './charts.js';
+import { CS_CREATE, CS_CSREPIN, CS_CSREPOUT, CS_DELETE, CS_DUPLICATE, CS_DUPTRUNC, CS_REPL, CS_TRUNCATE, CS_VERSION } from './charts.js';
 import { packetName } from './names.js';
 
 /** What the master command handlers need from the link. */
@@ -46,8 +46,8 @@ export interface CommandContext {
   isCurrent(conn: number): boolean;
   send(packet: Buffer): void;
   kill(reason: string, type?: number): void;
-  /** Counts a command in the charts (hdd_op_stats / replicator_stats). */
-  count?(stat: number): void;
+  /** Adds to a chart counter (hdd_op_stats / replicator_stats): 1 by default. */
+  count?(stat: number, n?: number): void;
 }
 
 /** The chart counting each command (chartsdefs.h: create, delete, version, duplicate, truncate, duptrunc, repl). */
@@ -164,7 +164,8 @@ function replicateCommand(ctx: CommandContext, p: Buffer): void {
   else if (m.sources.length === 1 && m.sources[0]!.chunkid === m.chunkid && m.sources[0]!.version === m.version) src = m.sources[0]!;
   const cc = ctx.current();
   ctx.jobs++;
-  const run = src ? replicate(ctx.hdd, ctx.log, m.chunkid, m.version, src.ip, src.port) : inval();
+  const traffic = { in: (n: number) => ctx.count?.(CS_CSREPIN, n), out: (n: number) => ctx.count?.(CS_CSREPOUT, n) };
+  const run = src ? replicate(ctx.hdd, ctx.log, m.chunkid, m.version, src.ip, src.port, traffic) : inval();
   void run
     .catch(() => MFS_ERROR_IO)
     .then((st) => {

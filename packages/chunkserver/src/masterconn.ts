@@ -349,8 +349,8 @@ export class MasterConn {
     isCurrent: (cc) => cc === this.conncnt && this.connected,
     send: (b) => this.sendRaw(b),
     kill: (reason, type) => this.kill(reason, type),
-    count: (stat) => {
-      if (this.opts.charts) this.opts.charts[stat]!++;
+    count: (stat, n = 1) => {
+      if (this.opts.charts) this.opts.charts[stat]! += n;
     },
   };
 

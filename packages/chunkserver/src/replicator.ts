@@ -37,8 +37,12 @@ class PacketReader {
   private waiter: (() => void) | undefined;
   private done = false;
 
-  constructor(private readonly sock: Socket) {
+  constructor(
+    private readonly sock: Socket,
+    private readonly received?: (n: number) => void,
+  ) {
     sock.on('data', (d: Buffer) => {
+      this.received?.(d.length);
       const err = this.framer.push(d, (type, payload, stable) => this.queue.push({ type, data: stable ? payload : Buffer.from(payload) }));
       if (err) this.sock.destroy();
       this.waiter?.();
@@ -79,7 +83,16 @@ function u64(b: Buffer, o: number): number {
  * (CLTOCS_READ). Each block is checked against the CRC sent with it as it is written. The copy is
  * built under a temporary name and appears under its chunk name only when complete.
  */
-export async function replicate(hdd: HddSpaceMgr, log: Logger, chunkid: number, version: number, ip: number, port: number): Promise<number> {
+export async function replicate(
+  hdd: HddSpaceMgr,
+  log: Logger,
+  chunkid: number,
+  version: number,
+  ip: number,
+  port: number,
+  /** Bytes received from / sent to the source (the csrepin / csrepout charts). */
+  traffic?: { in(n: number): void; out(n: number): void },
+): Promise<number> {
   if (hdd.getAny(chunkid)) return MFS_ERROR_CHUNKEXIST;
   const f = hdd.chooseFolder();
   if (!f) return MFS_ERROR_NOSPACE;
@@ -110,7 +123,7 @@ export async function replicate(hdd: HddSpaceMgr, log: Logger, chunkid: number, 
   }
   sock = await connectOnce(ip, port, CONN_MS);
   if (!sock) return fail(MFS_ERROR_CANTCONNECT, 'connect error');
-  const rd = new PacketReader(sock);
+  const rd = new PacketReader(sock, traffic?.in);
   const st0 = await c.exclusive(() => c.ioBegin('existing'));
   if (st0 !== MFS_STATUS_OK) return fail(st0, 'open error');
   opened = true;
@@ -120,6 +133,7 @@ export async function replicate(hdd: HddSpaceMgr, log: Logger, chunkid: number, 
   req.writeUInt32BE(Math.floor(chunkid / 0x100000000), 8);
   req.writeUInt32BE(chunkid >>> 0, 12);
   req.writeUInt32BE(version >>> 0, 16);
+  traffic?.out(req.length);
   sock.write(req);
   const bp = await rd.next(RECV_MS);
   if (!bp || bp.type !== CSTOAN_CHUNK_BLOCKS || bp.data.length !== 15) return fail(MFS_ERROR_DISCONNECTED, 'get # of blocks: got wrong answer');
@@ -136,6 +150,7 @@ export async function replicate(hdd: HddSpaceMgr, log: Logger, chunkid: number, 
     rq.writeUInt32BE(version >>> 0, 16);
     rq.writeUInt32BE(0, 20);
     rq.writeUInt32BE(blocks * MFSBLOCKSIZE, 24);
+    traffic?.out(rq.length);
     sock.write(rq);
     for (let b = 0; b < blocks; b++) {
       const p = await rd.next(RECV_MS);

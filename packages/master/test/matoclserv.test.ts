@@ -155,6 +155,25 @@ describe('matoclserv: an in-process master and a socket client', () => {
     expect(rd.entries.map((e) => e.name.toString())).toEqual(['.', '..', 'f']);
   });
 
+  it('counts the ops, packets and bytes of the session in the charts (stats_* of filesystem.c, matoclserv_stats)', async () => {
+    // The minute's counters go into the charts at the minute's end; here at once.
+    master.charts.refresh(Date.now() / 1000);
+    const tool = await TestPeer.connect(port);
+    peers.push(tool);
+    const recent = async (stat: number): Promise<number> => {
+      tool.send(CltoanChartData, { $v: 'limited', chartid: stat * 10, maxentries: 2 });
+      const d = await tool.reply(AntoclChartData);
+      if (d.$v !== 'data') throw new Error(`no data for statistic ${stat}`);
+      return d.values.filter((v) => v !== 0xffffffffffffffffn).reduce((a, v) => a + Number(v), 0);
+    };
+    // mkdir (8) twice, lookup (7), create = mknod (12), getattr (5), readdir (16): the previous test
+    expect([await recent(8), await recent(7), await recent(12), await recent(5), await recent(16)]).toEqual([2, 1, 1, 1, 1]);
+    expect(await recent(21), 'packets received').toBeGreaterThanOrEqual(7);
+    expect(await recent(22), 'packets sent').toBeGreaterThanOrEqual(7);
+    expect(await recent(23), 'bytes received').toBeGreaterThan(7 * 8);
+    expect(await recent(20), 'resident memory').toBeGreaterThan(1 << 20);
+  });
+
   it('closes only the connection that sent a malformed packet', async () => {
     const bad = await TestPeer.connect(port);
     peers.push(bad);
