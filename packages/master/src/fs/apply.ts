@@ -27,7 +27,7 @@ import { BadRecord, big, nameArg, namecheck, num, result } from './recargs.js';
 import { snapshot } from './snapshot.js';
 export { namecheck } from './recargs.js';
 export { removeSnapshotTest, snapshotTest } from './snapshot.js';
-import { type Edge, type FsNode, type FsTree, MFSCHUNKSIZE, nameKey, SoleHolder } from './tree.js';
+import { type Edge, type FsNode, type FsTree, MFSCHUNKSIZE, nameKey, ownChunks, SoleHolder } from './tree.js';
 import {
   EATTR_IMMUTABLE,
   EATTR_NOECACHE,
@@ -484,8 +484,9 @@ function write(t: FsTree, rec: ChangelogRecord, ts: number, live: LiveInfo | und
   const ochunkid = indx < f.chunks.length ? f.chunks[indx]! : 0;
   const r = t.chunks.modify(ts, ochunkid, live?.continueop === true, replay);
   if (r.status !== MFS_STATUS_OK) return r.status;
-  while (f.chunks.length <= indx) f.chunks.push(0);
-  f.chunks[indx] = r.chunkid;
+  const chunks = ownChunks(f);
+  while (chunks.length <= indx) chunks.push(0);
+  chunks[indx] = r.chunkid;
   let nlength = indx * MFSCHUNKSIZE;
   if (nlength < f.length) nlength = f.length;
   if (nlength > f.length) {
@@ -517,7 +518,8 @@ export function appendSlice(t: FsTree, ts: number, dst: FsNode, src: FsNode, fro
   const newchunks = srcchunks + dstchunks;
   if (newchunks - 1 > MAX_INDEX) return MFS_ERROR_INDEXTOOBIG;
   const psr = t.getStats(dst, 0);
-  while (dst.chunks.length < newchunks) dst.chunks.push(0);
+  const dchunks = ownChunks(dst);
+  while (dchunks.length < newchunks) dchunks.push(0);
   for (let i = dstchunks; i < dst.chunks.length; i++) {
     const c = dst.chunks[i]!;
     if (c > 0) t.chunks.deleteFile(c);

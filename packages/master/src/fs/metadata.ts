@@ -371,6 +371,7 @@ export function loadMetadata(ns: Namespace, buf: Buffer): LoadResult {
           else if (n.isFile) {
             n.length = s.u64n();
             const ch = s.u32();
+            if (ch > 0) n.chunks = [];
             for (let i = 0; i < ch; i++) n.chunks.push(s.u64n());
           } else if (type !== TYPE_DIRECTORY && type !== 4 && type !== 7) {
             throw new MetadataError(`bad node type ${type} at byte ${nodeAt}`, undefined, nodeAt);

@@ -105,6 +105,18 @@ export class TreeEdge implements Edge {
 const NO_PATH = Buffer.alloc(0);
 
 /**
+ * The chunk list of every file that has none yet: one shared, frozen array (a file's own array is
+ * made when it gets its first chunk, ownChunks), so an empty file costs no array of its own.
+ */
+const NO_CHUNKS = Object.freeze([]) as unknown as number[];
+
+/** The file's chunk list, made its own first if it is still the shared empty one. */
+export function ownChunks(n: FsNode): number[] {
+  if (n.chunks === NO_CHUNKS) n.chunks = [];
+  return n.chunks;
+}
+
+/**
  * What few nodes have: directory data, symlink paths, devices, xattrs, ACLs, quotas, windows
  * attributes. Kept out of FsNode so a plain file costs only its common fields.
  */
@@ -139,7 +151,8 @@ export class FsNode {
   children: Map<string, Edge> | null = null;
   // files
   length = 0;
-  chunks: number[] = [];
+  /** Chunk ids by index (0 = hole); grow it only through ownChunks(). */
+  chunks: number[] = NO_CHUNKS;
   realsizeRatio = 0;
   /** The rarely set fields (accessors below); null while all of them have their defaults. */
   private x: NodeExtra | null = null;
