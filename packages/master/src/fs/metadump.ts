@@ -89,6 +89,11 @@ class Sink {
     b.copy(this.buf, this.pos);
     this.pos += b.length;
   }
+  /** A string of code points below 256, one byte each. */
+  latin1(v: string): void {
+    this.room(v.length);
+    this.pos += this.buf.write(v, this.pos, v.length, 'latin1');
+  }
   zeros(n: number): void {
     this.room(n);
     this.buf.fill(0, this.pos, this.pos + n);
@@ -538,9 +543,15 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
           w.u32(e.parent?.inode ?? 0);
           w.u32(e.child.inode);
           w.u64(e.edgeid);
-          const name = e.name;
-          w.u16(name.length);
-          w.bytes(name);
+          if (e.parent !== null) {
+            // a tree edge's key is its name in latin1: written as is, no Buffer per edge
+            w.u16(e.key.length);
+            w.latin1(e.key);
+          } else {
+            const name = e.name;
+            w.u16(name.length);
+            w.bytes(name);
+          }
         };
         if (this.edgePhase === 'tree') {
           while (this.stack.length > 0) {

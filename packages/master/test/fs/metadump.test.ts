@@ -1,9 +1,10 @@
 // The incremental metadata writer (metadump.ts): with nothing changing it writes exactly the bytes of
 // storeMetadata; with every kind of change running between its slices it still writes the namespace of
 // the version it started at, and that image plus the records logged after it replays to the live state.
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ChangelogReader, dumpMetadataSync, loadMetadata, MetadataDump, Namespace, SMODE_RMASK, SMODE_SET, SNAPSHOT_MODE_CAN_OVERWRITE, storeMetadata, TYPE_DIRECTORY, TYPE_FILE } from '../../src/fs/index.js';
-import { b, ok, ROOT, setup } from './helpers.js';
+import { ChangelogReader, dumpMetadataSync, loadMetadata, MetadataDump, MFS_XATTR_CREATE_OR_REPLACE, Namespace, SET_MODE_FLAG, SMODE_RMASK, SMODE_SET, SNAPSHOT_MODE_CAN_OVERWRITE, storeMetadata, TYPE_DIRECTORY, TYPE_FILE, TYPE_TRASH } from '../../src/fs/index.js';
+import { b, META, ok, ROOT, setup } from './helpers.js';
 import { scenario } from './scenario.js';
 
 type Dump = { nodes: Array<{ parents: unknown[] }>; trash: unknown[]; sustained: unknown[] };
@@ -119,5 +120,76 @@ describe('incremental metadata dump', () => {
     expect(() => d.step(1)).toThrow(/aborted/);
     ok(ns.mkdir(ROOT, 1, b('d'), 0o755, 0, false));
     expect(ns.tree.nodes.get(2)?.type).toBe(TYPE_DIRECTORY);
+  });
+
+  test('random operations before and while a dump runs, random slice sizes: the image is the state at its version, replay reaches the live state', () => {
+    type Op = [number, number, number, number];
+    const apply = (ns: Namespace, clock: { t: number }, [k, x, y, z]: Op): void => {
+      const inodes = [...ns.tree.nodes.keys()].sort((p, q) => p - q);
+      const pick = (i: number) => ns.tree.nodes.get(inodes[i % inodes.length]!)!;
+      const dirs = inodes.map((i) => ns.tree.nodes.get(i)!).filter((n) => n.type === TYPE_DIRECTORY);
+      const dir = (i: number) => dirs[i % dirs.length]!;
+      const entry = (i: number) => {
+        const d = dir(i);
+        const l = ns.tree.childList(d);
+        return l.length === 0 ? undefined : { d, e: l[Math.floor(i / dirs.length) % l.length]! };
+      };
+      const name = b(`n${z % 6}`);
+      switch (k % 16) {
+        case 0: ns.mkdir(ROOT, dir(x).inode, name, 0o755, 0, false); break;
+        case 1: case 2: ns.mknod(ROOT, dir(x).inode, name, TYPE_FILE, 0o644, 0, 0); break;
+        case 3: { const en = entry(x); if (en) ns.unlink(ROOT, en.d.inode, en.e.name); break; }
+        case 4: { const en = entry(x); if (en) ns.rmdir(ROOT, en.d.inode, en.e.name); break; }
+        case 5: { const en = entry(x); if (en) ns.rename(ROOT, en.d.inode, en.e.name, dir(y).inode, name); break; }
+        case 6: ns.link(ROOT, pick(x).inode, dir(y).inode, name); break;
+        case 7: ns.symlink(ROOT, dir(x).inode, name, b(`target${y}`)); break;
+        case 8: ns.setattr(ROOT, pick(x).inode, 0, { setmask: SET_MODE_FLAG, mode: 0o600 + (y % 0o100), uid: 0, gid: 0, atime: 0, mtime: 0, winattr: 0, sugidclearmode: 0 }); break;
+        case 9: ns.setxattr(ROOT, pick(x).inode, 0, b(`user.a${y % 3}`), b(`v${z}`), MFS_XATTR_CREATE_OR_REPLACE); break;
+        case 10: {
+          const f = pick(x);
+          if (f.type !== TYPE_FILE) break;
+          const w = ns.writeChunk(f.inode, y % 3, { chunkopflags: 0 });
+          if (w.ok) ns.writeChunkEnd(f.inode, w.value.chunkId, (y % 3) * 0x4000000 + z + 1, 0);
+          break;
+        }
+        case 11: if (pick(x).type === TYPE_FILE) ns.truncate(ROOT, pick(x).inode, 0, y * 1000); break;
+        case 12: ns.setsclass(ROOT, dir(x).inode, 1, 1 + (y % 5), SMODE_SET | SMODE_RMASK); break;
+        case 13: ns.snapshot(ROOT, dir(x).inode, dir(y).inode, name, SNAPSHOT_MODE_CAN_OVERWRITE, 0); break;
+        case 14: {
+          const t = [...ns.tree.nodes.values()].filter((n) => n.type === TYPE_TRASH);
+          if (t.length > 0) (y % 2 ? ns.undel(META, t[x % t.length]!.inode) : ns.purge(META, t[x % t.length]!.inode));
+          break;
+        }
+        case 15: clock.t += z * 3600; ns.periodic(); break;
+      }
+    };
+    const op = fc.tuple(fc.nat(15), fc.nat(10000), fc.nat(10000), fc.nat(30)) as fc.Arbitrary<Op>;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 5, maxLength: 60 }), fc.array(op, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 4 }), (before, during, per) => {
+        const { ns, clock, lines } = setup();
+        for (let d = 0; d < 6; d++) {
+          const dd = ok(ns.mkdir(ROOT, 1, b(`n${d}`), 0o755, 0, false)).inode;
+          for (let f = 0; f < 6; f++) ok(ns.mknod(ROOT, dd, b(`n${f}`), TYPE_FILE, 0o644, 0, 0));
+        }
+        for (const o of before) apply(ns, clock, o);
+        const o = { metaversion: BigInt(lines.length + 1), metaid: 1n, now: clock.t };
+        const atV = storeMetadata(ns, o);
+        const first = lines.length;
+        const dump = new MetadataDump(ns, o);
+        const log = ns.onRecord!;
+        ns.onRecord = (r) => {
+          log(r);
+          if (!dump.done) dump.step(per);
+        };
+        for (const x of during) apply(ns, clock, x);
+        ns.onRecord = log;
+        const img = Buffer.concat(dump.finishSync());
+        expect(normalized(loaded(img, clock.t))).toEqual(normalized(loaded(atV, clock.t)));
+        const fresh = loaded(img, clock.t);
+        for (const r of ChangelogReader.parseText(lines.slice(first).join('\n')).records) expect(fresh.apply(r.rec)).toBe(0);
+        expect(normalized(fresh)).toEqual(normalized(ns));
+      }),
+      { numRuns: 25 },
+    );
   });
 });
