@@ -28,6 +28,29 @@ export interface ChunkCopy {
   state: CopyState;
 }
 
+/**
+ * Where a chunk's copies go: its storage class's label expressions (one per copy; each up to
+ * MASKORGROUP and-masks or'd together, all zero = any server) and mode (storageclass.c). `null`
+ * expressions = any servers.
+ */
+export interface Placement {
+  goal: number;
+  create: number[][] | null;
+  keep: number[][] | null;
+  /** SCLASS_MODE_LOOSE 0 (labels ignored), STD 1 (other servers when none match), STRICT 2 (never) */
+  mode: number;
+}
+/** A plain goal (copies anywhere) or a placement. */
+export type GoalSpec = number | Placement;
+const placementOf = (g: GoalSpec): Placement => (typeof g === 'number' ? { goal: g, create: null, keep: null, mode: 1 } : g);
+const isAny = (expr: readonly number[]): boolean => expr.every((m) => m === 0);
+
+/** A server with `labelmask` fulfils `expr` when one of its non-zero masks is a subset (matocsserv_server_has_labels). */
+export function labelsMatch(expr: readonly number[], labelmask: number): boolean {
+  if (isAny(expr)) return true;
+  return expr.some((m) => m !== 0 && ((m & labelmask) >>> 0) === m >>> 0);
+}
+
 /** What the registry needs from a chunkserver link (matocsserv.ts implements it). */
 export interface ChunkServerLink {
   readonly csid: number;
@@ -69,6 +92,9 @@ export class Chunk {
   needVerIncrease = true;
   interrupted = false;
   goal = 1;
+  /** Keep label expressions and mode of the chunk's class (null: copies anywhere). */
+  keep: number[][] | null = null;
+  mode = 1;
   /** The goal came from this run (create / setgoal); chunks only known from reports have none yet. */
   goalKnown = false;
   /** Resolvers waiting for the operation in flight. */
@@ -80,6 +106,13 @@ export class Chunk {
     readonly id: number,
     public version: number,
   ) {}
+
+  setPlacement(p: Placement): void {
+    this.goal = p.goal;
+    this.keep = p.keep;
+    this.mode = p.mode;
+    this.goalKnown = true;
+  }
 
   validCopies(): ChunkCopy[] {
     return [...this.copies.values()].filter((c) => c.state === 'valid' || c.state === 'tdvalid');
@@ -120,7 +153,7 @@ export class ChunkRegistry {
   /** Requests parked until a chunk is unlocked or its operation ends (matoclserv lwchunks). */
   private readonly idleWaiters = new Map<number, Array<() => void>>();
   /** Goals of chunks not reported yet (from the metadata at start), applied when a copy shows up. */
-  private readonly goalHints = new Map<number, number>();
+  private readonly goalHints = new Map<number, Placement>();
 
   constructor(private readonly opts: RegistryOptions) {
     this.log = opts.log;
@@ -213,8 +246,7 @@ export class ChunkRegistry {
       c = new Chunk(chunkid, meta ? meta.version : version);
       const g = this.goalHints.get(chunkid);
       if (g !== undefined) {
-        c.goal = g;
-        c.goalKnown = true;
+        c.setPlacement(g);
         this.goalHints.delete(chunkid);
       }
       this.chunks.set(chunkid, c);
@@ -291,19 +323,44 @@ export class ChunkRegistry {
 
   /**
    * Servers for a new chunk of goal `goal` (chunk_creation_servers): registered servers with space,
-   * least used first, at most `goal`.
+   * least used first, at most `goal`. With label expressions, one server per expression: the least
+   * used one that matches (specific expressions served before wildcards); in STD mode any other
+   * server when none matches, in STRICT mode none, in LOOSE mode labels are ignored.
    */
-  creationServers(goal: number): ChunkServerLink[] {
+  creationServers(goal: number, exprs: number[][] | null = null, mode = 1): ChunkServerLink[] {
     const cands = [...this.servers.values()].filter((s) => s.registered && s.totalspace > 0 && s.usedspace < s.totalspace);
     cands.sort((a, b) => a.usedspace / a.totalspace - b.usedspace / b.totalspace || ((a.csid + this.rr) % 7) - ((b.csid + this.rr) % 7));
     this.rr++;
-    return cands.slice(0, Math.max(1, goal));
+    if (exprs === null || mode === 0) return cands.slice(0, Math.max(1, goal));
+    const out: ChunkServerLink[] = [];
+    for (const e of [...exprs].sort((a, b) => Number(isAny(a)) - Number(isAny(b)))) {
+      let s = cands.find((x) => !out.includes(x) && labelsMatch(e, x.labelmask));
+      if (!s && mode !== 2) s = cands.find((x) => !out.includes(x));
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Which keep expressions the valid copies fulfil (greedy, specific expressions first): the
+   * expressions left without a copy and the copies that fulfil none.
+   */
+  private labelState(keep: number[][], valid: ChunkCopy[]): { missing: number[][]; spare: ChunkCopy[] } {
+    const free = [...valid];
+    const missing: number[][] = [];
+    for (const e of [...keep].sort((a, b) => Number(isAny(a)) - Number(isAny(b)))) {
+      const i = free.findIndex((cp) => labelsMatch(e, this.servers.get(cp.csid)?.labelmask ?? 0));
+      if (i >= 0) free.splice(i, 1);
+      else missing.push(e);
+    }
+    return { missing, spare: free };
   }
 
   /** Can a modify of `chunkid` (0 = new) start now? MFS_STATUS_OK or the status to return (chunk_multi_modify's early checks). */
-  precheckModify(chunkid: number, goal: number): number {
+  precheckModify(chunkid: number, goal: GoalSpec): number {
     if (chunkid === 0) {
-      if (this.creationServers(goal).length > 0) return MFS_STATUS_OK;
+      const p = placementOf(goal);
+      if (this.creationServers(p.goal, p.create ?? p.keep, p.mode).length > 0) return MFS_STATUS_OK;
       return this.serverCount() > 0 ? MFS_ERROR_NOSPACE : MFS_ERROR_NOCHUNKSERVERS;
     }
     const c = this.chunks.get(chunkid);
@@ -345,13 +402,13 @@ export class ChunkRegistry {
   }
 
   /** A new chunk on `goal` servers (CREATE). Resolves with the status once every chosen server answered. */
-  create(chunkid: number, version: number, goal: number): Promise<number> {
-    const servers = this.creationServers(goal);
+  create(chunkid: number, version: number, goal: GoalSpec): Promise<number> {
+    const p = placementOf(goal);
+    const servers = this.creationServers(p.goal, p.create ?? p.keep, p.mode);
     if (servers.length === 0) return Promise.resolve(this.serverCount() > 0 ? MFS_ERROR_NOSPACE : MFS_ERROR_NOCHUNKSERVERS);
     const c = this.chunk(chunkid, version);
     c.version = version;
-    c.goal = goal;
-    c.goalKnown = true;
+    c.setPlacement(p);
     c.orphan = false;
     c.operation = 'create';
     c.interrupted = false;
@@ -381,14 +438,13 @@ export class ChunkRegistry {
   }
 
   /** Copy-on-write of a shared chunk (DUPLICATE): the new chunk lives where the old one has copies. */
-  duplicate(newId: number, newVersion: number, oldId: number, oldVersion: number, goal: number): Promise<number> {
+  duplicate(newId: number, newVersion: number, oldId: number, oldVersion: number, goal: GoalSpec): Promise<number> {
     const oc = this.chunk(oldId, oldVersion);
     const sources = [...oc.copies.values()].filter((cp) => isUsable(cp.state) && this.servers.has(cp.csid));
     if (sources.length === 0) return Promise.resolve(this.serverCount() > 0 ? MFS_ERROR_CHUNKLOST : MFS_ERROR_CSNOTPRESENT);
     const c = this.chunk(newId, newVersion);
     c.version = newVersion;
-    c.goal = goal;
-    c.goalKnown = true;
+    c.setPlacement(placementOf(goal));
     c.operation = 'duplicate';
     c.interrupted = false;
     for (const cp of sources) {
@@ -400,7 +456,7 @@ export class ChunkRegistry {
   }
 
   /** Shrinks a chunk to `length` bytes with a new version (TRUNCATE), or copies and shrinks a shared one (DUPTRUNC). */
-  truncate(chunkid: number, length: number, newVersion: number, oldVersion: number, copyOf?: { id: number; version: number }, goal = 1): Promise<number> {
+  truncate(chunkid: number, length: number, newVersion: number, oldVersion: number, copyOf?: { id: number; version: number }, goal: GoalSpec = 1): Promise<number> {
     const srcId = copyOf ? copyOf.id : chunkid;
     const srcVer = copyOf ? copyOf.version : oldVersion;
     const oc = this.chunk(srcId, srcVer);
@@ -408,10 +464,7 @@ export class ChunkRegistry {
     if (sources.length === 0) return Promise.resolve(this.serverCount() > 0 ? MFS_ERROR_CHUNKLOST : MFS_ERROR_CSNOTPRESENT);
     const c = copyOf ? this.chunk(chunkid, newVersion) : oc;
     c.version = newVersion;
-    if (copyOf) {
-      c.goal = goal;
-      c.goalKnown = true;
-    }
+    if (copyOf) c.setPlacement(placementOf(goal));
     c.operation = copyOf ? 'duptrunc' : 'truncate';
     c.interrupted = false;
     for (const cp of sources) {
@@ -512,13 +565,11 @@ export class ChunkRegistry {
     c.orphan = true;
   }
 
-  /** The chunk's goal changed (setgoal): the loop will replicate or delete to match. */
-  setGoal(chunkid: number, goal: number): void {
+  /** The chunk's goal or class changed (setgoal, class definition): the loop will replicate or delete to match. */
+  setGoal(chunkid: number, goal: GoalSpec): void {
     const c = this.chunks.get(chunkid);
-    if (c) {
-      c.goal = goal;
-      c.goalKnown = true;
-    } else this.goalHints.set(chunkid, goal);
+    if (c) c.setPlacement(placementOf(goal));
+    else this.goalHints.set(chunkid, placementOf(goal));
   }
 
   // ---------------------------------------------------------------- the jobs loop
@@ -568,6 +619,32 @@ export class ChunkRegistry {
         }
       }
       if (valid.length === 0 || !c.goalKnown) continue;
+      if (c.keep !== null && c.mode !== 0) {
+        // Labels: a copy for every keep expression (a new one on a matching server first, then the
+        // copy that fulfils nothing goes), as chunks.c moves chunks with wrong labels.
+        const { missing, spare } = this.labelState(c.keep, valid);
+        const have = new Set(c.copies.keys());
+        const free = this.creationServers(this.servers.size).filter((s) => !have.has(s.csid));
+        const dst = missing.length > 0 ? (free.find((s) => missing.some((e) => labelsMatch(e, s.labelmask))) ?? (valid.length < c.goal && c.mode !== 2 ? free[0] : undefined)) : undefined;
+        if (dst && replOk) {
+          const src = this.servers.get(valid[0]!.csid)!;
+          c.copies.set(dst.csid, { csid: dst.csid, version: c.version, state: 'busy' });
+          c.operation = 'replicate';
+          dst.sendReplicate(c.id, c.version, src.ip, src.port);
+          this.stats.replications++;
+          ops++;
+        } else if (valid.length > c.goal && spare.length > 0 && dels < deleteLimit && (missing.length === 0 || !dst)) {
+          const victim = spare
+            .map((cp) => ({ cp, s: this.servers.get(cp.csid)! }))
+            .sort((a, b) => b.s.usedspace / Math.max(1, b.s.totalspace) - a.s.usedspace / Math.max(1, a.s.totalspace))[0]!;
+          victim.cp.state = 'del';
+          victim.s.sendDelete(c.id, c.version);
+          this.stats.deletes++;
+          dels++;
+          ops++;
+        }
+        continue;
+      }
       if (valid.length < c.goal && replOk) {
         const have = new Set(c.copies.keys());
         const dst = this.creationServers(this.servers.size).find((s) => !have.has(s.csid));

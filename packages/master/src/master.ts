@@ -1,4 +1,4 @@
-import { SCLA_VERSION } from './fs/sclass.js';
+import { SCLA_VERSION, type SclassTable } from './fs/sclass.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -475,13 +475,20 @@ export class Master implements Daemon {
    * as chunks.c keeps it), so the jobs loop can keep old chunks at goal after a restart.
    */
   private seedChunkGoals(): void {
-    const goals = new Map<number, number>();
+    // chunk -> the storage class of the sharing file that keeps the most copies (its labels too)
+    const classes = new Map<number, number>();
+    const byClass = new Map<number, ReturnType<SclassTable['placement']>>();
+    const place = (cls: number) => byClass.get(cls) ?? byClass.set(cls, this.ns.sclasses.placement(cls)).get(cls)!;
     for (const node of this.ns.tree.nodes.values()) {
       if (node.chunks.length === 0) continue;
-      const g = this.ns.sclasses.keepMax(node.sclassid) || 2;
-      for (const id of node.chunks) if (id !== 0 && (goals.get(id) ?? 0) < g) goals.set(id, g);
+      const g = place(node.sclassid).goal;
+      for (const id of node.chunks) {
+        if (id === 0) continue;
+        const cur = classes.get(id);
+        if (cur === undefined || place(cur).goal < g) classes.set(id, node.sclassid);
+      }
     }
-    for (const [id, g] of goals) this.registry.setGoal(id, g);
+    for (const [id, cls] of classes) this.registry.setGoal(id, place(cls));
   }
 
   async start(): Promise<void> {

@@ -168,3 +168,53 @@ describe('missing chunks (MISSING_CHUNKS types)', () => {
     expect(reg.missingType(3)).toBeUndefined();
   });
 });
+
+describe('chunk registry: storage class labels', () => {
+  const A = [1, 0, 0, 0];
+  const B = [2, 0, 0, 0];
+  const C = [4, 0, 0, 0];
+  function labelled() {
+    const reg = new ChunkRegistry({ log: silentLogger(), replicationsDelayInit: 0 });
+    const cs = [1, 2, 4, 0].map((mask, i) => {
+      const s = new FakeCs(i + 1, 0x0a000001 + i, 9422, 100 - i * 10); // the unlabelled one is the emptiest
+      s.labelmask = mask;
+      reg.serverConnected(s);
+      return s;
+    });
+    return { reg, cs };
+  }
+  const where = (reg: ChunkRegistry, id: number) => reg.locations(id).map((l) => l.labelmask).sort();
+
+  it('creates one copy per expression on matching servers; STD falls back to others, STRICT does not', async () => {
+    const { reg, cs } = labelled();
+    const p = reg.create(1, 1, { goal: 2, create: null, keep: [A, C], mode: 1 });
+    for (const s of cs) if (s.sent.length) reg.operationStatus(s.csid, 1, MFS_STATUS_OK);
+    expect(await p).toBe(MFS_STATUS_OK);
+    expect(where(reg, 1)).toEqual([1, 4]);
+    // no server has label 8: STD takes another server, STRICT none
+    expect(reg.creationServers(1, [[8, 0, 0, 0]], 1)).toHaveLength(1);
+    expect(reg.creationServers(1, [[8, 0, 0, 0]], 2)).toHaveLength(0);
+    // or-groups: "D|B" matches B's server; and-masks: "A+B" matches nothing
+    expect(reg.creationServers(1, [[8, 2, 0, 0]], 2).map((s) => s.labelmask)).toEqual([2]);
+    expect(reg.creationServers(1, [[3, 0, 0, 0]], 2)).toHaveLength(0);
+  });
+
+  it('the jobs loop moves copies to servers with the class labels, then drops the copy that fulfils none', async () => {
+    const { reg, cs } = labelled();
+    const p = reg.create(5, 1, { goal: 2, create: null, keep: [A, B], mode: 1 });
+    for (const s of cs) if (s.sent.length) reg.operationStatus(s.csid, 5, MFS_STATUS_OK);
+    await p;
+    expect(where(reg, 5)).toEqual([1, 2]);
+    expect(reg.jobs()).toBe(0); // placed as the class says: nothing to do
+    // the class now keeps A and C: replicate to C first, then delete the B copy
+    reg.setGoal(5, { goal: 2, create: null, keep: [A, C], mode: 1 });
+    expect(reg.jobs()).toBe(1);
+    expect(cs[2]!.sent.at(-1)).toMatch(/^replicate 5 1 from /);
+    reg.replicateStatus(3, 5, 1, MFS_STATUS_OK);
+    expect(reg.jobs()).toBe(1);
+    expect(cs[1]!.sent.at(-1)).toBe('delete 5 1');
+    reg.operationStatus(2, 5, MFS_STATUS_OK);
+    expect(where(reg, 5)).toEqual([1, 4]);
+    expect(reg.jobs()).toBe(0);
+  });
+});

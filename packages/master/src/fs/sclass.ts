@@ -95,6 +95,17 @@ export class SclassTable {
     return c ? Math.max(c.labels[1].length, c.labels[2].length) : 0;
   }
 
+  /**
+   * Where the chunks of a file of this class go: keep-copies count, create and keep label
+   * expressions (null when they are all "*"), mode. Unknown ids: goal 2 anywhere.
+   */
+  placement(id: number): { goal: number; create: number[][] | null; keep: number[][] | null; mode: number } {
+    const c = this.tab[id];
+    if (!c) return { goal: 2, create: null, keep: null, mode: SCLASS_MODE_STD };
+    const labelled = (l: LabelExpr[]) => (l.some((e) => e.some((m) => m !== 0)) ? l.map((e) => [...e]) : null);
+    return { goal: c.labels[1].length, create: labelled(c.labels[0]), keep: labelled(c.labels[1]), mode: c.mode };
+  }
+
   /** sclass_get_create_goal */
   createGoal(id: number): number {
     return this.tab[id]?.labels[0].length ?? 0;

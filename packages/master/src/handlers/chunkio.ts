@@ -23,7 +23,7 @@ import { disabled, gidsOf } from './fuse.js';
 import { STAT } from '../sessions.js';
 import { MFSCHUNKSIZE, MFS_ROOT_ID, type Namespace, type WriteChunkOp } from '../fs/index.js';
 import { SESFLAG_READONLY } from '@mfs-ts/protocol';
-import type { ChunkRegistry } from '../chunks.js';
+import type { ChunkRegistry, GoalSpec, Placement } from '../chunks.js';
 
 // Chunk access of a mount (matoclserv_fuse_read_chunk / write_chunk / write_chunk_end / truncate).
 // WRITE_CHUNK (and a TRUNCATE that cuts a chunk) is answered only after the chunkservers confirmed
@@ -44,16 +44,15 @@ function flengChanged(c: ClConn, inode: number, fleng: number): void {
   for (const x of c.holders(inode)) x.sendMsg(MatoclFuseFlengHasChanged, { msgid: 0, inode, fleng });
 }
 
-/** The file's goal: the copies its storage class keeps (sclass_get_keepmax_goal; labels are not placed). */
-export function fileGoal(ns: Namespace, inode: number): number {
+/** Where the file's chunks go: its storage class's copies, label expressions and mode. */
+export function fileGoal(ns: Namespace, inode: number): Placement {
   const r = ns.getsclass(ROOT, inode, 0);
-  if (!r.ok) return 2;
-  for (const id of [...r.value.files.keys(), ...r.value.dirs.keys()]) return ns.sclasses.keepMax(id) || 2;
-  return 2;
+  if (r.ok) for (const id of [...r.value.files.keys(), ...r.value.dirs.keys()]) return ns.sclasses.placement(id);
+  return { goal: 2, create: null, keep: null, mode: 1 };
 }
 
 /** Runs the chunkserver side of a namespace WriteChunkOp; resolves with a status. */
-export function runChunkOp(reg: ChunkRegistry, op: WriteChunkOp, goal: number, truncateTo?: number): Promise<number> {
+export function runChunkOp(reg: ChunkRegistry, op: WriteChunkOp, goal: GoalSpec, truncateTo?: number): Promise<number> {
   if (truncateTo !== undefined) {
     if (op.action === 'duplicate') return reg.truncate(op.chunkId, truncateTo, op.version, op.oldVersion, { id: op.oldChunkId, version: op.oldVersion }, goal);
     if (op.action === 'continue') return Promise.resolve(MFS_STATUS_OK);

@@ -357,6 +357,37 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
     });
   });
 
+  it('storage class labels place copies on the real chunkservers with those LABELS, and move them when the class changes', async () => {
+    await withLab({ hosts: ['master', 'cs1', 'cs2', 'cs3', 'client'] }, async (lab) => {
+      const master = await lab.startMaster({ host: 'master', impl: 'ts', cfg: { REPLICATIONS_DELAY_INIT: 0 } });
+      const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((l, i) => lab.startChunkserver({ host: `cs${i + 1}`, master, cfg: { LABELS: l } })));
+      const mnt = await lab.mount({ host: 'client', master });
+      const at = (cs: { host: { ip: string }; port: number }) => `${cs.host.ip}:${cs.port}`;
+      const copies = async (file: string): Promise<string[]> => {
+        const out = (await mnt.exec(['mfsfileinfo', file])).stdout;
+        return [...out.matchAll(/copy \d+: (\d+\.\d+\.\d+\.\d+):(\d+) \(status:VALID\)/g)].map((x) => `${x[1]}:${x[2]}`).sort();
+      };
+      expect((await mnt.exec(['mfsscadmin', mnt.path(''), 'create', '-K', 'A,B', 'ab'])).stdout).toMatch(/: ok/);
+      expect((await mnt.exec(['mfsscadmin', mnt.path(''), 'create', '-K', 'C', 'onlyc'])).stdout).toMatch(/: ok/);
+      await mkdir(mnt.path('d'));
+      await mnt.exec(['mfssetsclass', 'ab', mnt.path('d')]);
+      const files = ['d/f1', 'd/f2', 'd/f3'];
+      for (const f of files) await writeFile(mnt.path(f), randomBytes(MiB));
+      // created where the labels say (each of three files: never on C)
+      for (const f of files) expect(await copies(mnt.path(f))).toEqual([at(a), at(b)].sort());
+      // the class changes to "one copy on C": the master replicates to C, then drops A and B
+      await mnt.exec(['mfssetsclass', 'onlyc', mnt.path('d/f1')]);
+      await waitFor('f1 only on the C chunkserver', async () => JSON.stringify(await copies(mnt.path('d/f1'))) === JSON.stringify([at(c)]), { timeoutMs: 40_000, intervalMs: 300 });
+      expect(await copies(mnt.path('d/f2'))).toEqual([at(a), at(b)].sort());
+      // a class definition change moves the chunks of every file of the class (ab -> A,C)
+      await mnt.exec(['mfsscadmin', mnt.path(''), 'modify', '-K', 'A,C', 'ab']);
+      await waitFor('f2 and f3 on A and C', async () => {
+        for (const f of ['d/f2', 'd/f3']) if (JSON.stringify(await copies(mnt.path(f))) !== JSON.stringify([at(a), at(c)].sort())) return false;
+        return true;
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+    });
+  });
+
   it('the meta mount (mfsmount -m) lists the trash and undeletes a file', async () => {
     await withLab({ hosts: ['master', 'cs1', 'client'] }, async (lab) => {
       const master = await lab.startMaster({ host: 'master', impl: 'ts' });
