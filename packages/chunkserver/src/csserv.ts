@@ -41,7 +41,7 @@ import { chartDataPacket, chartPacket, listenTcp, monotonicPacket, type ChartsDa
 import { CS_CSSERVIN, CS_CSSERVOUT, CS_HLOPR, CS_HLOPW } from './charts.js';
 import type { HddSpaceMgr } from './hddspacemgr/index.js';
 import { getChunkBlocks, getChunkChecksum, getChunkChecksumTab } from './hddspacemgr/chunkops.js';
-import { diskInfo } from './hddspacemgr/diskinfo.js';
+import { diskInfo, diskMonotonic } from './hddspacemgr/diskinfo.js';
 import { serveRead } from './mainserv/read.js';
 import { serveWrite } from './mainserv/write.js';
 import { packetName } from './names.js';
@@ -300,10 +300,10 @@ export class CsConn {
         return;
       }
       case CLTOAN_MONOTONIC_DATA:
-        // csserv_monotonic_data adds the disks' totals after the charts' (not sent by mfs-ts).
+        // csserv_monotonic_data: the charts' totals, then the disks' (hdd_diskinfo_monotonic_data).
         if (payload.length !== 0) return this.kill(`CLTOAN_MONOTONIC_DATA - wrong size (${payload.length}/0)`, type);
-        if (this.deps.charts) this.send(monotonicPacket(this.deps.charts.store));
-        else this.send(AntoclMonotonicData.encode({ values: [], disks: Buffer.alloc(0) }));
+        if (this.deps.charts) this.send(monotonicPacket(this.deps.charts.store, diskMonotonic(this.hdd)));
+        else this.send(AntoclMonotonicData.encode({ values: [], disks: diskMonotonic(this.hdd) }));
         return;
       case CLTOAN_MODULE_INFO: {
         if (payload.length !== 0) return this.kill(`CLTOAN_MODULE_INFO - wrong size (${payload.length}/0)`, type);

@@ -61,6 +61,15 @@ describe("the chunkserver's charts (chartsdata.c) on the data port", () => {
       expect(mono.type).toBe(ANTOCL_MONOTONIC_DATA);
       expect(mono.data.readUInt16BE(0)).toBe(CHUNKSERVER_STATS.length);
       expect(mono.data.readBigUInt64BE(2 + 8 * CS_HLOPR)).toBe(1n);
+      // then the disks (hdd_diskinfo_monotonic_data): count, and per disk its entry with one stats
+      // block of everything since start (bytes read at 34 + path, written 8 further)
+      const d = mono.data.subarray(2 + 8 * CHUNKSERVER_STATS.length);
+      expect(d.readUInt16BE(0)).toBe(1);
+      const plen = d[4]!;
+      expect(d.readUInt16BE(2)).toBe(34 + 64 + plen);
+      expect(d.length).toBe(2 + 2 + 34 + 64 + plen);
+      expect(Number(d.readBigUInt64BE(4 + 1 + plen + 33))).toBeGreaterThanOrEqual(B); // rbytes
+      expect(Number(d.readBigUInt64BE(4 + 1 + plen + 33 + 8))).toBeGreaterThanOrEqual(B); // wbytes
       // an extended chart has no data form: an empty answer
       w.send(pkt(CLTOAN_CHART_DATA, ['u32', 1000], ['u32', 2]));
       expect((await w.next()).data.length).toBe(0);

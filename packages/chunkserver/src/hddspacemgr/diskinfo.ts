@@ -1,4 +1,6 @@
 import type { HddSpaceMgr } from './index.js';
+import type { Folder } from './folder.js';
+import { HddStats } from './hddstats.js';
 
 /** Bytes of one stats block in CSTOCL_HDD_LIST (hdd_stats_binary_pack). */
 const STATS = 64;
@@ -9,14 +11,15 @@ const STATS = 64;
  * minute, hour, day). flags: 1 marked for removal, 2 damaged, 4 scan in progress. While a disk is
  * scanned MooseFS puts the scan progress in `used` and 0 in `total`.
  */
-export function diskInfo(hdd: HddSpaceMgr): Buffer {
+export function diskInfo(hdd: HddSpaceMgr, blocks: (f: Folder) => HddStats[] = (f) => [f.stats.last(1), f.stats.last(60), f.stats.last(24 * 60)]): Buffer {
   const parts: Buffer[] = [];
   for (const f of hdd.folders) {
     let p = Buffer.from(f.path);
     if (p.length > 255) p = Buffer.concat([Buffer.from('(...)'), p.subarray(p.length - 250)]);
-    const e = Buffer.alloc(2 + 1 + p.length + 33 + 3 * STATS);
+    const st = blocks(f);
+    const e = Buffer.alloc(2 + 1 + p.length + 33 + st.length * STATS);
     let o = 0;
-    e.writeUInt16BE(34 + 3 * STATS + p.length, o);
+    e.writeUInt16BE(34 + st.length * STATS + p.length, o);
     o += 2;
     e[o++] = p.length;
     p.copy(e, o);
@@ -32,10 +35,24 @@ export function diskInfo(hdd: HddSpaceMgr): Buffer {
     e.writeBigUInt64BE(BigInt(f.scanning ? 0 : f.total), o + 8);
     e.writeUInt32BE(n, o + 16);
     o += 20;
-    o = f.stats.last(1).pack(e, o);
-    o = f.stats.last(60).pack(e, o);
-    f.stats.last(24 * 60).pack(e, o);
+    for (const b of st) o = b.pack(e, o);
     parts.push(e);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * The disks' part of ANTOCL_MONOTONIC_DATA (hdd_diskinfo_monotonic_data): `n:16`, then per disk the
+ * CSTOCL_HDD_LIST entry with one stats block, everything since start.
+ */
+export function diskMonotonic(hdd: HddSpaceMgr): Buffer {
+  const n = Buffer.alloc(2);
+  n.writeUInt16BE(hdd.folders.length);
+  const body = diskInfo(hdd, (f) => {
+    const t = new HddStats();
+    t.add(f.stats.done);
+    t.add(f.stats.cur);
+    return [t];
+  });
+  return Buffer.concat([n, body]);
 }
