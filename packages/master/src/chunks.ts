@@ -223,6 +223,35 @@ export class ChunkRegistry {
     return n;
   }
 
+  /** The label masks of the registered servers (for sclass_info). */
+  serverLabels(): number[] {
+    const out: number[] = [];
+    for (const s of this.servers.values()) if (s.registered) out.push(s.labelmask);
+    return out;
+  }
+
+  /**
+   * chunk_labelset_can_be_fulfilled, for the registered servers only: can every expression get a
+   * server of its own (a perfect matching)? 3 = yes, 0 = no.
+   */
+  canFulfil(exprs: readonly (readonly number[])[]): number {
+    const servers = this.serverLabels();
+    const owner = new Array<number>(servers.length).fill(-1);
+    const tryExpr = (e: number, seen: boolean[]): boolean => {
+      for (let s = 0; s < servers.length; s++) {
+        if (seen[s] || !labelsMatch(exprs[e]!, servers[s]!)) continue;
+        seen[s] = true;
+        if (owner[s] === -1 || tryExpr(owner[s]!, seen)) {
+          owner[s] = e;
+          return true;
+        }
+      }
+      return false;
+    };
+    for (let e = 0; e < exprs.length; e++) if (!tryExpr(e, new Array<boolean>(servers.length).fill(false))) return 0;
+    return 3;
+  }
+
   // ---------------------------------------------------------------- chunkserver reports
   private chunk(id: number, version: number): Chunk {
     let c = this.chunks.get(id);

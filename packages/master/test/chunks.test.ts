@@ -199,6 +199,15 @@ describe('chunk registry: storage class labels', () => {
     expect(reg.creationServers(1, [[3, 0, 0, 0]], 2)).toHaveLength(0);
   });
 
+  it('can a class be fulfilled: every expression needs a server of its own (sclass_info)', () => {
+    const { reg } = labelled();
+    expect(reg.canFulfil([A, B, C])).toBe(3);
+    expect(reg.canFulfil([A, [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])).toBe(3); // A + three anywhere: four servers
+    expect(reg.canFulfil([A, A])).toBe(0);
+    expect(reg.canFulfil([[1, 2, 0, 0], A])).toBe(3); // "A|B" takes B so that A gets A
+    expect(reg.canFulfil(Array.from({ length: 5 }, () => [0, 0, 0, 0]))).toBe(0);
+  });
+
   it('the jobs loop moves copies to servers with the class labels, then drops the copy that fulfils none', async () => {
     const { reg, cs } = labelled();
     const p = reg.create(5, 1, { goal: 2, create: null, keep: [A, B], mode: 1 });

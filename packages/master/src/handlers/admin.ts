@@ -81,6 +81,7 @@ import type { ClConn, HandlerGroup } from '../matoclserv.js';
 import { MFS_ROOT_ID } from '../fs/index.js';
 import type { Session } from '../sessions.js';
 import { nowSec } from '../util.js';
+import { labelsMatch } from '../chunks.js';
 import { exportPath, oldExportsInfo, oldSessionList } from './listings.js';
 
 // Requests mfscli and the CGI send without registering (matoclserv_info, _cserv_list,
@@ -330,8 +331,8 @@ function listAcquiredLocks(c: ClConn, p: Buffer): void {
 
 /**
  * SCLASS_INFO (sclass_info in storageclass.c, mfscli -SSC): every defined class with its file and
- * directory counts and chunks under/at/over its goal. Labels are not matched: every server fits any
- * expression, so "can be fulfilled" and the server counts follow the number of servers alone.
+ * directory counts, chunks under/at/over its goal (plain goals), and per label expression the
+ * servers that match it and whether the expressions can all be fulfilled at once.
  */
 function sclassInfo(c: ClConn, p: Buffer): void {
   if (!c.decode(CltomaSclassInfo, p)) return;
@@ -359,7 +360,12 @@ function sclassInfo(c: ClConn, p: Buffer): void {
       }
     }
     // chunk_labelset_can_be_fulfilled: 3 = enough servers.
-    const group = (exprs: number[][]) => ({ flag: servers >= exprs.length ? 3 : 0, items: exprs.map((masks) => ({ masks, servers })) });
+    const reg = c.ctx.registry;
+    const labels = reg.serverLabels();
+    const group = (exprs: number[][]) => ({
+      flag: reg.canFulfil(exprs),
+      items: exprs.map((masks) => ({ masks, servers: labels.filter((l) => labelsMatch(masks, l)).length })),
+    });
     classes.push({
       id, name: sc.name, files: files.get(id) ?? 0, dirs: dirs.get(id) ?? 0, stdUnder: under, archUnder: 0n, stdExact: exact, archExact: 0n,
       stdOver: over, archOver: 0n, adminOnly: sc.adminOnly, mode: sc.mode, archDelay: sc.archDelay, labels: sc.labels.map(group),

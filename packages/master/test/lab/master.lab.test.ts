@@ -375,6 +375,10 @@ describeLab('mfsmaster-ts with real chunkservers and mfsmount', () => {
       for (const f of files) await writeFile(mnt.path(f), randomBytes(MiB));
       // created where the labels say (each of three files: never on C)
       for (const f of files) expect(await copies(mnt.path(f))).toEqual([at(a), at(b)].sort());
+      // mfscli -SSC: per expression the matching servers, and whether the class can be fulfilled
+      expect((await master.cli(['-SSC'])).stdout).toMatch(/\|11\|onlyc\|NO\|STD\|0\|0\|.*\|YES\|1\|C\|/);
+      expect((await mnt.exec(['mfsscadmin', mnt.path(''), 'create', '-K', 'A,A', 'twoa'])).stdout).toMatch(/: ok/);
+      expect((await master.cli(['-SSC'])).stdout).toMatch(/\|12\|twoa\|NO\|STD\|0\|0\|.*\|NO\|2\|A , A\|/);
       // the class changes to "one copy on C": the master replicates to C, then drops A and B
       await mnt.exec(['mfssetsclass', 'onlyc', mnt.path('d/f1')]);
       await waitFor('f1 only on the C chunkserver', async () => JSON.stringify(await copies(mnt.path('d/f1'))) === JSON.stringify([at(c)]), { timeoutMs: 40_000, intervalMs: 300 });
