@@ -59,6 +59,16 @@ export function escapeName(name: Buffer): string {
 
 /** Inverse of escapeName; undefined on a malformed escape (restore.c GETNAME: upper-case hex only). */
 export function unescapeName(s: string): Buffer | undefined {
+  // Most names have no escape: one latin1 conversion instead of a byte array.
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 || c > 0xff) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return Buffer.from(s, 'latin1');
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -97,7 +107,12 @@ export function formatLine(version: bigint, rec: ChangelogRecord): string {
 
 /** Decimal numbers only; `0755`-style tokens (octal umask in SESADD) stay raw strings. */
 function parseNum(tok: string): number | bigint | undefined {
-  if (!/^(0|[1-9][0-9]*)$/.test(tok)) return undefined;
+  const len = tok.length;
+  if (len === 0 || (len > 1 && tok.charCodeAt(0) === 0x30)) return undefined;
+  for (let i = 0; i < len; i++) {
+    const c = tok.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
   const n = Number(tok);
   return Number.isSafeInteger(n) ? n : BigInt(tok);
 }
@@ -183,11 +198,15 @@ export function parseRecord(text: string): ParseResult<ChangelogRecord> {
 
 /** Parses `version: ts|OP(...)...`. */
 export function parseLine(line: string): ParseResult<VersionedRecord> {
-  const m = /^([0-9]+): (.*)$/s.exec(line.replace(/\r?\n$/, ''));
-  if (m === null) return { ok: false, error: "'<version>: ' expected" };
-  const r = parseRecord(m[2]!);
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 0x0a) end--;
+  if (end > 0 && line.charCodeAt(end - 1) === 0x0d && end < line.length) end--;
+  let i = 0;
+  while (i < end && line.charCodeAt(i) >= 0x30 && line.charCodeAt(i) <= 0x39) i++;
+  if (i === 0 || line.charCodeAt(i) !== 0x3a || line.charCodeAt(i + 1) !== 0x20 || i + 2 > end) return { ok: false, error: "'<version>: ' expected" };
+  const r = parseRecord(end === line.length ? line.slice(i + 2) : line.slice(i + 2, end));
   if (!r.ok) return r;
-  return { ok: true, value: { version: BigInt(m[1]!), rec: r.value } };
+  return { ok: true, value: { version: BigInt(line.slice(0, i)), rec: r.value } };
 }
 
 export type FsyncPolicy = 'never' | 'always' | { everyRecords: number };

@@ -57,6 +57,12 @@ describe('record parsing', () => {
     const names = parseRecord('7|UNLINK(1,123):4');
     expect(names.ok && names.value.args[1]).toEqual(Buffer.from('123')); // a numeric-looking name stays a name
     expect(parseRecord('7|IDLE()').ok).toBe(true);
+    // a CRLF line end, a name with a latin1 byte and no escape, a zero-padded umask kept raw
+    const crlf = parseLine('42: 9|CREATE(1,caf\u00e9,1,420,0022,0,0,0):3\r\n');
+    expect(crlf.ok && crlf.value.version).toBe(42n);
+    expect(crlf.ok && crlf.value.rec.args[1]).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    expect(crlf.ok && crlf.value.rec.args[4]).toBe('0022');
+    expect(crlf.ok && crlf.value.rec.result).toEqual([3]);
   });
 
   test('malformed lines are values, not exceptions', () => {
