@@ -590,6 +590,10 @@ export class Master implements Daemon {
   }
 
   async stop(): Promise<void> {
+    // A dump still running is abandoned at once (the stop writes the whole image itself), before
+    // anything below yields and lets it finish with the namespace still changing.
+    this.dumping?.abort();
+    this.dumping = undefined;
     replyBarrier.delete(this.flushChangelog);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -622,8 +626,7 @@ export class Master implements Daemon {
   }
 
   info(): void {
-    const sync = { state: this.syncGate.state, acked: String(this.syncGate.ackedVersion), held: this.syncGate.pending, degradations: this.syncGate.degradations, followers: this.ml?.followerCount() ?? 0 };
-    this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info(), followerSyncAck: sync }, 'master info');
+    this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info() }, 'master info');
   }
 
   // ---- hot follower hooks (packages/failover/src/follower.ts drives them) ---------------------------

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createLogger } from '@mfs-ts/common';
 import { waitFor } from '@mfs-ts/lab';
 import { describeLab } from '@mfs-ts/lab/vitest';
@@ -42,8 +42,17 @@ function fill(dir: string): string {
 const versions = (text: string) => text.split('\n').filter(Boolean).map((l) => Number(l.slice(0, l.indexOf(':'))));
 
 describeLab('mfsmaster-ts on a full disk', () => {
+  let base: string | undefined;
+  // Also after a timeout (a finally below would never run then): the tmpfs goes.
+  afterAll(() => {
+    if (!base) return;
+    execFileSync('umount', ['-l', join(base, 'data')], { stdio: 'ignore' });
+    rmSync(base, { recursive: true, force: true });
+    base = undefined;
+  });
+
   it('changelog, periodic dump and the store at stop report ENOSPC, keep the good files, and lose no change', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'mfsm-enospc-'));
+    base = mkdtempSync(join(tmpdir(), 'mfsm-enospc-'));
     const data = join(base, 'data');
     execFileSync('mkdir', ['-p', data]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', data]);
@@ -101,8 +110,6 @@ describeLab('mfsmaster-ts on a full disk', () => {
     } finally {
       rmSync(join(data, 'filler'), { force: true }); // a stop must find room to finish
       await m?.stop().catch(() => undefined);
-      execFileSync('umount', ['-l', data]);
-      rmSync(base, { recursive: true, force: true });
     }
   }, 60_000);
 });
