@@ -217,6 +217,9 @@ export class ChartStore {
     b.writeUInt32BE(CHARTS_LENGTH, 4);
     b.writeUInt32BE(n, 8);
     b.writeUInt32BE(this.timepoint[0]! >>> 0, 12);
+    // Each ring is laid out as u32 pairs in a scratch array, turned big-endian by one swap32.
+    const words = new Uint32Array(2 * CHARTS_LENGTH);
+    const bytes = Buffer.from(words.buffer);
     let o = 16;
     for (let s = 0; s < n; s++) {
       b.write(this.stats[s]!.name.slice(0, 100), o, 'latin1');
@@ -225,17 +228,19 @@ export class ChartStore {
         const t = this.ring(s, r);
         const p = this.pointers[r]! + 1;
         for (let k = 0; k < CHARTS_LENGTH; k++) {
-          const v = t[(p + k) % CHARTS_LENGTH]!;
+          const v = t[(p + k) & (CHARTS_LENGTH - 1)]!;
           if (Number.isNaN(v)) {
-            b.writeUInt32BE(0xffffffff, o);
-            b.writeUInt32BE(0xffffffff, o + 4);
+            words[2 * k] = 0xffffffff;
+            words[2 * k + 1] = 0xffffffff;
           } else {
-            const x = Math.max(0, Math.round(v));
-            b.writeUInt32BE(Math.floor(x / 0x100000000) >>> 0, o);
-            b.writeUInt32BE(x % 0x100000000 >>> 0, o + 4);
+            const x = v > 0 ? Math.round(v) : 0;
+            words[2 * k] = Math.floor(x / 0x100000000);
+            words[2 * k + 1] = x % 0x100000000;
           }
-          o += 8;
         }
+        if (LITTLE_ENDIAN) bytes.swap32();
+        bytes.copy(b, o);
+        o += bytes.length;
       }
     }
     return b;
@@ -253,6 +258,8 @@ export class ChartStore {
     const tp = b.readUInt32BE(12);
     const per = 100 + CHARTS_RANGES * fleng * 8;
     if (b.length < 16 + fcharts * per) return { ok: false, error: `truncated (${b.length} bytes for ${fcharts} charts of ${fleng} entries)` };
+    const words = new Uint32Array(2 * CHARTS_LENGTH);
+    const bytes = Buffer.from(words.buffer);
     let loaded = 0;
     let o = 16;
     for (let c = 0; c < fcharts; c++) {
@@ -270,10 +277,12 @@ export class ChartStore {
         const t = this.ring(s, r);
         t.fill(NaN);
         const keep = Math.min(fleng, CHARTS_LENGTH);
-        let p = o + (fleng - keep) * 8;
-        for (let k = CHARTS_LENGTH - keep; k < CHARTS_LENGTH; k++, p += 8) {
-          const hi = b.readUInt32BE(p);
-          const lo = b.readUInt32BE(p + 4);
+        const from = o + (fleng - keep) * 8;
+        b.copy(bytes, 0, from, from + keep * 8);
+        if (LITTLE_ENDIAN) bytes.swap32();
+        for (let i = 0, k = CHARTS_LENGTH - keep; k < CHARTS_LENGTH; k++, i += 2) {
+          const hi = words[i]!;
+          const lo = words[i + 1]!;
           t[k] = hi === 0xffffffff && lo === 0xffffffff ? NaN : hi * 0x100000000 + lo;
         }
         o += fleng * 8;
@@ -345,6 +354,7 @@ export class ChartStore {
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const XPOS = 43;
 const YPOS = 6;
 const XADD = 50;

@@ -626,7 +626,8 @@ export class Master implements Daemon {
   }
 
   info(): void {
-    this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info() }, 'master info');
+    const sync = { state: this.syncGate.state, acked: String(this.syncGate.ackedVersion), held: this.syncGate.pending, degradations: this.syncGate.degradations, followers: this.ml?.followerCount() ?? 0 };
+    this.log.info({ sessions: this.sessions.size, chunkservers: this.registry.serverCount(), ...this.registry.info(), followerSyncAck: sync }, 'master info');
   }
 
   // ---- hot follower hooks (packages/failover/src/follower.ts drives them) ---------------------------
