@@ -302,10 +302,17 @@ export class Follower implements Daemon {
     return undefined;
   }
 
-  private async discardMaster(): Promise<void> {
+  /** Closing the previous copy (it writes metadata.mfs): a load waits for it before setting files aside. */
+  private closing: Promise<void> = Promise.resolve();
+
+  private discardMaster(): Promise<void> {
     const m = this.master;
     this.master = undefined;
-    if (m) await m.stop().catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'closing the old copy'));
+    if (m) {
+      const prev = this.closing;
+      this.closing = prev.then(() => m.stop()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'closing the old copy'));
+    }
+    return this.closing;
   }
 
   /** Our copy is no longer trustworthy: drop it (a new download follows on the next connection). */
