@@ -5,7 +5,7 @@
 // fault, min/median/max of fault -> VIP on the standby, -> its master answering, -> the workload's
 // next acknowledged file, and the acknowledged files lost (checked after every failover).
 //
-//   npm run -w bench bench:failover -- [--cycles 10] [--modes hot,metalogger] [--mount ts|real] [--sync 1|0]
+//   npm run -w bench bench:failover -- [--cycles 10] [--modes hot,metalogger] [--mount ts|real] [--sync 1|0] [--advert 0.3]
 import { parseArgs } from 'node:util';
 import { createLab, labUnavailableReason, type Impl } from '@mfs-ts/lab';
 import { buildFailoverLab, failover, fmt, standbyAgain, verifyAll, Workload, type Fault, type Takeover } from '../../test/interop/failover-harness.js';
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     mount: { type: 'string', default: 'ts' },
     sync: { type: 'string', default: '1' },
     faults: { type: 'string', default: 'kill,cut' },
+    advert: { type: 'string', default: '0.3' },
   },
 });
 const cycles = Number(values.cycles);
@@ -48,7 +49,7 @@ async function runMode(mode: StandbyMode): Promise<ModeResult> {
       mount: values.mount as Impl,
       chunkserver: 'real',
       masterCfg: mode === 'hot' ? { FOLLOWER_SYNC_ACK: Number(values.sync), FOLLOWER_SYNC_TIMEOUT_MS: 2000 } : {},
-      advertInt: 0.3,
+      advertInt: Number(values.advert),
       healthIntervalMs: 100,
     });
     const all = new Map<string, number>();
@@ -84,7 +85,7 @@ if (why) {
 }
 const results: ModeResult[] = [];
 for (const m of modes) results.push(await runMode(m));
-console.log(`\nfailover, ${cycles} cycles per mode, mount ${values.mount}, faults ${faults.join('/')} alternating; min / median / max`);
+console.log(`\nfailover, ${cycles} cycles per mode, mount ${values.mount}, VRRP adverts every ${values.advert} s, faults ${faults.join('/')} alternating; min / median / max`);
 for (const r of results) {
   for (const fault of [...faults, 'all'] as const) {
     const runs = r.runs.filter((t) => fault === 'all' || t.fault === fault);
