@@ -13,7 +13,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, labUnavailableReason, REPO_ROOT, run as runCmd, type Lab, type Mount } from '@mfs-ts/lab';
 import { runWorker } from './lib/child.js';
-import { cpuSeconds } from './lib/proc.js';
 import { envNum, failedReason, fmt, loadLine, printTable, ratio, withTimeout, type Outcome } from './lib/report.js';
 import type { ClientJob, Step, StepResult } from './client/worker.js';
 
@@ -83,7 +82,7 @@ async function main(): Promise<void> {
       await real.exec(['rm', '-f', real.path('bench/probe')]);
     })());
 
-    const job = (c: ClientName): ClientJob => (c === 'api' ? { via: 'api', host: master.addr, port: master.ports.cl } : { via: 'fs', root: mounts[c]!.dir });
+    const job = (c: ClientName): ClientJob => (c === 'api' ? { via: 'api', host: master.addr, port: master.ports.cl } : { via: 'fs', root: mounts[c]!.dir, cpuPid: mounts[c]!.proc?.pid });
     const run = async (c: ClientName, s: Step, phases: Phase[], before?: () => void): Promise<void> => {
       const f = res.get(c)!;
       const rates: Record<string, number[]> = {};
@@ -91,18 +90,11 @@ async function main(): Promise<void> {
       try {
         for (let i = 0; i < REPEAT; i++) {
           before?.();
-          const pid = c === 'api' ? undefined : mounts[c]!.proc?.pid;
-          const c0 = cpuSeconds(pid);
-          const t0 = Date.now();
           const out = await withTimeout(`${c} ${phases.join('/')}`, PHASE_MS, runWorker<StepResult>(client, 'client/worker.ts', { job: job(c), step: s }, PHASE_MS));
-          const mountCpu = c0 === undefined ? undefined : cpuSeconds(pid)! - c0;
-          const total = (Date.now() - t0) / 1000;
           for (const p of phases) {
             const r = out[p]!;
             (rates[p] ??= []).push(p === 'write' || p === 'read' ? r.n / r.sec / 1e6 : r.n / r.sec);
-            // The mount's CPU over the whole worker run is shared out by the phases' durations
-            // (the meta step has three phases in one run); the Node API's is measured per phase.
-            (cpus[p] ??= []).push(mountCpu === undefined ? r.cpu : (mountCpu * r.sec) / Math.max(total, 1e-9));
+            (cpus[p] ??= []).push(r.cpu);
           }
         }
         for (const p of phases) {

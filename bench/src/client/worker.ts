@@ -5,23 +5,27 @@
 import { closeSync, fsyncSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { MfsClient } from '@mfs-ts/client';
 import { workerMain } from '../lib/child.js';
+import { cpuSeconds } from '../lib/proc.js';
 import { patternBuffer, seconds } from '../lib/report.js';
 
-export type ClientJob = { via: 'fs'; root: string } | { via: 'api'; host: string; port: number };
+/** cpuPid: the mount process, whose CPU seconds each phase reports (else this process's own). */
+export type ClientJob = { via: 'fs'; root: string; cpuPid?: number } | { via: 'api'; host: string; port: number };
 export type Step =
   | { op: 'write'; file: string; mib: number }
   | { op: 'read'; file: string; mib: number }
   | { op: 'rand'; file: string; mib: number; ops: number; sec: number }
   | { op: 'meta'; dir: string; files: number };
 export interface StepResult {
-  /** Per phase: operations (bytes for write/read), seconds, CPU seconds of this process. */
+  /** Per phase: operations (bytes for write/read), seconds, CPU seconds (the mount's, or this process's). */
   [phase: string]: { n: number; sec: number; cpu: number };
 }
 
 const MiB = 1024 * 1024;
 /** 8 MiB of non-zero data written in turn; every MiB read back sequentially is compared with it. */
 const pattern = patternBuffer(8 * MiB, 11);
+let cpuPid: number | undefined;
 const cpuNow = (): number => {
+  if (cpuPid !== undefined) return cpuSeconds(cpuPid) ?? NaN;
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
@@ -150,6 +154,7 @@ async function step(io: Io, s: Step): Promise<StepResult> {
 }
 
 async function main(a: { job: ClientJob; step: Step }): Promise<StepResult> {
+  if (a.job.via === 'fs') cpuPid = a.job.cpuPid;
   const io = a.job.via === 'fs' ? fsIo(a.job.root) : await apiIo(a.job.host, a.job.port);
   try {
     return await step(io, a.step);
