@@ -90,11 +90,11 @@ export const CHUNKSERVER_STATS = statDefs([
 
 /** Composite charts 100..108 (the CGI's "CC" section draws them). */
 export const CHUNKSERVER_ESTATS: EStatDef[] = [
-  { name: 'cpu', statid: strid('TCPU'), sources: [{ stat: CS_UCPU }, { stat: CS_SCPU }], mode: ADD },
-  { name: 'bwin', statid: strid('BWIN'), sources: [{ stat: CS_CSREPIN }, { stat: CS_CSSERVIN }], mode: ADD },
-  { name: 'bwout', statid: strid('BWOU'), sources: [{ stat: CS_CSREPOUT }, { stat: CS_CSSERVOUT }], mode: ADD },
-  { name: 'hddread', statid: strid('HDBR'), sources: [{ stat: CS_HDRBYTESR }, { stat: CS_DATABYTESR }], mode: ADD },
-  { name: 'hddwrite', statid: strid('HDBW'), sources: [{ stat: CS_HDRBYTESW }, { stat: CS_DATABYTESW }], mode: ADD },
+  { name: 'cpu', statid: strid('TCPU'), sources: [{ stat: CS_UCPU }, { stat: CS_SCPU }], mode: ADD, percent: 1, scale: MICRO, multiplier: 100, divisor: 60 },
+  { name: 'bwin', statid: strid('BWIN'), sources: [{ stat: CS_CSREPIN }, { stat: CS_CSSERVIN }], mode: ADD, scale: MILI, multiplier: 8000, divisor: 60 },
+  { name: 'bwout', statid: strid('BWOU'), sources: [{ stat: CS_CSREPOUT }, { stat: CS_CSSERVOUT }], mode: ADD, scale: MILI, multiplier: 8000, divisor: 60 },
+  { name: 'hddread', statid: strid('HDBR'), sources: [{ stat: CS_HDRBYTESR }, { stat: CS_DATABYTESR }], mode: ADD, scale: MILI, multiplier: 1000, divisor: 60 },
+  { name: 'hddwrite', statid: strid('HDBW'), sources: [{ stat: CS_HDRBYTESW }, { stat: CS_DATABYTESW }], mode: ADD, scale: MILI, multiplier: 1000, divisor: 60 },
   { name: 'hddopsr', statid: strid('HDOR'), sources: [{ stat: CS_HDRLLOPR }, { stat: CS_DATALLOPR }], mode: ADD },
   { name: 'hddopsw', statid: strid('HDOW'), sources: [{ stat: CS_HDRLLOPW }, { stat: CS_DATALLOPW }], mode: ADD },
   { name: 'mem', statid: strid('TMEM'), sources: [{ diff: [CS_MEMORY_VIRT, CS_MEMORY_RSS] }, { stat: CS_MEMORY_RSS }], mode: MAX },

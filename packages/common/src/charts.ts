@@ -51,6 +51,11 @@ export interface EStatDef {
   statid: number;
   sources: ChartSource[];
   mode: typeof CHARTS_MODE_ADD | typeof CHARTS_MODE_MAX;
+  /** How the image's scale reads (as in StatDef); default a plain count. */
+  percent?: 0 | 1;
+  scale?: number;
+  multiplier?: number;
+  divisor?: number;
 }
 
 /** Shorthand for the tables: [name, STRID, mode, percent, scale, multiplier, divisor]. */
@@ -209,6 +214,15 @@ export class ChartStore {
     return this.estats[ref.type - CHARTS_EXTENDED_START]!.sources.map(col);
   }
 
+  /** The factor turning a chart's raw entries into its display unit (charts_data_multiplier). */
+  private unit(ref: ChartRef): { mul: number; percent: boolean } {
+    const d = ref.type < this.stats.length ? this.stats[ref.type]! : this.estats[ref.type - CHARTS_EXTENDED_START]!;
+    let mul = d.mode === CHARTS_MODE_ADD ? 60 / CHARTS_RANGE_SECONDS[ref.range]! : 1;
+    mul *= (d.multiplier ?? 1) / (d.divisor ?? 1);
+    mul *= [1e-6, 1e-3, 1, 1e3, 1e6, 1e9][d.scale ?? CHARTS_SCALE_NONE] ?? 1;
+    return { mul, percent: d.percent === 1 };
+  }
+
   /** stats.mfs (charts_store): header, then per statistic its name in 100 bytes and its four rings, oldest first. */
   serialize(): Buffer {
     const n = this.stats.length;
@@ -300,8 +314,9 @@ export class ChartStore {
 
   /**
    * CLTOAN_CHART (charts_make_png), drawn simply: the chart's columns as stacked bars (three blues,
-   * oldest at the left) on white, grey where there is no data, axes and horizontal guide lines, no
-   * lettering. Sizes are clamped like MooseFS's (plot 100..4096 x 100..1000, height a multiple of 20,
+   * oldest at the left) on white, grey where there is no data, axes, horizontal guide lines with
+   * their values in the chart's unit (per second, bits, percent... as charts_data_multiplier
+   * scales them), and the times of full hours (or days) under the axis, in a small font of our own. Sizes are clamped like MooseFS's (plot 100..4096 x 100..1000, height a multiple of 20,
    * 50 x 20 pixels of margin); 0 x 0 gives the default 1000 x 120. An unknown chart gives a 1x1 image.
    */
   png(chartid: number, width = 0, height = 0): Buffer {
@@ -341,9 +356,32 @@ export class ChartStore {
         base += v;
       });
     }
-    for (let y = 0; y <= ph; y += 20) for (let x = XPOS; x < XPOS + pw; x += 2) put(x, YPOS + ph - y, COLOR_AUX);
+    const text = (x: number, y: number, str: string): void => {
+      for (const ch of str) {
+        const g = GLYPHS[ch];
+        if (g) for (let r = 0; r < 5; r++) for (let c = 0; c < 3; c++) if ((g[r]! >> (2 - c)) & 1 && x + c >= 0 && x + c < width) put(x + c, y + r, COLOR_TEXT);
+        x += 4;
+      }
+    };
+    const unit = this.unit(ref);
+    for (let y = 0; y <= ph; y += 20) {
+      for (let x = XPOS; x < XPOS + pw; x += 2) put(x, YPOS + ph - y, COLOR_AUX);
+      const label = humanize(((max * y) / ph) * unit.mul) + (unit.percent ? '%' : '');
+      text(XPOS - 4 - 4 * label.length, Math.max(0, YPOS + ph - y - 2), label);
+    }
     for (let y = YPOS - 3; y <= YPOS + ph + 2; y++) put(XPOS - 1, y, COLOR_AXIS);
     for (let x = XPOS - 3; x < XPOS + pw + 3; x++) put(x, YPOS + ph, COLOR_AXIS);
+    const rsec = CHARTS_RANGE_SECONDS[ref.range]!;
+    const every = [3600, 6 * 3600, 86400, 86400][ref.range]!;
+    for (let i = 0; i < pw; i++) {
+      const t = (this.timepoint[ref.range]! - (pw - 1 - i)) * rsec; // local time, seconds
+      if (t % every !== 0 || (ref.range === 3 && new Date(t * 1000).getUTCDate() !== 1)) continue;
+      const d = new Date(t * 1000);
+      const two = (n: number) => String(n).padStart(2, '0');
+      const label = ref.range < 2 ? `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}` : `${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
+      for (let y = YPOS + ph + 1; y <= YPOS + ph + 3; y++) put(XPOS + i, y, COLOR_AXIS);
+      text(XPOS + i - 2 * label.length, YPOS + ph + 6, label);
+    }
     const ihdr = Buffer.alloc(13);
     ihdr.writeUInt32BE(width, 0);
     ihdr.writeUInt32BE(height, 4);
@@ -362,11 +400,54 @@ const YADD = 20;
 const MINLENG = 100;
 const MINHEIGHT = 100;
 const MAXHEIGHT = 1000;
+/** A 3x5 font of our own for the scale and the times: rows top to bottom, 3 bits each. */
+const GLYPHS: Record<string, number[]> = {
+  '0': [7, 5, 5, 5, 7],
+  '1': [2, 6, 2, 2, 7],
+  '2': [7, 1, 7, 4, 7],
+  '3': [7, 1, 7, 1, 7],
+  '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7],
+  '6': [7, 4, 7, 5, 7],
+  '7': [7, 1, 1, 1, 1],
+  '8': [7, 5, 7, 5, 7],
+  '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2],
+  ':': [0, 2, 0, 2, 0],
+  '-': [0, 0, 7, 0, 0],
+  '%': [5, 1, 2, 4, 5],
+  u: [0, 5, 5, 5, 7],
+  m: [0, 6, 7, 5, 5],
+  k: [4, 5, 6, 5, 5],
+  M: [5, 7, 7, 5, 5],
+  G: [7, 4, 5, 5, 7],
+  T: [7, 2, 2, 2, 2],
+  P: [7, 5, 7, 4, 4],
+};
+
+/** A scale value in at most 4 digits and an SI prefix: 0, 950, 1.25k, 12.5M, 3.00m. */
+function humanize(v: number): string {
+  if (!(v > 0)) return '0';
+  const prefixes = ['u', 'm', '', 'k', 'M', 'G', 'T', 'P'];
+  let p = 2;
+  while (v >= 999.5 && p < prefixes.length - 1) {
+    v /= 1000;
+    p++;
+  }
+  while (v < 1 && p > 0) {
+    v *= 1000;
+    p--;
+  }
+  const n = v >= 99.5 ? v.toFixed(0) : v >= 9.95 ? v.toFixed(1) : v.toFixed(2);
+  return n + prefixes[p];
+}
+
 const COLOR_BKG = 1;
 const COLOR_AXIS = 2;
 const COLOR_AUX = 3;
 const COLOR_NODATA = 4;
 const COLOR_DATA = 5;
+const COLOR_TEXT = 8;
 const PALETTE = Buffer.from([
   0xff, 0xff, 0xff, // transparent
   0xff, 0xff, 0xff, // chart background
@@ -376,6 +457,7 @@ const PALETTE = Buffer.from([
   0x04, 0xec, 0xf1, // first colour
   0x23, 0x86, 0xb4, // second
   0x15, 0x2f, 0x5f, // third
+  0x5f, 0x20, 0x00, // text
 ]);
 const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 

@@ -194,7 +194,9 @@ describe('ChartStore (mfscommon/charts.c rings)', () => {
       const raw = inflateSync(Buffer.concat(chunks.IDAT!));
       expect(raw.length).toBe((ew + 1) * eh);
       // data colours are used somewhere (there is data in the last 30 minutes)
-      expect(raw.some((px, i) => i % (ew + 1) !== 0 && px >= 5)).toBe(true);
+      expect(raw.some((px, i) => i % (ew + 1) !== 0 && px >= 5 && px <= 7)).toBe(true);
+      // and the scale is lettered (text colour 8)
+      expect(raw.includes(8)).toBe(true);
     }
     expect(s.png(24)).toBe(PNG_1X1);
     expect(PNG_1X1.subarray(16, 24).toString('hex')).toBe('0000000100000001');

@@ -97,7 +97,7 @@ export const MASTER_STATS = statDefs([
 
 /** The composite charts the CGI draws (ids 100..106: cpu, memory, space, then ok/err of chunk operations). */
 export const MASTER_ESTATS: EStatDef[] = [
-  { name: 'cpu', statid: strid('TCPU'), sources: [{ stat: CH_UCPU }, { stat: CH_SCPU }], mode: ADD },
+  { name: 'cpu', statid: strid('TCPU'), sources: [{ stat: CH_UCPU }, { stat: CH_SCPU }], mode: ADD, percent: 1, scale: MICRO, multiplier: 100, divisor: 60 },
   { name: 'mem', statid: strid('TMEM'), sources: [{ diff: [CH_MEMORY_VIRT, CH_MEMORY_RSS] }, { stat: CH_MEMORY_RSS }], mode: MAX },
   { name: 'space', statid: strid('SPAC'), sources: [{ diff: [CH_TOTAL_SPACE, CH_USED_SPACE] }, { stat: CH_USED_SPACE }], mode: MAX },
   { name: 'delete_stat', statid: strid('DELS'), sources: [{ stat: CH_DELETECHUNK_ERR }, { stat: CH_DELETECHUNK_OK }], mode: ADD },
