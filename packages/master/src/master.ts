@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, silentLogger, type ChartsData, type Daemon, type Logger } from '@mfs-ts/common';
 import { masterCharts } from './charts.js';
 import { MFS_ERROR_EINVAL, MFS_ERROR_MISMATCH } from '@mfs-ts/protocol';
-import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, storeMetadata, type ChangelogRecord, type RawSection, type UnwrittenRecords } from './fs/index.js';
+import { ChangelogWriter, escapeName, formatRecord, loadMetadata, MetadataError, Namespace, NAMESPACE_OPS, dumpMetadataSync, type ChangelogRecord, type RawSection, type UnwrittenRecords } from './fs/index.js';
 import { checkMetadataFile, chooseMetadataFile, describeCandidate, replayChangelogs, type ReplayOutcome } from './restore.js';
 import { MetadataDump } from './fs/metadump.js';
 import { MatomlServer } from './matomlserv.js';
@@ -384,7 +384,7 @@ export class Master implements Daemon {
     // rewritten from what was loaded, so a new file system also has a real one for metaloggers.
     if (existsSync(f)) renameSync(f, back);
     rmSync(this.metadataPath('metadata.mfs.back.tmp'), { force: true });
-    this.writeAtomically('metadata.mfs.back', storeMetadata(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
+    this.writeAtomically('metadata.mfs.back', dumpMetadataSync(this.ns, { metaversion, metaid: this.metaid, extra: this.extraSections() }));
     this.rotateChangelogs();
     this.changelog = this.openChangelog(metaversion);
     if (this.pendingMetaidRecord) {
@@ -450,7 +450,7 @@ export class Master implements Daemon {
     if (!this.changelog) return;
     this.dumping?.abort(); // the stop writes the whole image itself
     this.dumping = undefined;
-    const data = storeMetadata(this.ns, { metaversion: this.changelog.version, metaid: this.metaid, extra: this.extraSections() });
+    const data = dumpMetadataSync(this.ns, { metaversion: this.changelog.version, metaid: this.metaid, extra: this.extraSections() });
     // meta_term: a store that fails (a full disk) is retried until it succeeds; meanwhile
     // metadata.mfs.back and the changelogs stay as they are, so even a kill leaves a -a restore.
     for (let attempt = 1; ; attempt++) {
