@@ -51,9 +51,19 @@ function nameOk(name: Buffer): boolean {
   return name.length > 0 && name.length < 256 && !name.includes(0);
 }
 
+/** Where a class's chunks go (chunks.ts Placement): shared, never changed (a class change makes a new one). */
+export interface Placement {
+  readonly goal: number;
+  readonly create: number[][] | null;
+  readonly keep: number[][] | null;
+  readonly mode: number;
+}
+
 export class SclassTable {
   /** Index = sclassid; undefined = free slot. */
   private readonly tab: Array<StorageClass | undefined> = [];
+  /** placement() per id, dropped whenever a class changes */
+  private readonly placements = new Map<number, Placement>();
   /** firstneverused */
   private end = FIRSTSCLASSID;
 
@@ -63,6 +73,7 @@ export class SclassTable {
 
   /** sclass_init / sclass_cleanup: the nine plain goals, "i" copies anywhere. */
   reset(): void {
+    this.placements.clear();
     this.tab.length = 0;
     for (let i = 1; i < FIRSTSCLASSID; i++) {
       this.tab[i] = { name: Buffer.from(String(i)), adminOnly: 0, mode: SCLASS_MODE_STD, archDelay: 0, labels: [anyLabels(i), anyLabels(i), anyLabels(i)] };
@@ -99,11 +110,15 @@ export class SclassTable {
    * Where the chunks of a file of this class go: keep-copies count, create and keep label
    * expressions (null when they are all "*"), mode. Unknown ids: goal 2 anywhere.
    */
-  placement(id: number): { goal: number; create: number[][] | null; keep: number[][] | null; mode: number } {
-    const c = this.tab[id];
-    if (!c) return { goal: 2, create: null, keep: null, mode: SCLASS_MODE_STD };
-    const labelled = (l: LabelExpr[]) => (l.some((e) => e.some((m) => m !== 0)) ? l.map((e) => [...e]) : null);
-    return { goal: c.labels[1].length, create: labelled(c.labels[0]), keep: labelled(c.labels[1]), mode: c.mode };
+  placement(id: number): Placement {
+    let p = this.placements.get(id);
+    if (p === undefined) {
+      const c = this.tab[id];
+      const labelled = (l: LabelExpr[]) => (l.some((e) => e.some((m) => m !== 0)) ? l.map((e) => [...e]) : null);
+      p = c ? { goal: c.labels[1].length, create: labelled(c.labels[0]), keep: labelled(c.labels[1]), mode: c.mode } : { goal: 2, create: null, keep: null, mode: SCLASS_MODE_STD };
+      this.placements.set(id, Object.freeze(p));
+    }
+    return p;
   }
 
   /** sclass_get_create_goal */
@@ -131,6 +146,7 @@ export class SclassTable {
   }
 
   private take(id: number, c: StorageClass): void {
+    this.placements.delete(id);
     this.tab[id] = c;
     if (id >= this.end) this.end = id + 1;
   }
@@ -262,7 +278,7 @@ export class SclassTable {
     if (this.findByName(dst) !== 0) return MFS_ERROR_CLASSEXISTS;
     const st = result(rec, [id]);
     if (st !== MFS_STATUS_OK) return st;
-    this.tab[id] = { ...this.tab[id]!, name: Buffer.from(dst) };
+    this.take(id, { ...this.tab[id]!, name: Buffer.from(dst) });
     return MFS_STATUS_OK;
   }
 
@@ -276,6 +292,7 @@ export class SclassTable {
     const st = result(rec, [id]);
     if (st !== MFS_STATUS_OK) return st;
     this.tab[id] = undefined;
+    this.placements.delete(id);
     return MFS_STATUS_OK;
   }
 
@@ -314,6 +331,7 @@ export class SclassTable {
     const orgroup = data[0]!;
     if (orgroup < 1 || orgroup > MASKORGROUP) throw new Error(`SCLA: ${orgroup} or-groups`);
     this.tab.length = 0;
+    this.placements.clear();
     this.end = FIRSTSCLASSID;
     let p = 1;
     for (;;) {
