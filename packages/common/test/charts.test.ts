@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, gunzipSync, inflateSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CHARTS_LENGTH,
   CHARTS_MODE_ADD,
@@ -204,6 +204,29 @@ describe('ChartStore (mfscommon/charts.c rings)', () => {
 });
 
 describe('ChartsData (chartsdata.c)', () => {
+  it('rolls the counters into the charts on every minute boundary, by a timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      vi.setSystemTime((T0 + 10) * 1000);
+      const c = new ChartsData({ stats: STATS, counted: [0], sample: (d) => void (d[1] = 7) });
+      await c.start();
+      c.counters[0]! += 5;
+      vi.advanceTimersByTime(49_000); // T0 + 59: the minute has not ended
+      expect(vals(c.store, 0, 1)).toEqual([N]);
+      vi.advanceTimersByTime(1_500); // T0 + 60.5: it has, its figures are in
+      expect(c.counters[0]).toBe(0);
+      expect(vals(c.store, 0, 2)).toEqual([5, N]);
+      c.counters[0]! += 2;
+      vi.advanceTimersByTime(60_000);
+      expect(vals(c.store, 0, 3)).toEqual([2, 5, N]);
+      expect(vals(c.store, 10, 2)).toEqual([7, 7]);
+      await c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+
   it('moves counters and samples into the minute, and keeps stats.mfs across a restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'charts-'));
     try {
