@@ -42,6 +42,8 @@ const BLOCK = 1 << 20;
 class Sink {
   readonly parts: Buffer[] = [];
   private buf = Buffer.allocUnsafe(BLOCK);
+  /** For 64-bit BigInts: DataView.setBigUint64 writes without the temporaries Buffer.writeBigUInt64BE makes. */
+  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private pos = 0;
   private done = 0;
 
@@ -49,6 +51,7 @@ class Sink {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
     this.buf = Buffer.allocUnsafe(Math.max(BLOCK, n));
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
   private flush(): void {
     if (this.pos > 0) this.parts.push(this.buf.subarray(0, this.pos));
@@ -81,7 +84,7 @@ class Sink {
   }
   u64(v: bigint): void {
     this.room(8);
-    this.buf.writeBigUInt64BE(v, this.pos);
+    this.dv.setBigUint64(this.pos, v);
     this.pos += 8;
   }
   bytes(b: Buffer): void {
