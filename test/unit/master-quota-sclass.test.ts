@@ -6,6 +6,8 @@ import {
   CltomaSclassCreate,
   CltomaSclassDelete,
   CltomaSclassList,
+  CltomaFuseSetsclass,
+  MatoclFuseSetsclass,
   MatoclFuseQuotacontrol,
   MatoclSclassCreate,
   MatoclSclassDelete,
@@ -124,5 +126,25 @@ describe('storage class administration (mfsscadmin)', () => {
     expect(master.ns.setsclass(asAdmin, g, 2, 2, 0).ok).toBe(true);
     expect(await del(admin, 'gold')).toMatchObject({ ok: true, value: { status: MFS_STATUS_OK } });
     expect(await list(admin)).not.toContain('gold');
+  });
+
+  it('an admin-only class is refused to a session without the admin flag (mfssetsclass)', async () => {
+    const mk = await admin.core.master.call(
+      (msgid) => CltomaSclassCreate.encode({ msgid, name: Buffer.from('vip'), fver: 0, adminOnly: 1, mode: 1, archDelay: 0, labels }),
+      MatoclSclassCreate.id,
+    );
+    expect(MatoclSclassCreate.decode(mk)).toMatchObject({ ok: true, value: { status: MFS_STATUS_OK } });
+    await admin.writeFile('/p/v', '');
+    const set = async (c: MfsClient, inode: number) => {
+      const r = MatoclFuseSetsclass.decode(
+        await c.core.master.call((msgid) => CltomaFuseSetsclass.encode({ $v: 'named', msgid, inode, uid: 0, setid: 0xff, smode: 0, dst: Buffer.from('vip') }), MatoclFuseSetsclass.id),
+      );
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const v = (await admin.stat('/p/v')).ino;
+    expect(await set(plain, v)).toMatchObject({ $v: 'status', status: MFS_ERROR_EPERM });
+    expect(await set(admin, v)).toMatchObject({ $v: 'ok', changed: 1 });
+    expect(await admin.getGoal('/p/v')).toBe('vip');
   });
 });
