@@ -35,6 +35,8 @@ import { envNum, failedReason, loadLine, printTable } from './lib/report.js';
 const N = envNum('BENCH_PERSIST_FILES', 1_000_000);
 const PER_DIR = envNum('BENCH_PERSIST_PER_DIR', 1000);
 const BASE_SEC = envNum('BENCH_PAUSE_BASE_SEC', 3);
+/** Which parts run: inproc (ours in process), real (the real master), ours (our daemon, pause test, -a). */
+const STEPS = new Set((process.env.BENCH_META_STEPS ?? 'inproc,real,ours').split(/[\s,]+/).filter(Boolean));
 const TS = 1_764_590_000;
 const METAID = 0x6d66732d74730001n;
 const ROOT: FsCtx = { uid: 0, gids: [0], sesflags: 0, rootinode: 1 };
@@ -331,9 +333,9 @@ async function main(): Promise<void> {
   try {
     const g = generate(work);
     const want = BigInt(g.records + 1);
-    await oursInProcess(work);
-    await real(work, want);
-    await ours(work, g.files, want);
+    if (STEPS.has('inproc')) await oursInProcess(work);
+    if (STEPS.has('real')) await real(work, want);
+    if (STEPS.has('ours')) await ours(work, g.files, want);
     // ours -a vs the real -a (restore mode, no serving) are not the same command: show both rows.
     const rows = Object.entries(cells).map(([k, v]) => [k, v.ours === undefined ? '-' : v.ours.toFixed(2), v.real === undefined ? '-' : v.real.toFixed(2), v.ours !== undefined && v.real ? `${(v.ours / v.real).toFixed(2)}x` : '-']);
     printTable(`bench:meta — ${g.files.toLocaleString('en-US')} files; seconds (${loadLine()})`, ['step', 'ours s', 'real s', 'ours/real'], rows);
