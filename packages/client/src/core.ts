@@ -30,7 +30,6 @@ export class MfsCore {
   readonly pool = new CsPool();
   readonly reader: ChunkReader;
   readonly writes: WriteCache;
-  private readonly worker: CsWriteWorker | undefined;
   private readAheads = new Map<number, ReadAhead>();
   private opens = new Map<number, number>();
   private entries = new Map<string, CachedEntry>();
@@ -51,8 +50,7 @@ export class MfsCore {
     this.fs = new FsOps(master);
     this.reader = new ChunkReader(this.fs, this.pool, opts.ioRetries, log);
     // Chunk locations and lengths read before a write session ended are stale after it.
-    this.worker = opts.writeWorker ? new CsWriteWorker() : undefined;
-    this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log, (inode) => this.reader.invalidate(inode), this.worker);
+    this.writes = new WriteCache(this.fs, this.pool, opts.writeCacheSize, opts.ioRetries, log, (inode) => this.reader.invalidate(inode), opts.writeWorker ? () => new CsWriteWorker() : undefined);
     this.entryTtlMs = Math.max(0, opts.dirEntryCacheTo) * 1000;
     master.sustainedInodes = () => this.opens.keys();
     master.amtimes = () => {
@@ -271,7 +269,7 @@ export class MfsCore {
       await this.writes.flushAll();
     } finally {
       this.pool.closeAll();
-      await this.worker?.terminate();
+      await this.writes.close();
       await this.master.close();
     }
   }

@@ -201,11 +201,30 @@ export class WriteCache {
     readonly log: Logger,
     /** Called after the master took a new length or new chunk for the inode (WRITE_CHUNK_END). */
     readonly onChunkEnd: (inode: number) => void = () => undefined,
-    /** Chunkserver connections in a worker thread (else in this one). */
-    readonly worker?: CsWriteWorker,
+    /** Makes the worker thread for chunkserver connections, at the first write session (else they stay in this thread). */
+    private readonly newWorker?: () => CsWriteWorker,
   ) {
     this.flushAt = Math.max(MFSBLOCKSIZE, Math.min(limit / 4, 4 * 1024 * 1024));
     this.sendBatch = Math.max(MFSBLOCKSIZE, Math.min(limit / 8, SEND_BATCH));
+  }
+
+  private worker: CsWriteWorker | undefined;
+  private slabs: SharedArrayBuffer[] = [];
+
+  /** The write worker, started on first use and told about the block memory so far. */
+  private writeWorker(): CsWriteWorker | undefined {
+    if (!this.worker && this.newWorker) {
+      this.worker = this.newWorker();
+      this.slabs.forEach((sab, id) => this.worker!.addSlab(id, sab));
+    }
+    return this.worker;
+  }
+
+  /** Ends the write worker, if one was started (after the last flush). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
   }
 
   private newBlock(): Block {
@@ -217,6 +236,7 @@ export class WriteCache {
     }
     const id = this.slabCount++;
     const sab = new SharedArrayBuffer(SLAB_BLOCKS * MFSBLOCKSIZE);
+    this.slabs.push(sab);
     this.worker?.addSlab(id, sab);
     for (let i = 1; i < SLAB_BLOCKS; i++) this.blockPool.push({ data: Buffer.from(sab, i * MFSBLOCKSIZE, MFSBLOCKSIZE), slab: id, off: i * MFSBLOCKSIZE, ranges: [], out: 0 });
     return { data: Buffer.from(sab, 0, MFSBLOCKSIZE), slab: id, off: 0, ranges: [], out: 0 };
@@ -446,7 +466,8 @@ export class WriteCache {
   private async stream(info: ChunkInfo, indx: number, f: FileWrites, sent: Piece[], acked: Set<number>, hw: { maxEnd: number }): Promise<number> {
     const first = info.servers[0]!;
     const chain = info.servers.slice(1).map((s) => ({ ip: s.ip, port: s.port }));
-    const conn: WriteLink = this.worker ? workerLink(await this.worker.open(first.ip, first.port)) : localLink(await this.pool.get(first.ip, first.port), this.pool);
+    const worker = this.writeWorker();
+    const conn: WriteLink = worker ? workerLink(await worker.open(first.ip, first.port)) : localLink(await this.pool.get(first.ip, first.port), this.pool);
     const chunkid = info.chunkid;
     let maxEnd = 0;
     let inflight = 0;

@@ -91,11 +91,15 @@ describe.each([
   ['in this thread', false],
   ['through the write worker', true],
 ] as const)('chained writes (%s)', (_name, useWorker) => {
-  let worker: CsWriteWorker | undefined;
-  const newCache = (fs: FsOps, pool: CsPool) => new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger(), undefined, useWorker ? (worker = new CsWriteWorker()) : undefined);
+  let cache: WriteCache | undefined;
+  let started = 0;
+  const newCache = (fs: FsOps, pool: CsPool) =>
+    (cache = new WriteCache(fs, pool, 64 * 1024 * 1024, 3, silentLogger(), undefined, useWorker ? () => (started++, new CsWriteWorker()) : undefined));
   afterEach(async () => {
-    await worker?.terminate();
-    worker = undefined;
+    // The worker is started by the first session and only once.
+    expect(started).toBe(useWorker ? 1 : 0);
+    started = 0;
+    await cache?.close();
   });
 
   it('sends the chain minus the first server, crc-checked pieces, FINISH, then WRITE_CHUNK_END with the new length', async () => {
@@ -115,6 +119,9 @@ describe.each([
       [3, 0, 500, true],
     ]);
     expect(cs1.pieces.map((p) => p.writeid)).toEqual([1, 2, 3]);
+    // WRITE_FINISH goes out before WRITE_CHUNK_END, on another socket (from the worker thread, if
+    // used), so it may reach the chunkserver after flush() resolved: wait for it, a bounded while.
+    for (let i = 0; i < 200 && cs1.finishes === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(cs1.finishes).toBe(1);
     expect(writeEnds).toEqual([{ chunkid: CHUNKID, length: 3 * MFSBLOCKSIZE + 500 }]);
     expect(cs1.data.subarray(100, 100 + a.length).equals(a)).toBe(true);
