@@ -128,7 +128,7 @@ describe('storage class administration (mfsscadmin)', () => {
     expect(await list(admin)).not.toContain('gold');
   });
 
-  it('an admin-only class is refused to a session without the admin flag (mfssetsclass)', async () => {
+  it('an admin-only class is refused to a session without the admin flag, in and out (mfssetsclass)', async () => {
     const mk = await admin.core.master.call(
       (msgid) => CltomaSclassCreate.encode({ msgid, name: Buffer.from('vip'), fver: 0, adminOnly: 1, mode: 1, archDelay: 0, labels }),
       MatoclSclassCreate.id,
@@ -145,6 +145,12 @@ describe('storage class administration (mfsscadmin)', () => {
     const v = (await admin.stat('/p/v')).ino;
     expect(await set(plain, v)).toMatchObject({ $v: 'status', status: MFS_ERROR_EPERM });
     expect(await set(admin, v)).toMatchObject({ $v: 'ok', changed: 1 });
+    expect(await admin.getGoal('/p/v')).toBe('vip');
+    // nor may it take a file out of such a class
+    const out = MatoclFuseSetsclass.decode(
+      await plain.core.master.call((msgid) => CltomaFuseSetsclass.encode({ $v: 'goal', msgid, inode: v, uid: 0, setid: 2, smode: 0 }), MatoclFuseSetsclass.id),
+    );
+    expect(out).toMatchObject({ ok: true, value: { $v: 'status', status: MFS_ERROR_EPERM } });
     expect(await admin.getGoal('/p/v')).toBe('vip');
   });
 });

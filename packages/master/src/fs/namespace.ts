@@ -88,6 +88,7 @@ import {
   SMODE_INCREASE,
   SMODE_SET,
   SMODE_TMASK,
+  SMODE_RMASK,
   SNAPSHOT_MODE_CAN_OVERWRITE,
   SNAPSHOT_MODE_DELETE,
   SNAPSHOT_MODE_FORCE_REMOVAL,
@@ -1435,9 +1436,15 @@ export class Namespace {
       if (this.setsclassQuota(f.node, ctx.uid, this.tree.sclassKeepMax(dst), (smode & 4) !== 0 ? 1 : 0, { rs: 0 })) return ERR(MFS_ERROR_QUOTA);
     }
     const adminOnly = this.applyOpts.sclassAdminOnly;
-    if (adminOnly && (ctx.sesflags & SESFLAG_ADMIN) === 0 && adminOnly(dst)) {
-      // Every node would be "not permitted" (fsnodes_setsclass_recursive's admin test).
-      return ERR(MFS_ERROR_EPERM);
+    if (adminOnly && (ctx.sesflags & SESFLAG_ADMIN) === 0) {
+      // fsnodes_setsclass_recursive refuses a node whose class or target class is admin-only to a
+      // session without the admin flag. Into such a class: every node would be refused. Out of one:
+      // the node itself (non-recursive), or, recursively, the whole request when any node in the tree
+      // has such a class (the C master changes the others and counts these; replay here is admin-only).
+      if (adminOnly(dst)) return ERR(MFS_ERROR_EPERM);
+      const t = this.tree;
+      const has = (n: FsNode): boolean => adminOnly(n.sclassid) || ((smode & SMODE_RMASK) !== 0 && n.type === TYPE_DIRECTORY && t.childList(n).some((e) => has(e.child)));
+      if (has(f.node)) return ERR(MFS_ERROR_EPERM);
     }
     return this.recursiveReply(this.commitCounters('SETSCLASS', [f.inode, ctx.uid, src, dst, smode]));
   }
