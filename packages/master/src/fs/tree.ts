@@ -140,8 +140,11 @@ export class FsNode {
   atime = 0;
   mtime = 0;
   ctime = 0;
-  sclassid = 0;
-  eattr = 0;
+  /**
+   * type (bits 0-7), eattr (8-15), sclassid (16-23) and realsizeRatio (24-30) in one small integer,
+   * behind the accessors below: four fields for the price of one.
+   */
+  private bits = 0;
   trashtime = DEFAULT_TRASHTIME;
   /** Newest link first (fsnodes_link prepends). */
   parents: Edge[] = [];
@@ -153,9 +156,42 @@ export class FsNode {
   length = 0;
   /** Chunk ids by index (0 = hole); grow it only through ownChunks(). */
   chunks: number[] = NO_CHUNKS;
-  realsizeRatio = 0;
   /** The rarely set fields (accessors below); null while all of them have their defaults. */
   private x: NodeExtra | null = null;
+
+  private setBits(shift: number, width: number, v: number, what: string): void {
+    const max = (1 << width) - 1;
+    if (!(v >= 0 && v <= max && Number.isInteger(v))) throw new RangeError(`node ${this.inode}: ${what} ${v} out of range`);
+    this.bits = (this.bits & ~(max << shift)) | (v << shift);
+  }
+
+  /** TYPE_* */
+  get type(): number {
+    return this.bits & 0xff;
+  }
+  set type(v: number) {
+    this.setBits(0, 8, v, 'type');
+  }
+  /** EATTR_* bits */
+  get eattr(): number {
+    return (this.bits >>> 8) & 0xff;
+  }
+  set eattr(v: number) {
+    this.setBits(8, 8, v, 'eattr');
+  }
+  get sclassid(): number {
+    return (this.bits >>> 16) & 0xff;
+  }
+  set sclassid(v: number) {
+    this.setBits(16, 8, v, 'sclassid');
+  }
+  /** Copies the file's storage class keeps (realsize = size * this), as fsnodes_get_stats uses it. */
+  get realsizeRatio(): number {
+    return (this.bits >>> 24) & 0x7f;
+  }
+  set realsizeRatio(v: number) {
+    this.setBits(24, 7, v, 'realsizeRatio');
+  }
 
   private extra(): NodeExtra {
     return (this.x ??= new NodeExtra());
@@ -232,8 +268,9 @@ export class FsNode {
 
   constructor(
     readonly inode: number,
-    public type: number,
+    type: number,
   ) {
+    this.type = type;
     if (type === TYPE_DIRECTORY) {
       this.children = new Map();
       this.extra().stats = zeroStats();
