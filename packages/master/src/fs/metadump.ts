@@ -126,7 +126,7 @@ export class DumpError extends Error {
 let epochs = 0;
 
 export interface DumpOptions extends StoreOptions {
-  /** Longest run of encoding between two turns of the event loop, in ms (run()); default 5. */
+  /** Longest run of encoding between two turns of the event loop, in ms (run()); default 2. */
   sliceMs?: number;
 }
 
@@ -183,7 +183,7 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
     this.t = t;
     this.metaversion = o.metaversion;
     this.now = o.now ?? Math.floor(Date.now() / 1000);
-    this.sliceMs = o.sliceMs ?? 5;
+    this.sliceMs = o.sliceMs ?? 2;
     this.maxnodeid = t.maxnodeid;
     this.nodeCount = t.nodes.size;
     this.nextEdgeId = t.nextEdgeId;
