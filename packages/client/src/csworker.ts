@@ -87,8 +87,10 @@ export class CsWriteWorker {
   private broken: string | undefined;
 
   constructor() {
-    // A small JavaScript entry registers tsx in the worker, then loads the TypeScript source.
-    this.worker = new Worker(new URL('./cswrite-worker-boot.mjs', import.meta.url));
+    // A small JavaScript entry registers tsx in the worker, then loads the TypeScript source. None
+    // of the process's own node flags are passed on: `--input-type=module` (node -e) left the
+    // worker hanging before it ran anything.
+    this.worker = new Worker(new URL('./cswrite-worker-boot.mjs', import.meta.url), { execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (m: ToMain) => this.onMessage(m));
     this.worker.on('error', (e) => this.lost(`write worker failed: ${e.message}`));
