@@ -242,7 +242,7 @@ interface Worker {
 }
 
 async function worker(script: string): Promise<Worker> {
-  const p = fork(join(BENCH_DIR, 'src', 'meta', script), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192'], cwd: BENCH_DIR, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p = fork(join(BENCH_DIR, 'src', 'meta', script), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=8192', ...(process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)], cwd: BENCH_DIR, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   if (process.env.BENCH_VERBOSE) p.on('message', (m) => console.error(script, 'says', JSON.stringify(m)));
   await new Promise<void>((res, rej) => {
     p.once('message', () => res());

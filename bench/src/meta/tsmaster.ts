@@ -37,7 +37,9 @@ async function run(c: Cmd): Promise<Record<string, unknown>> {
       return { ms: ms(), port: master.ports.cl, nodes: master.ns.tree.nodes.size, metaversion: String(master.metaversion) };
     }
     case 'dump': {
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`dump begins at ${Math.round(performance.now())} ms\n`);
       const ok = await master!.dumpMetadata();
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`dump ends at ${Math.round(performance.now())} ms\n`);
       return { ms: ms(), ok, encodeMs: lastDumpLine.encodeMs, slices: lastDumpLine.slices, longestSliceMs: lastDumpLine.longestSliceMs };
     }
     case 'dumpSync': {
