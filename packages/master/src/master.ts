@@ -1,6 +1,6 @@
 import { SCLA_VERSION, type SclassTable } from './fs/sclass.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, silentLogger, type ChartsData, type Daemon, type Logger } from '@mfs-ts/common';
@@ -412,32 +412,44 @@ export class Master implements Daemon {
     }
     const version = this.changelog.version;
     const t0 = Date.now();
-    const dump = new MetadataDump(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections() });
+    const tmp = this.metadataPath('metadata.mfs.back.tmp');
+    // The image streams to the .tmp file as it is encoded (a few MiB of buffers, not the whole file).
+    let fd: number;
+    let dump: MetadataDump;
+    try {
+      fd = openSync(tmp, 'w');
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "can't write metadata - previous metadata.mfs.back kept");
+      return false;
+    }
+    try {
+      dump = new MetadataDump(this.ns, { metaversion: version, metaid: this.metaid, extra: this.extraSections(), fd });
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      this.log.error({ err: (e as Error).message }, "can't write metadata - previous metadata.mfs.back kept");
+      return false;
+    }
     this.dumping = dump;
     const carry = this.changelog.close();
     this.rotateChangelogs();
     this.changelog = this.openChangelog(version, carry);
     this.ml?.rotate();
-    const tmp = this.metadataPath('metadata.mfs.back.tmp');
+    let open = true;
     try {
-      const parts = await dump.run();
-      const fh = await fsp.open(tmp, 'w');
-      try {
-        for (let i = 0; i < parts.length; i += 64) {
-          const batch = parts.slice(i, i + 64);
-          const want = batch.reduce((n, b) => n + b.length, 0);
-          const { bytesWritten } = await fh.writev(batch);
-          if (bytesWritten !== want) throw new Error(`short write (${bytesWritten} of ${want} bytes)`);
-        }
-      } finally {
-        await fh.close();
-      }
+      await dump.run();
+      open = false;
+      closeSync(fd);
       if (this.dumping !== dump) throw new Error('master stopped during the dump');
       await fsp.rename(tmp, this.metadataPath('metadata.mfs.back'));
-      this.log.info({ metaversion: String(version), ms: Date.now() - t0, encodeMs: Math.round(dump.busyMs), slices: dump.slices, longestSliceMs: Math.round(dump.longestSliceMs) }, 'metadata dumped');
+      this.log.info({ metaversion: String(version), bytes: dump.fileBytes, ms: Date.now() - t0, encodeMs: Math.round(dump.busyMs), slices: dump.slices, longestSliceMs: Math.round(dump.longestSliceMs) }, 'metadata dumped');
       return true;
     } catch (e) {
       if (this.dumping === dump) this.log.error({ err: (e as Error).message }, "can't write metadata - previous metadata.mfs.back kept");
+      if (open) {
+        await dump.settled(); // no write may land on a reused descriptor
+        closeSync(fd);
+      }
       await fsp.rm(tmp, { force: true });
       return false;
     } finally {

@@ -16,6 +16,7 @@
 // layouts are those of metadata.ts (fs_storenodes, fs_storeedges, xattr_store, posix_acl_store,
 // chunk_store). Records within NODE, XATR, PACL and CHNK may come in another order when changes ran
 // during the dump: MooseFS loads those by id, order-free.
+import { write as fsWrite } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { expired } from './apply.js';
 import type { ChangelogRecord } from './changelog.js';
@@ -38,23 +39,91 @@ import {
 
 const BLOCK = 1 << 20;
 
-/** Append-only byte sink in 1 MiB blocks (no growth copies). */
+/**
+ * Positional writes to an open file; written blocks go back to a small pool, so a dump streamed to
+ * its file holds a few MiB of buffers instead of the whole image (whose external memory made V8 run
+ * extra collections, the longest pauses of a dump kept in memory).
+ */
+class FileOut {
+  private readonly pool: Buffer[] = [];
+  private inflight = 0;
+  private failed: Error | undefined;
+  private readonly waiters: Array<() => void> = [];
+  constructor(
+    readonly fd: number,
+    readonly blockSize: number,
+  ) {}
+
+  take(n: number): Buffer {
+    return (n <= this.blockSize ? this.pool.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(this.blockSize, n));
+  }
+
+  /** Writes `len` bytes of `block` at `pos`; `recycle`: the block may be reused once written. */
+  write(block: Buffer, len: number, pos: number, recycle: boolean): void {
+    if (len === 0) return;
+    this.inflight++;
+    fsWrite(this.fd, block, 0, len, pos, (err, written) => {
+      this.inflight--;
+      if (err) this.failed ??= err;
+      else if (written !== len) this.failed ??= new Error(`short write at byte ${pos} (${written} of ${len} bytes)`);
+      if (recycle && block.length === this.blockSize && this.pool.length < 8) this.pool.push(block);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves when every write is done; rejects with the first failure. */
+  async drain(): Promise<void> {
+    while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failed) throw this.failed;
+  }
+
+  get error(): Error | undefined {
+    return this.failed;
+  }
+}
+
+/** Append-only byte sink in blocks (no growth copies); kept in memory, or streamed to a file once attached. */
 class Sink {
   readonly parts: Buffer[] = [];
-  private buf = Buffer.allocUnsafe(BLOCK);
+  private buf: Buffer;
+  private file: FileOut | undefined;
+  private filePos = 0;
+
+  constructor(private readonly blockSize = BLOCK) {
+    this.buf = Buffer.allocUnsafe(blockSize);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
+
+  /** From now on full blocks go to `file` at `pos` on (what was kept so far first). */
+  attach(file: FileOut, pos: number): void {
+    for (const p of this.parts) {
+      file.write(p, p.length, pos, false);
+      pos += p.length;
+    }
+    this.parts.length = 0;
+    this.file = file;
+    this.filePos = pos;
+  }
   /** For 64-bit BigInts: DataView.setBigUint64 writes without the temporaries Buffer.writeBigUInt64BE makes. */
-  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  private dv: DataView;
   private pos = 0;
   private done = 0;
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    this.buf = Buffer.allocUnsafe(Math.max(BLOCK, n));
+    this.buf = this.file ? this.file.take(n) : Buffer.allocUnsafe(Math.max(this.blockSize, n));
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
   private flush(): void {
-    if (this.pos > 0) this.parts.push(this.buf.subarray(0, this.pos));
+    if (this.pos > 0) {
+      if (this.file) {
+        this.file.write(this.buf, this.pos, this.filePos, true);
+        this.filePos += this.pos;
+      } else {
+        this.parts.push(this.buf.subarray(0, this.pos));
+      }
+    }
     this.done += this.pos;
     this.pos = 0;
   }
@@ -128,6 +197,13 @@ let epochs = 0;
 export interface DumpOptions extends StoreOptions {
   /** Longest run of encoding between two turns of the event loop, in ms (run()); default 2. */
   sliceMs?: number;
+  /**
+   * An open file to stream the image to (run() then resolves with no buffers once all is written):
+   * NODE and EDGE are written as they are encoded, the smaller sections at the end.
+   */
+  fd?: number;
+  /** Buffer block size (tests make it small); default 1 MiB. */
+  blockSize?: number;
 }
 
 type Phase = 'nodes' | 'buckets' | 'edges' | 'chunks' | 'done';
@@ -156,11 +232,15 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
   private readonly quot: Buffer;
   private readonly open: Buffer;
   // captured as the dump goes
-  private readonly node = new Sink();
-  private readonly xatr = new Sink();
-  private readonly pacl = new Sink();
-  private readonly edge = new Sink();
-  private readonly chnk = new Sink();
+  private readonly node: Sink;
+  private readonly xatr: Sink;
+  private readonly pacl: Sink;
+  private readonly edge: Sink;
+  private readonly chnk: Sink;
+  private readonly file: FileOut | undefined;
+  private nodeBodyPos = 0;
+  /** Bytes written to the file (streamed dumps). */
+  fileBytes = 0;
   private nodesWritten = 0;
   private readonly dirLists = new Map<FsNode, readonly Edge[]>();
   private readonly trashCap: Array<readonly Edge[] | undefined> = new Array(TRASH_BUCKETS);
@@ -184,6 +264,14 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
     this.metaversion = o.metaversion;
     this.now = o.now ?? Math.floor(Date.now() / 1000);
     this.sliceMs = o.sliceMs ?? 2;
+    const bs = o.blockSize ?? BLOCK;
+    this.node = new Sink(bs);
+    this.xatr = new Sink(bs);
+    this.pacl = new Sink(bs);
+    this.edge = new Sink(bs);
+    this.chnk = new Sink(bs);
+    this.file = o.fd === undefined ? undefined : new FileOut(o.fd, bs);
+    if (this.file && (o.extra ?? []).some((x) => x.name === 'NODE' || x.name === 'EDGE')) throw new DumpError('NODE and EDGE are this writer\'s own sections');
     this.maxnodeid = t.maxnodeid;
     this.nodeCount = t.nodes.size;
     this.nextEdgeId = t.nextEdgeId;
@@ -203,6 +291,16 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
     this.edge.u64(this.nextEdgeId);
     this.chnk.u64n(this.nextChunkId);
     this.nodeIter = t.nodes.values();
+    if (this.file) {
+      let pos = this.head.length;
+      for (const name of SECTION_ORDER) {
+        if (name === 'NODE') break;
+        const x = this.extra.get(name);
+        if (x) pos += 16 + x.data.length;
+      }
+      this.nodeBodyPos = pos + 16;
+      this.node.attach(this.file, this.nodeBodyPos);
+    }
     t.dumper = this;
     t.chunks.dumper = this;
   }
@@ -524,6 +622,8 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
             this.node.u8(0);
             this.xatr.zeros(9);
             this.pacl.zeros(4 + 1 + 12);
+            // EDGE follows NODE in the file: now its place is known
+            if (this.file) this.edge.attach(this.file, this.nodeBodyPos + this.node.length + 16);
             this.phase = 'buckets';
             break;
           }
@@ -601,28 +701,53 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
 
   private finishImage(): void {
     this.detach();
-    const own: Record<string, [number, Buffer[]]> = {
-      NODE: [0x14, this.node.finish()],
-      EDGE: [0x11, this.edge.finish()],
-      FREE: [0x10, [this.free]],
-      QUOT: [0x11, [this.quot]],
-      XATR: [0x10, this.xatr.finish()],
-      PACL: [0x11, this.pacl.finish()],
-      OPEN: [0x10, [this.open]],
-      CHNK: [0x11, this.chnk.finish()],
+    const own: Record<string, [number, Sink | Buffer]> = {
+      NODE: [0x14, this.node],
+      EDGE: [0x11, this.edge],
+      FREE: [0x10, this.free],
+      QUOT: [0x11, this.quot],
+      XATR: [0x10, this.xatr],
+      PACL: [0x11, this.pacl],
+      OPEN: [0x10, this.open],
+      CHNK: [0x11, this.chnk],
     };
-    const out: Buffer[] = [this.head];
+    const sections: Array<{ name: string; version: number; parts: Buffer[]; length: number }> = [];
     for (const name of SECTION_ORDER) {
       const x = this.extra.get(name);
-      if (x) out.push(sectionHeader(name, x.version, x.data.length), x.data);
+      if (x) sections.push({ name, version: x.version, parts: [x.data], length: x.data.length });
       else if (own[name]) {
-        const [ver, parts] = own[name];
-        out.push(sectionHeader(name, ver, parts.reduce((s, p) => s + p.length, 0)), ...parts);
+        const [version, body] = own[name];
+        if (Buffer.isBuffer(body)) sections.push({ name, version, parts: [body], length: body.length });
+        else {
+          const parts = body.finish(); // streamed sinks: already in the file
+          sections.push({ name, version, parts, length: body.length });
+        }
       }
     }
-    for (const [name, x] of this.extra) if (!(SECTION_ORDER as readonly string[]).includes(name)) out.push(sectionHeader(name, x.version, x.data.length), x.data);
-    out.push(Buffer.from(EOF_MARKER, 'latin1'));
-    this.result = out;
+    for (const [name, x] of this.extra) if (!(SECTION_ORDER as readonly string[]).includes(name)) sections.push({ name, version: x.version, parts: [x.data], length: x.data.length });
+    const eof = Buffer.from(EOF_MARKER, 'latin1');
+    if (this.file === undefined) {
+      const out: Buffer[] = [this.head];
+      for (const x of sections) out.push(sectionHeader(x.name, x.version, x.length), ...x.parts);
+      out.push(eof);
+      this.result = out;
+    } else {
+      const f = this.file;
+      let pos = 0;
+      const put = (b: Buffer): void => {
+        f.write(b, b.length, pos, false);
+        pos += b.length;
+      };
+      put(this.head);
+      for (const x of sections) {
+        put(sectionHeader(x.name, x.version, x.length));
+        if (x.name === 'NODE' || x.name === 'EDGE') pos += x.length;
+        else for (const p of x.parts) put(p);
+      }
+      put(eof);
+      this.fileBytes = pos;
+      this.result = [];
+    }
     this.phase = 'done';
   }
 
@@ -643,7 +768,10 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
     this.detach();
   }
 
-  /** Encodes in slices of at most `sliceMs`, letting the event loop run between them. */
+  /**
+   * Encodes in slices of at most `sliceMs`, letting the event loop run between them. Resolves with
+   * the image, or (streamed to `fd`) with no buffers once every write is done.
+   */
   async run(): Promise<Buffer[]> {
     for (;;) {
       const s = performance.now();
@@ -652,14 +780,27 @@ export class MetadataDump implements TreeDumpHook, ChunkDumpHook {
       this.busyMs += d;
       this.slices++;
       if (d > this.longestSliceMs) this.longestSliceMs = d;
-      if (fin) return this.image;
+      if (fin) {
+        await this.file?.drain();
+        return this.image;
+      }
       await new Promise<void>((r) => setImmediate(r));
       if (this.aborted) throw new DumpError('metadata dump aborted');
+      if (this.file?.error) {
+        this.abort();
+        throw this.file.error;
+      }
     }
   }
 
-  /** Everything left, now (no yielding). */
+  /** Waits for the writes already started (before the caller closes the file); never rejects. */
+  async settled(): Promise<void> {
+    await this.file?.drain().catch(() => undefined);
+  }
+
+  /** Everything left, now (no yielding); in memory only. */
   finishSync(): Buffer[] {
+    if (this.file) throw new DumpError('finishSync: this dump streams to a file, use run()');
     this.step(Infinity);
     return this.image;
   }

@@ -1,6 +1,9 @@
 // The incremental metadata writer (metadump.ts): with nothing changing it writes exactly the bytes of
 // storeMetadata; with every kind of change running between its slices it still writes the namespace of
 // the version it started at, and that image plus the records logged after it replays to the live state.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ChangelogReader, dumpMetadataSync, loadMetadata, MetadataDump, MFS_XATTR_CREATE_OR_REPLACE, Namespace, SET_MODE_FLAG, SMODE_RMASK, SMODE_SET, SNAPSHOT_MODE_CAN_OVERWRITE, storeMetadata, TYPE_DIRECTORY, TYPE_FILE, TYPE_TRASH } from '../../src/fs/index.js';
@@ -101,6 +104,37 @@ describe('incremental metadata dump', () => {
       expect(normalized(fresh)).toEqual(normalized(ns));
     });
   }
+
+  test('streamed to a file in small blocks: the bytes of storeMetadata, and with changes between slices the state at its version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfs-dump-'));
+    try {
+      for (const churning of [false, true]) {
+        const { ns, clock, lines } = rich();
+        const o = { metaversion: BigInt(lines.length + 1), metaid: 9n, now: clock.t, extra: [{ name: 'SESS', version: 0x15, data: Buffer.from('sess') }] };
+        const atV = storeMetadata(ns, o);
+        const file = join(dir, `m${churning}.mfs`);
+        const fd = openSync(file, 'w');
+        const dump = new MetadataDump(ns, { ...o, fd, blockSize: 64 });
+        if (churning) {
+          const log = ns.onRecord!;
+          ns.onRecord = (r) => {
+            log(r);
+            if (!dump.done) dump.step(2);
+          };
+          churn(ns, clock);
+          ns.onRecord = log;
+        }
+        expect(await dump.run()).toEqual([]);
+        closeSync(fd);
+        const img = readFileSync(file);
+        expect(img.length).toBe(dump.fileBytes);
+        if (!churning) expect(img.equals(atV)).toBe(true);
+        else expect(normalized(loaded(img, clock.t))).toEqual(normalized(loaded(atV, clock.t)));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('a dump that never got a slice before the changes still writes the state at its version', () => {
     const { ns, clock, lines } = rich();
