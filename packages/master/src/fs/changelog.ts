@@ -141,8 +141,242 @@ function splitArgs(s: string, names: readonly number[]): string[] | undefined {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Parses `ts|OP(args)[:result]`. */
+// ---- the fast scanner: one pass over the text, numbers parsed in place, op names interned ----
+
+/** Every op a changelog may hold, so the scanner hands out the same (internalized) string each time. */
+const KNOWN_OPS = [
+  'ACCESS', 'ATTR', 'AMTIME', 'CREATE', 'SYMLINK', 'UNLINK', 'MOVE', 'LINK', 'LENGTH', 'TRUNC', 'WRITE',
+  'UNLOCK', 'ROLLBACK', 'SETXATTR', 'SETACL', 'SETSCLASS', 'SETGOAL', 'SETTRASHTIME', 'SETEATTR', 'UNDEL',
+  'PURGE', 'SETPATH', 'EMPTYTRASH', 'EMPTYSUSTAINED', 'FREEINODES', 'ACQUIRE', 'AQUIRE', 'RELEASE',
+  'SNAPSHOT', 'REPAIR', 'NEXTCHUNKID', 'SETFILECHUNK', 'QUOTA', 'APPEND', 'SCSET', 'SCDUP', 'SCREN', 'SCDEL',
+  'ARCHCHG', 'CHUNKADD', 'CHUNKDEL', 'CSADD', 'CSDBOP', 'CSDEL', 'CUSTOMER', 'EMPTYRESERVED', 'FLOCK', 'IDLE',
+  'INCVERSION', 'POSIXLOCK', 'RENUMEDGES', 'RENUMERATEEDGES', 'SESADD', 'SESCHANGED', 'SESDEL',
+  'SESDISCONNECTED', 'SESSION', 'SETMETAID', 'SETVERSION',
+];
+
+interface OpInfo {
+  op: string;
+  /** Bit i set: argument i is an escaped name (positions above 30 do not occur). */
+  names: number;
+}
+
+function opHash(text: string, start: number, end: number): number {
+  let h = end - start;
+  for (let i = start; i < end; i++) h = (h * 31 + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+function nameMask(op: string): number {
+  let m = 0;
+  for (const i of NAME_ARGS[op] ?? []) m |= 1 << i;
+  return m;
+}
+
+const OPS_BY_HASH = new Map<number, OpInfo[]>();
+for (const op of KNOWN_OPS) {
+  const h = opHash(op, 0, op.length);
+  const list = OPS_BY_HASH.get(h);
+  const info = { op, names: nameMask(op) };
+  if (list) list.push(info);
+  else OPS_BY_HASH.set(h, [info]);
+}
+
+function opInfo(text: string, start: number, end: number): OpInfo {
+  const list = OPS_BY_HASH.get(opHash(text, start, end));
+  if (list !== undefined) {
+    for (const info of list) {
+      const op = info.op;
+      if (op.length !== end - start) continue;
+      let i = 0;
+      while (i < op.length && op.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+      if (i === op.length) return info;
+    }
+  }
+  const op = text.slice(start, end);
+  return { op, names: nameMask(op) };
+}
+
+/** Where the scanner is, and the number it read last (its own value, not one per call). */
+let pos = 0;
+let numv: number | bigint = 0;
+
+/**
+ * A decimal number at `pos` (the reference's parseNum: no sign, no leading zero) up to a char that is
+ * not a digit; false (pos unspecified) when there is none or it has a leading zero.
+ */
+function scanNum(text: string, end: number): boolean {
+  const start = pos;
+  let n = 0;
+  let i = start;
+  while (i < end) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+    i++;
+  }
+  const len = i - start;
+  if (len === 0 || (len > 1 && text.charCodeAt(start) === 0x30)) return false;
+  // Up to 15 digits the sum is exact; longer ones go through the string as the reference does.
+  if (len > 15) {
+    const v = Number(text.slice(start, i));
+    numv = Number.isSafeInteger(v) ? v : BigInt(text.slice(start, i));
+  } else {
+    numv = n;
+  }
+  pos = i;
+  return true;
+}
+
+const HEXVAL = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEXVAL[HEX.charCodeAt(i)] = i;
+
+/** An escaped name from `pos` to the next ',' or ')' (exclusive); undefined on a bad escape. */
+function scanName(text: string, end: number): Buffer | undefined {
+  const start = pos;
+  let i = start;
+  let escapes = 0;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2c || c === 0x29) break;
+    if (c === 0x25) escapes++;
+    else if (c > 0xff) return undefined;
+  }
+  pos = i;
+  if (escapes === 0) {
+    const b = Buffer.allocUnsafe(i - start);
+    for (let k = start; k < i; k++) b[k - start] = text.charCodeAt(k);
+    return b;
+  }
+  // Malformed escapes ("%4") can make this short or negative; they are refused below anyway.
+  if (i - start < 3 * escapes) return undefined;
+  const b = Buffer.allocUnsafe(i - start - 2 * escapes);
+  let o = 0;
+  for (let k = start; k < i; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 0x25) {
+      if (k + 2 >= i) return undefined;
+      const h1 = HEXVAL[text.charCodeAt(k + 1) & 0xff]!;
+      const h2 = HEXVAL[text.charCodeAt(k + 2) & 0xff]!;
+      if (h1 < 0 || h2 < 0 || text.charCodeAt(k + 1) > 0xff || text.charCodeAt(k + 2) > 0xff) return undefined;
+      b[o++] = h1 * 16 + h2;
+      k += 2;
+    } else {
+      b[o++] = c;
+    }
+  }
+  return b;
+}
+
+/**
+ * `ts|OP(args)[:result]` between `start` and `end`, or undefined whenever anything is not the plain
+ * well-formed case (the caller then asks the reference parser, which also words the error).
+ */
+function scanRecord(text: string, start: number, end: number): ChangelogRecord | undefined {
+  pos = start;
+  if (!scanNum(text, end) || typeof numv !== 'number' || pos >= end || text.charCodeAt(pos) !== 0x7c) return undefined;
+  const ts = numv;
+  const opStart = ++pos;
+  while (pos < end) {
+    const c = text.charCodeAt(pos);
+    if (c < 0x41 || c > 0x5a) break;
+    pos++;
+  }
+  if (pos === opStart || pos >= end || text.charCodeAt(pos) !== 0x28) return undefined;
+  const info = opInfo(text, opStart, pos);
+  pos++;
+  const args: ClArg[] = [];
+  if (pos < end && text.charCodeAt(pos) === 0x29) {
+    pos++;
+  } else {
+    for (;;) {
+      if (pos >= end) return undefined;
+      const i = args.length;
+      const c = text.charCodeAt(pos);
+      if (i < 31 && (info.names & (1 << i)) !== 0) {
+        const b = scanName(text, end);
+        if (b === undefined) return undefined;
+        args.push(b);
+      } else if (c === 0x5b) {
+        // A gid list: numbers (each a safe integer) between '[' and ']'.
+        pos++;
+        const gids: number[] = [];
+        if (pos < end && text.charCodeAt(pos) === 0x5d) {
+          pos++;
+        } else {
+          for (;;) {
+            if (!scanNum(text, end) || typeof numv !== 'number' || pos >= end) return undefined;
+            gids.push(numv);
+            const d = text.charCodeAt(pos++);
+            if (d === 0x5d) break;
+            if (d !== 0x2c) return undefined;
+          }
+        }
+        args.push(gids);
+      } else if (c >= 0x31 && c <= 0x39) {
+        const tokStart = pos;
+        scanNum(text, end);
+        if (pos < end && text.charCodeAt(pos) !== 0x2c && text.charCodeAt(pos) !== 0x29) {
+          // Digits then something else: a raw token.
+          while (pos < end && text.charCodeAt(pos) !== 0x2c && text.charCodeAt(pos) !== 0x29) pos++;
+          args.push(text.slice(tokStart, pos));
+        } else {
+          args.push(numv);
+        }
+      } else {
+        // "0" alone is a number; anything else (0755, #12, R, W2, empty) stays as written.
+        const tokStart = pos;
+        while (pos < end && text.charCodeAt(pos) !== 0x2c && text.charCodeAt(pos) !== 0x29) pos++;
+        if (pos === tokStart + 1 && c === 0x30) args.push(0);
+        else args.push(text.slice(tokStart, pos));
+      }
+      if (pos >= end) return undefined;
+      const sep = text.charCodeAt(pos++);
+      if (sep === 0x29) break;
+      if (sep !== 0x2c) return undefined;
+    }
+  }
+  const rec: ChangelogRecord = { ts, op: info.op, args };
+  if (pos < end) {
+    if (text.charCodeAt(pos) !== 0x3a) return undefined;
+    pos++;
+    const result: Array<number | bigint> = [];
+    for (;;) {
+      if (!scanNum(text, end)) return undefined;
+      result.push(numv);
+      if (pos >= end) break;
+      if (text.charCodeAt(pos++) !== 0x2c) return undefined;
+    }
+    rec.result = result;
+  }
+  return rec;
+}
+
+/** `version: record` between `start` and `end`, or undefined (then the reference decides). */
+function scanLine(text: string, start: number, end: number): VersionedRecord | undefined {
+  let i = start;
+  let n = 0;
+  while (i < end) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+    i++;
+  }
+  if (i === start || i - start > 15 || i + 2 > end || text.charCodeAt(i) !== 0x3a || text.charCodeAt(i + 1) !== 0x20) return undefined;
+  const rec = scanRecord(text, i + 2, end);
+  return rec === undefined ? undefined : { version: BigInt(n), rec };
+}
+
+/**
+ * Parses `ts|OP(args)[:result]`: the fast scanner, and the reference parser whenever the scanner
+ * declines (any error, numbers of 16+ digits, odd tokens), so results and messages are the reference's.
+ */
 export function parseRecord(text: string): ParseResult<ChangelogRecord> {
+  const rec = scanRecord(text, 0, text.length);
+  return rec !== undefined ? { ok: true, value: rec } : parseRecordReference(text);
+}
+
+/** The straightforward parser (split, slice, per-token checks): the definition the scanner follows. */
+export function parseRecordReference(text: string): ParseResult<ChangelogRecord> {
   const bar = text.indexOf('|');
   if (bar <= 0) return { ok: false, error: "'|' expected" };
   const ts = parseNum(text.slice(0, bar));
@@ -196,15 +430,26 @@ export function parseRecord(text: string): ParseResult<ChangelogRecord> {
   return { ok: true, value: rec };
 }
 
-/** Parses `version: ts|OP(...)...`. */
+/** Parses `version: ts|OP(...)...` (one trailing '\n', then '\r', may end it). */
 export function parseLine(line: string): ParseResult<VersionedRecord> {
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 0x0a) {
+    end--;
+    if (end > 0 && line.charCodeAt(end - 1) === 0x0d) end--;
+  }
+  const v = scanLine(line, 0, end);
+  return v !== undefined ? { ok: true, value: v } : parseLineReference(line);
+}
+
+/** The reference form of parseLine. */
+export function parseLineReference(line: string): ParseResult<VersionedRecord> {
   let end = line.length;
   if (end > 0 && line.charCodeAt(end - 1) === 0x0a) end--;
   if (end > 0 && line.charCodeAt(end - 1) === 0x0d && end < line.length) end--;
   let i = 0;
   while (i < end && line.charCodeAt(i) >= 0x30 && line.charCodeAt(i) <= 0x39) i++;
   if (i === 0 || line.charCodeAt(i) !== 0x3a || line.charCodeAt(i + 1) !== 0x20 || i + 2 > end) return { ok: false, error: "'<version>: ' expected" };
-  const r = parseRecord(end === line.length ? line.slice(i + 2) : line.slice(i + 2, end));
+  const r = parseRecordReference(end === line.length ? line.slice(i + 2) : line.slice(i + 2, end));
   if (!r.ok) return r;
   return { ok: true, value: { version: BigInt(line.slice(0, i)), rec: r.value } };
 }
@@ -370,13 +615,23 @@ export class ChangelogReader {
   static parseText(text: string): { records: VersionedRecord[]; issues: ReadIssue[] } {
     const records: VersionedRecord[] = [];
     const issues: ReadIssue[] = [];
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.length === 0) continue;
-      const r = parseLine(line);
-      if (r.ok) records.push(r.value);
-      else issues.push({ lineNo: i + 1, line, error: r.error });
+    // Line by line in place; only a line the scanner declines is cut out (for the reference and the issue).
+    let start = 0;
+    for (let lineNo = 1; start <= text.length; lineNo++) {
+      let nl = text.indexOf('\n', start);
+      if (nl < 0) nl = text.length;
+      if (nl > start) {
+        const v = scanLine(text, start, nl);
+        if (v !== undefined) {
+          records.push(v);
+        } else {
+          const line = text.slice(start, nl);
+          const r = parseLineReference(line);
+          if (r.ok) records.push(r.value);
+          else issues.push({ lineNo, line, error: r.error });
+        }
+      }
+      start = nl + 1;
     }
     return { records, issues };
   }
