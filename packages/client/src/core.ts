@@ -216,13 +216,27 @@ export class MfsCore {
     try {
       await this.writes.flush(inode);
     } finally {
-      const n = (this.opens.get(inode) ?? 1) - 1;
-      if (n <= 0) {
-        this.opens.delete(inode);
-        this.readAheads.delete(inode);
-        this.reader.invalidate(inode);
-      } else this.opens.set(inode, n);
+      this.forgetOpen(inode);
     }
+  }
+
+  /**
+   * released() done at once when there is nothing to flush (true), so the FUSE front end answers
+   * without a promise; false when a flush is needed (then call released()).
+   */
+  releasedNow(inode: number): boolean {
+    if (!this.writes.idle(inode)) return false;
+    this.forgetOpen(inode);
+    return true;
+  }
+
+  private forgetOpen(inode: number): void {
+    const n = (this.opens.get(inode) ?? 1) - 1;
+    if (n <= 0) {
+      this.opens.delete(inode);
+      this.readAheads.delete(inode);
+      this.reader.invalidate(inode);
+    } else this.opens.set(inode, n);
   }
 
   private readAhead(inode: number): ReadAhead {

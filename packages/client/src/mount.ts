@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from '@mfs-ts/common';
 import { TYPE_DIRECTORY, TYPE_FILE, type Attr } from './proto.js';
 import { MfsCore, toClientError } from './core.js';
-import { errnoError, errnoNumber, toFuseErrno } from './errors.js';
+import { StatusError, errnoError, errnoNumber, statusToErrno, toFuseErrno } from './errors.js';
 import {
   MFS_XATTR_CREATE_ONLY,
   MFS_XATTR_CREATE_OR_REPLACE,
@@ -67,9 +67,10 @@ function toStat(inode: number, a: Attr): Record<string, unknown> {
     rdev: a.rdev,
     blksize: 65536,
     blocks: Math.ceil(size / 512),
-    atime: new Date(a.atime * 1000),
-    mtime: new Date(a.mtime * 1000),
-    ctime: new Date(a.ctime * 1000),
+    // fuse-native takes milliseconds as numbers as well as Dates (index.js toDateMS): no Date objects.
+    atime: a.atime * 1000,
+    mtime: a.mtime * 1000,
+    ctime: a.ctime * 1000,
   };
 }
 
@@ -109,6 +110,12 @@ export class MfsMount {
   }
 
   private fail(cb: Cb, e: unknown, op: string, path?: string): void {
+    // The common case (ENOENT of a lookup before every create): the errno straight from the status,
+    // without building an MfsClientError whose message nobody reads.
+    if (e instanceof StatusError) {
+      const code = statusToErrno(e.status);
+      if (code !== 'EIO') return cb(errnoNumber(code));
+    }
     const ce = toClientError(e, op, path);
     if (ce.code === 'EIO') this.log.warn({ op, path, err: ce.message }, 'fuse op failed');
     cb(toFuseErrno(ce));
@@ -222,7 +229,7 @@ export class MfsMount {
       },
       flush: (p: string, fd: number, cb: Cb) => {
         const h = this.handles.get(fd);
-        if (!h || h.inode === MASTERINFO_INODE) return cb(0);
+        if (!h || h.inode === MASTERINFO_INODE || c.writes.idle(h.inode)) return cb(0);
         this.op(cb, 'flush', p, () => c.flush(h.inode));
       },
       fsync: (p: string, fd: number, _ds: unknown, cb: Cb) => {
@@ -234,7 +241,7 @@ export class MfsMount {
         const h = this.handles.get(fd);
         if (!h) return cb(0);
         this.handles.delete(fd);
-        if (h.inode === MASTERINFO_INODE) return cb(0);
+        if (h.inode === MASTERINFO_INODE || c.releasedNow(h.inode)) return cb(0);
         this.op(cb, 'release', p, () => c.released(h.inode));
       },
       truncate: (p: string, size: number, cb: Cb) =>

@@ -257,6 +257,11 @@ export class WriteCache {
     return this.files.get(inode)?.maxEnd ?? 0;
   }
 
+  /** Nothing cached, in flight or failed for the inode: a flush would do nothing. */
+  idle(inode: number): boolean {
+    return !this.files.has(inode);
+  }
+
   hasDirty(inode: number): boolean {
     const f = this.files.get(inode);
     return f !== undefined && (f.dirty > 0 || f.sessions.size > 0);
