@@ -8,7 +8,7 @@
 // then fails unless -i is given). Replay itself is the caller's (the live appliers).
 import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRecord, type ChangelogRecord } from './fs/index.js';
+import { parseRecordAt, type ChangelogRecord } from './fs/index.js';
 
 export const META_NEW = 'MFSM NEW';
 /** metadata.c MAXIDHOLE. */
@@ -137,7 +137,10 @@ export interface ChangelogFileInfo {
 /** One line of a changelog file, not parsed yet. */
 interface Entry {
   id: bigint;
-  text: string;
+  /** The record (after `id: `) is src[start, end): cut out only for a message. */
+  src: string;
+  start: number;
+  end: number;
   file: string;
   offset: number;
   order: number;
@@ -210,7 +213,7 @@ function readEntries(dir: string, name: string, order: number): { entries: Entry
     }
     let from = matched ? i : pos;
     if (text.charCodeAt(from) === 0x3a && text.charCodeAt(from + 1) === 0x20 && from + 2 <= nl) from += 2;
-    entries.push({ id, text: text.slice(from, nl), file: name, offset: pos, order });
+    entries.push({ id, src: text, start: from, end: nl, file: name, offset: pos, order });
     prev = id;
     pos = nl + 1;
   }
@@ -248,7 +251,8 @@ export function replayChangelogs(dir: string, metaversion: bigint, apply: ApplyF
   for (let i = 1; i < all.length && sorted; i++) if (before(all[i - 1]!, all[i]!) > 0) sorted = false;
   if (!sorted) all.sort(before);
   // Each record is parsed when it comes up and not kept (a copy of a duplicate id may parse twice).
-  const parse = (e: Entry) => parseRecord(e.text);
+  const parse = (e: Entry) => parseRecordAt(e.src, e.start, e.end);
+  const text = (e: Entry) => e.src.slice(e.start, Math.min(e.end, e.start + 200));
   const out: ReplayOutcome = { files, applied: 0, duplicates: 0, firstApplied: 0n, lastApplied: 0n, version: metaversion, maxId, stop: { kind: 'end' } };
   const every = opts.progressEvery ?? 100_000;
   const started = Date.now();
@@ -277,15 +281,15 @@ export function replayChangelogs(dir: string, metaversion: bigint, apply: ApplyF
       // restore.c ignores a line it can't parse; only a later change then fails ("version mismatch").
       // So a torn last record (what a crash while writing leaves) is dropped, anything else stops.
       if (!all.slice(i + 1).some((x) => x.id > e.id)) {
-        out.torn = { id: e.id, file: e.file, offset: e.offset, message: `change ${e.id} can't be parsed (${r.error}) - the last one, ignored: ${e.text.slice(0, 200)}` };
+        out.torn = { id: e.id, file: e.file, offset: e.offset, message: `change ${e.id} can't be parsed (${r.error}) - the last one, ignored: ${text(e)}` };
         break;
       }
-      out.stop = { kind: 'error', id: e.id, file: e.file, offset: e.offset, message: `change ${e.id} can't be parsed (${r.error}): ${e.text.slice(0, 200)}` };
+      out.stop = { kind: 'error', id: e.id, file: e.file, offset: e.offset, message: `change ${e.id} can't be parsed (${r.error}): ${text(e)}` };
       break;
     }
     const st = apply(r.value, e.id);
     if (st !== 0) {
-      out.stop = { kind: 'error', id: e.id, file: use.file, offset: use.offset, message: `change ${e.id} (${use.text.slice(0, 200)}) failed with status ${st}` };
+      out.stop = { kind: 'error', id: e.id, file: use.file, offset: use.offset, message: `change ${e.id} (${text(use)}) failed with status ${st}` };
       break;
     }
     if (out.applied === 0) out.firstApplied = e.id;

@@ -375,6 +375,12 @@ export function parseRecord(text: string): ParseResult<ChangelogRecord> {
   return rec !== undefined ? { ok: true, value: rec } : parseRecordReference(text);
 }
 
+/** parseRecord of text.slice(start, end), without cutting it out unless the scanner declines. */
+export function parseRecordAt(text: string, start: number, end: number): ParseResult<ChangelogRecord> {
+  const rec = scanRecord(text, start, end);
+  return rec !== undefined ? { ok: true, value: rec } : parseRecordReference(text.slice(start, end));
+}
+
 /** The straightforward parser (split, slice, per-token checks): the definition the scanner follows. */
 export function parseRecordReference(text: string): ParseResult<ChangelogRecord> {
   const bar = text.indexOf('|');

@@ -10,6 +10,7 @@ import {
   parseLine,
   parseLineReference,
   parseRecord,
+  parseRecordAt,
   parseRecordReference,
   type ClArg,
 } from '../../src/fs/index.js';
@@ -91,6 +92,8 @@ describe('changelog scanner = reference parser', () => {
       fc.property(record, damage, fc.nat(), (rec, edits, version) => {
         const text = applyDamage(formatRecord(rec), edits);
         expect(parseRecord(text)).toEqual(parseRecordReference(text));
+        // In place inside a longer text (what -a does with a whole changelog file).
+        expect(parseRecordAt(`7: ${text}\n8:`, 3, 3 + text.length)).toEqual(parseRecordReference(text));
         const line = `${version}: ${text}`;
         expect(parseLine(line)).toEqual(parseLineReference(line));
         expect(parseLine(line + '\n')).toEqual(parseLineReference(line + '\n'));
