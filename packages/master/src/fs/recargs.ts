@@ -29,16 +29,24 @@ export function result(rec: ChangelogRecord, values: number[], checkZeroes = fal
     rec.result = values;
     return MFS_STATUS_OK;
   }
-  const got = rec.result.map((v) => Number(v));
-  if (checkZeroes && got.every((v) => v === 0)) return MFS_STATUS_OK;
+  // Compared in place (replay runs this once per record).
+  const got = rec.result;
+  if (checkZeroes) {
+    let zeroes = true;
+    for (let i = 0; i < got.length && zeroes; i++) zeroes = Number(got[i]) === 0;
+    if (zeroes) return MFS_STATUS_OK;
+  }
   if (got.length !== values.length) return MFS_ERROR_MISMATCH;
-  for (let i = 0; i < values.length; i++) if (got[i] !== values[i]) return MFS_ERROR_MISMATCH;
+  for (let i = 0; i < values.length; i++) if (Number(got[i]) !== values[i]) return MFS_ERROR_MISMATCH;
   return MFS_STATUS_OK;
 }
 
 export function namecheck(name: Buffer): boolean {
   if (name.length === 0 || name.length > MFS_NAME_MAX) return false;
   if (name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e))) return false;
-  for (const c of name) if (c === 0 || c === 0x2f) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === 0 || c === 0x2f) return false;
+  }
   return true;
 }
