@@ -112,6 +112,7 @@ export class MfsCore {
 
   /** Forgets cached names at and below `path` (after rename/unlink/rmdir). */
   forgetPath(path: string): void {
+    if (isNormalized(path)) return this.invalidatePaths(path);
     this.invalidatePaths(`/${path.split('/').filter((c) => c !== '' && c !== '.').join('/')}`);
   }
 
@@ -124,6 +125,16 @@ export class MfsCore {
    * `follow`. Throws StatusError.
    */
   async resolve(path: string, follow = true, depth = 0, freshLast = true): Promise<{ inode: number; attr: Attr }> {
+    // FUSE hands over normalized absolute paths: a fresh cached entry for the whole path needs no walk
+    // (a name is only cached with every directory above it, and forgetPath drops a directory with
+    // everything below, so the entry is as good as the walk's last step would be).
+    if (isNormalized(path) && this.entryTtlMs > 0) {
+      const e = this.entries.get(path);
+      if (e && Date.now() - e.at <= this.entryTtlMs && e.attr.type !== TYPE_SYMLINK) {
+        const attr = freshLast ? await this.fs.getattr(e.inode, this.creds) : e.attr;
+        return { inode: e.inode, attr: this.fixLength(e.inode, attr) };
+      }
+    }
     const parts = MfsCore.split(path);
     let cur = { inode: MFS_ROOT_ID, attr: undefined as Attr | undefined };
     let curPath = '';
@@ -165,6 +176,12 @@ export class MfsCore {
 
   /** Parent inode and last name of `path` (the parent resolved with symlinks followed). */
   async resolveParent(path: string): Promise<{ parent: number; name: Buffer }> {
+    if (isNormalized(path)) {
+      const cut = path.lastIndexOf('/');
+      const name = Buffer.from(path.slice(cut + 1), 'utf8');
+      const dir = cut === 0 ? { inode: MFS_ROOT_ID } : await this.resolve(path.slice(0, cut), true, 0, false);
+      return { parent: dir.inode, name };
+    }
     const parts = MfsCore.split(path);
     const name = parts.pop();
     if (!name) throw new StatusError(MFS_ERROR_EINVAL, 'path names the root');
@@ -287,6 +304,14 @@ export class MfsCore {
       await this.master.close();
     }
   }
+}
+
+/** `/a/b` form: absolute, no empty, `.` or `..` component, no trailing slash, not the root. */
+function isNormalized(p: string): boolean {
+  return (
+    p.length > 1 && p.charCodeAt(0) === 0x2f && p.charCodeAt(p.length - 1) !== 0x2f && !p.includes('//') &&
+    !p.includes('/./') && !p.includes('/../') && !p.endsWith('/.') && !p.endsWith('/..')
+  );
 }
 
 /** A core error (StatusError or other) as the MfsClientError the API rejects with. */
