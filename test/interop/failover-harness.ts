@@ -146,6 +146,8 @@ export interface FailoverLabOptions {
   /** The client: mfsmount-ts or the real mfsmount. */
   mount: Impl;
   chunkserver: Impl;
+  /** The standby's metalogger in the seed's mode (both hosts): mfsmetalogger-ts (default) or the real one. */
+  metalogger?: Impl;
   /** Extra mfsmaster.cfg keys for both masters (e.g. FOLLOWER_SYNC_ACK). */
   masterCfg?: Record<string, string | number>;
   /** VRRP advert interval (s); below 1 the kit uses VRRP v3. */
@@ -181,8 +183,9 @@ export async function buildFailoverLab(lab: Lab, o: FailoverLabOptions): Promise
   masterA.addr = vip;
   masterB.addr = vip;
   const mlCfg = { MASTER_HOST: vip, MASTER_RECONNECTION_DELAY: 1 };
-  const mlA = new Metalogger(lab, { host: A, impl: 'ts', master: masterA, name: 'ml-a', cfg: mlCfg });
-  const mlB = new Metalogger(lab, { host: B, impl: 'ts', master: masterA, name: 'ml-b', cfg: mlCfg });
+  const ml = o.metalogger ?? 'ts';
+  const mlA = new Metalogger(lab, { host: A, impl: ml, master: masterA, name: 'ml-a', cfg: mlCfg });
+  const mlB = new Metalogger(lab, { host: B, impl: ml, master: masterA, name: 'ml-b', cfg: mlCfg });
   const cluster: Cluster = parseCluster(
     {
       vip,
@@ -192,7 +195,7 @@ export async function buildFailoverLab(lab: Lab, o: FailoverLabOptions): Promise
       authPass: 'mfsts',
       advertInt: o.advertInt ?? 1,
       health: { intervalMs: o.healthIntervalMs ?? 500 },
-      bins: { node: process.execPath, master: binFor('master', 'ts'), metalogger: binFor('metalogger', 'ts') },
+      bins: { node: process.execPath, master: binFor('master', 'ts'), metalogger: binFor('metalogger', ml) },
       hosts: [
         { name: 'a', address: A.ip, priority: 150, primary: true, masterCfg: masterA.cfgPath, masterDataPath: masterA.dataPath, metaloggerCfg: mlA.cfgPath, metaloggerDataPath: mlA.dataPath, stateDir: join(lab.dir, 'fo-state-a'), kitDir: join(lab.dir, 'fo-kit-a') },
         { name: 'b', address: B.ip, priority: 100, masterCfg: masterB.cfgPath, masterDataPath: masterB.dataPath, metaloggerCfg: mlB.cfgPath, metaloggerDataPath: mlB.dataPath, stateDir: join(lab.dir, 'fo-state-b'), kitDir: join(lab.dir, 'fo-kit-b') },

@@ -4,7 +4,9 @@
 // metalogger of the new leader (never on its own stale files), which a second failover back to it
 // proves lossless. The hot mode: the standby is mfsmaster-ts as a hot follower, promoted in place,
 // with FOLLOWER_SYNC_ACK on; kill -9, then a cut link, back and forth, nothing acknowledged lost.
-import { readFileSync } from 'node:fs';
+// The seed's mode once more with MooseFS's own mfsmetalogger as the source of the promotion's files
+// (and the real mfsmount and chunkserver riding the switch).
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -306,6 +308,43 @@ describeLab('hot follower of a real mfsmaster (3.0.117)', () => {
       await waitFor('a file through the promoted follower', () => after.acked.size >= 3, { timeoutMs: 60_000 });
       await after.stop();
       expect(await verifyAll(mnt, new Map([...wl.acked, ...after.acked]))).toEqual([]);
+    });
+  });
+});
+
+describeLab('failover: the seed\'s mode with the real mfsmetalogger, real mfsmount and real chunkserver', () => {
+  it('kill -9 the master: B promotes with mfsmaster-ts -a from the real metalogger\'s files; every acknowledged file survives', async () => {
+    await withLab({ hosts: ['a', 'b', 'cs', 'client'], stop: 'kill' }, async (lab) => {
+      const f = await buildFailoverLab(lab, { mode: 'metalogger', metalogger: 'real', mount: 'real', chunkserver: 'real', advertInt: 0.3, healthIntervalMs: 100 });
+      const hB = f.hosts[1];
+      // B's standby is MooseFS's own mfsmetalogger 3.0.117, not ours.
+      const mlPid = lockPid(hB.metaloggerDataPath, 'mfsmetalogger');
+      expect(mlPid).toBeGreaterThan(0);
+      expect(readFileSync(`/proc/${mlPid}/cmdline`, 'utf8').split('\0')[0]).toBe(binFor('metalogger', 'real'));
+
+      const wl = new Workload(f.mnt, 'rm', 2, 50);
+      wl.start();
+      // The real metalogger downloaded metadata at B's start, before any of these: each file must come
+      // back from its changelog_ml.0.mfs, merged by the promotion.
+      await waitFor('30 files acknowledged', () => wl.acked.size >= 30, { timeoutMs: 60_000 });
+      const t = await failover(f, 'kill', wl);
+      console.log(`[failover real ml] ${fmt(t)}`);
+      const at = Date.now();
+      await waitFor('10 more files acknowledged on B', () => wl.ackedSince(at) >= 10, { timeoutMs: 60_000 });
+      await wl.stop();
+      expect(await verifyAll(f.mnt, wl.acked)).toEqual([]);
+      expect(t.before).toBeGreaterThanOrEqual(30);
+
+      // The promotion read the real metalogger's files by their names and merged their records.
+      const log = readFileSync(statePaths(hB).log, 'utf8');
+      const records = Number(/master files assembled from metalogger files.*"records":(\d+)/.exec(log)?.[1] ?? 0);
+      expect(records).toBeGreaterThanOrEqual(t.before);
+      expect(log).not.toMatch(/"holes":\[\[/);
+      const promoted = readdirSync(statePaths(hB).archive).filter((d) => d.endsWith('-promote'));
+      expect(promoted).toHaveLength(1);
+      const used = readdirSync(join(statePaths(hB).archive, promoted[0]!, 'metalogger'));
+      expect(used).toEqual(expect.arrayContaining(['metadata_ml.mfs.back', 'changelog_ml.0.mfs']));
+      console.log(`[failover real ml] ${wl.acked.size} acknowledged files checked; ${records} changelog records merged from ${used.join(', ')}; not acknowledged: errors ${JSON.stringify(wl.errors)}, still retrying ${JSON.stringify(wl.abandoned)}`);
     });
   });
 });
