@@ -213,7 +213,8 @@ export async function buildFailoverLab(lab: Lab, o: FailoverLabOptions): Promise
   A.spawn('fo-watch-a', watchArgv(cluster, hA));
   A.spawn('keepalived-a', keepalivedArgv(cluster, hA));
   await masterA.waitReady(); // mfscli -SIG on the VIP, from A
-  if (readRole(hA).role !== 'leader') throw new Error(`A is ${readRole(hA).role}, not leader`);
+  // mfscli can get its answer before the kit's own probe has and the role file says so.
+  await waitFor('A leader (its kit\'s probe answered)', () => readRole(hA).role === 'leader', { timeoutMs: 30_000, intervalMs: 20 });
   await lab.startChunkserver({ host: 'cs', master: masterA, impl: o.chunkserver, cfg: { MASTER_RECONNECTION_DELAY: 1 } });
 
   // B joins as the standby; healthy once it holds the leader's metadata.
