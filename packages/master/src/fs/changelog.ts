@@ -196,6 +196,9 @@ function opInfo(text: string, start: number, end: number): OpInfo {
   return { op, names: nameMask(op) };
 }
 
+const scratchArgs: ClArg[] = [];
+const scratchResult: Array<number | bigint> = [];
+
 /** Where the scanner is, and the number it read last (its own value, not one per call). */
 let pos = 0;
 let numv: number | bigint = 0;
@@ -284,7 +287,10 @@ function scanRecord(text: string, start: number, end: number): ChangelogRecord |
   if (pos === opStart || pos >= end || text.charCodeAt(pos) !== 0x28) return undefined;
   const info = opInfo(text, opStart, pos);
   pos++;
-  const args: ClArg[] = [];
+  // Gathered in a scratch array and copied at their count: a fresh array grown by push would keep
+  // room for 17 per record (what the whole-file reader holds for every record).
+  const args = scratchArgs;
+  args.length = 0;
   if (pos < end && text.charCodeAt(pos) === 0x29) {
     pos++;
   } else {
@@ -335,18 +341,19 @@ function scanRecord(text: string, start: number, end: number): ChangelogRecord |
       if (sep !== 0x2c) return undefined;
     }
   }
-  const rec: ChangelogRecord = { ts, op: info.op, args };
+  const rec: ChangelogRecord = { ts, op: info.op, args: args.slice() };
   if (pos < end) {
     if (text.charCodeAt(pos) !== 0x3a) return undefined;
     pos++;
-    const result: Array<number | bigint> = [];
+    const result = scratchResult;
+    result.length = 0;
     for (;;) {
       if (!scanNum(text, end)) return undefined;
       result.push(numv);
       if (pos >= end) break;
       if (text.charCodeAt(pos++) !== 0x2c) return undefined;
     }
-    rec.result = result;
+    rec.result = result.length === 1 ? [result[0]!] : result.slice();
   }
   return rec;
 }
