@@ -23,6 +23,8 @@ interface CachedEntry {
   inode: number;
   attr: Attr;
   at: number;
+  /** The attributes are the master's and nothing was changed through this client since (cachedDir). */
+  attrFresh?: boolean;
 }
 
 export class MfsCore {
@@ -131,7 +133,7 @@ export class MfsCore {
     if (isNormalized(path) && this.entryTtlMs > 0) {
       const e = this.entries.get(path);
       if (e && Date.now() - e.at <= this.entryTtlMs && e.attr.type !== TYPE_SYMLINK) {
-        const attr = freshLast ? await this.fs.getattr(e.inode, this.creds) : e.attr;
+        const attr = freshLast ? this.refreshed(e, await this.fs.getattr(e.inode, this.creds)).attr : e.attr;
         return { inode: e.inode, attr: this.fixLength(e.inode, attr) };
       }
     }
@@ -150,7 +152,7 @@ export class MfsCore {
       let e = this.entries.get(p);
       if (!e || Date.now() - e.at > this.entryTtlMs) {
         const r = await this.fs.lookup(cur.inode, name, this.creds);
-        e = { inode: r.inode, attr: r.attr, at: Date.now() };
+        e = { inode: r.inode, attr: r.attr, at: Date.now(), attrFresh: true };
         if (this.entryTtlMs > 0) {
           // A bounded cache: names are cheap to look up again.
           if (this.entries.size >= 100_000) this.entries.clear();
@@ -158,7 +160,7 @@ export class MfsCore {
         }
       } else if (last && freshLast) {
         // Cached names save the walk; the attributes of the last one are always fresh.
-        e = { inode: e.inode, attr: await this.fs.getattr(e.inode, this.creds), at: e.at };
+        e = this.refreshed(e, await this.fs.getattr(e.inode, this.creds));
       }
       if (e.attr.type === TYPE_SYMLINK && (!last || follow)) {
         if (depth >= MAX_SYMLINK_DEPTH) throw errnoError('EINVAL', 'too many levels of symbolic links', 'resolve', path);
@@ -172,6 +174,46 @@ export class MfsCore {
     }
     if (!cur.attr) cur.attr = await this.fs.getattr(cur.inode, this.creds);
     return { inode: cur.inode, attr: this.fixLength(cur.inode, cur.attr) };
+  }
+
+  /** A directory's cached entry takes the fresh attributes (file entries keep theirs: cachedDir is for directories). */
+  private refreshed(e: CachedEntry, attr: Attr): CachedEntry {
+    if (attr.type !== TYPE_DIRECTORY) return { inode: e.inode, attr, at: e.at };
+    e.attr = attr;
+    e.attrFresh = true;
+    return e;
+  }
+
+  /**
+   * A directory's inode and attributes from the name cache, if looked up or refreshed less than
+   * mfsdirentrycacheto ago and not changed through this client since. libfuse2's high-level API has
+   * one entry_timeout for every name, so with mfsmount's default of 0 the kernel revalidates every
+   * directory of a path on each walk; the real mfsmount gives directories direntry_cache_timeout
+   * (mfs_fuse.c mfs_lookup), i.e. the kernel keeps them that long: this answers those revalidations
+   * with the same staleness, without a GETATTR for each directory of every path.
+   */
+  cachedDir(path: string): { inode: number; attr: Attr } | undefined {
+    if (this.entryTtlMs <= 0 || !isNormalized(path)) return undefined;
+    const e = this.entries.get(path);
+    if (!e || e.attrFresh !== true || e.attr.type !== TYPE_DIRECTORY || Date.now() - e.at > this.entryTtlMs) return undefined;
+    return e;
+  }
+
+  /** After a change through this client at `path`: its and its directory's cached attributes are old. */
+  changed(path: string): void {
+    if (!isNormalized(path)) {
+      const parts = path.split('/').filter((c) => c !== '' && c !== '.');
+      if (parts.includes('..')) return this.forgetAll();
+      path = `/${parts.join('/')}`;
+      if (path === '/') return;
+    }
+    const e = this.entries.get(path);
+    if (e) e.attrFresh = false;
+    const cut = path.lastIndexOf('/');
+    if (cut > 0) {
+      const d = this.entries.get(path.slice(0, cut));
+      if (d) d.attrFresh = false;
+    }
   }
 
   /** Parent inode and last name of `path` (the parent resolved with symlinks followed). */

@@ -86,6 +86,8 @@ interface Handle {
 
 /** `.masterinfo` in the root (mfs_fuse.c MASTERINFO_*): 14 bytes, mode 0444, inode 0x7FFFFFFF. */
 const MASTERINFO_PATH = '/.masterinfo';
+/** Ops after which the cached attributes of their path and its directory are old. */
+const MUTATING = new Set(['create', 'truncate', 'ftruncate', 'symlink', 'link', 'unlink', 'rename', 'mkdir', 'rmdir', 'mknod', 'chmod', 'chown', 'utimens', 'setxattr', 'removexattr']);
 const MASTERINFO_INODE = 0x7fffffff;
 const MASTERINFO_SIZE = 14;
 
@@ -123,10 +125,43 @@ export class MfsMount {
 
   /** Runs `f` and answers FUSE with 0 (or f's value) or the errno. */
   private op<T>(cb: Cb, name: string, path: string, f: () => Promise<T>, ok: (v: T) => void = () => cb(0)): void {
-    f().then(ok, (e: unknown) => this.fail(cb, e, name, path));
+    if (!MUTATING.has(name)) {
+      f().then(ok, (e: unknown) => this.fail(cb, e, name, path));
+      return;
+    }
+    // Done or failed, the cached attributes of the path and its directory may be old now (cachedDir).
+    f().then(
+      (v) => {
+        this.core.changed(path);
+        ok(v);
+      },
+      (e: unknown) => {
+        this.core.changed(path);
+        this.fail(cb, e, name, path);
+      },
+    );
   }
 
+  /**
+   * The file the last CREATE made, with the attributes it answered, for the getattr libfuse2 sends
+   * right after it. Any other op in between forgets it (ops() wraps every handler but getattr), so
+   * it never answers for a file that something could have changed since.
+   */
+  private justCreated: { path: string; inode: number; attr: Attr } | undefined;
+
   private ops(): Record<string, (...a: any[]) => void> {
+    const all = this.handlers();
+    for (const [name, f] of Object.entries(all)) {
+      if (name === 'getattr') continue;
+      all[name] = (...a: any[]) => {
+        this.justCreated = undefined;
+        f(...a);
+      };
+    }
+    return all;
+  }
+
+  private handlers(): Record<string, (...a: any[]) => void> {
     const c = this.core;
     const parentOf = (p: string) => c.resolveParent(p);
     return {
@@ -142,6 +177,14 @@ export class MfsMount {
         }),
       getattr: (p: string, cb: Cb) => {
         if (p === MASTERINFO_PATH) return cb(0, this.masterInfoStat());
+        const j = this.justCreated;
+        if (j !== undefined && j.path === p) {
+          // libfuse2 asks for the new file's attributes by path right after CREATE: its reply has them.
+          this.justCreated = undefined;
+          return cb(0, toStat(j.inode, c.fixLength(j.inode, j.attr)));
+        }
+        const d = c.cachedDir(p);
+        if (d) return cb(0, toStat(d.inode, d.attr));
         this.op(cb, 'getattr', p, () => c.resolve(p, false), (r) => cb(0, toStat(r.inode, r.attr)));
       },
       fgetattr: (p: string, fd: number, cb: Cb) => {
@@ -197,6 +240,7 @@ export class MfsMount {
             c.forgetPath(p);
             const fd = this.newHandle(r.inode, p);
             this.handles.get(fd)!.created = r.attr;
+            this.justCreated = { path: p, inode: r.inode, attr: r.attr };
             return fd;
           },
           (fd) => cb(0, fd),
@@ -273,7 +317,9 @@ export class MfsMount {
         this.op(cb, 'link', dst, async () => {
           const s = await c.resolve(src, false);
           const { parent, name } = await parentOf(dst);
+          c.changed(src);
           await c.fs.link(s.inode, parent, name, c.creds);
+          c.changed(src);
         }),
       unlink: (p: string, cb: Cb) =>
         this.op(cb, 'unlink', p, async () => {
@@ -285,7 +331,9 @@ export class MfsMount {
         this.op(cb, 'rename', src, async () => {
           const a = await parentOf(src);
           const b = await parentOf(dst);
+          c.changed(dst);
           await c.fs.rename(a.parent, a.name, b.parent, b.name, c.creds);
+          c.changed(dst);
           c.forgetPath(src);
           c.forgetPath(dst);
         }),
