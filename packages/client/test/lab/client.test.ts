@@ -111,6 +111,16 @@ describeLab('client against real MooseFS 3.0.117', () => {
       expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o600, 4321, 8765]);
       expect(st.ino).toBe((await stat(`${dir}/small.txt`)).ino);
       await unlink(`${dir}/hard.txt`);
+      // The kernel's revalidations of a directory are answered from the name cache (core cachedDir),
+      // but never after a change made through this mount: a subdirectory made or removed shows in
+      // the directory's nlink at once, and so does a chmod of it.
+      const nlink0 = (await stat(dir)).nlink;
+      await mkdir(`${dir}/sub`);
+      expect((await stat(dir)).nlink).toBe(nlink0 + 1);
+      await rmdir(`${dir}/sub`);
+      expect((await stat(dir)).nlink).toBe(nlink0);
+      await chmod(dir, 0o711);
+      expect((await stat(dir)).mode & 0o7777).toBe(0o711);
 
       // Requests reach the master as root (fuse-native passes no caller context), so the mount uses
       // default_permissions: the kernel checks mode bits for other users. nobody may read a 0644
