@@ -5,8 +5,7 @@ import {
   CHARTS_SCALE_MILI as MILI,
   CHARTS_SCALE_NONE as NONE,
   ChartsData,
-  CpuSampler,
-  memoryUsage,
+  ProcessSampler,
   statDefs,
   strid,
   type EStatDef,
@@ -115,7 +114,7 @@ export function chunkserverCharts(opts: {
   jobs: () => number;
   log?: ConstructorParameters<typeof ChartsData>[0]['log'];
 }): ChartsData {
-  const cpu = new CpuSampler();
+  const proc = new ProcessSampler({ ucpu: CS_UCPU, scpu: CS_SCPU, rss: CS_MEMORY_RSS, virt: CS_MEMORY_VIRT });
   const last = { rbytes: 0, wbytes: 0, rops: 0, wops: 0, rnsec: 0, wnsec: 0 };
   return new ChartsData({
     stats: CHUNKSERVER_STATS,
@@ -124,16 +123,7 @@ export function chunkserverCharts(opts: {
     counted: COUNTED,
     log: opts.log,
     sample(d) {
-      const c = cpu.sample();
-      if (c.user > 0 || c.sys > 0) {
-        d[CS_UCPU] = c.user;
-        d[CS_SCPU] = c.sys;
-      }
-      const m = memoryUsage();
-      if (m) {
-        d[CS_MEMORY_RSS] = m.rss;
-        d[CS_MEMORY_VIRT] = m.virt;
-      }
+      proc.sample(d);
       d[CS_LOAD] = opts.jobs();
       const now = { rbytes: 0, wbytes: 0, rops: 0, wops: 0, rnsec: 0, wnsec: 0 };
       for (const f of opts.hdd()?.folders ?? []) {

@@ -635,3 +635,30 @@ export function memoryUsage(): { rss: number; virt: number } | undefined {
     return undefined;
   }
 }
+
+/** Where a daemon keeps its own cpu and memory statistics (their numbers in its chartsdefs.h). */
+export interface ProcessStatSlots {
+  ucpu: number;
+  scpu: number;
+  rss: number;
+  virt: number;
+}
+
+/** Samples this process's cpu and memory into a daemon's minute figures (both daemons' chartsdata.c do). */
+export class ProcessSampler {
+  private readonly cpu = new CpuSampler();
+  constructor(private readonly slots: ProcessStatSlots) {}
+
+  sample(d: Float64Array): void {
+    const c = this.cpu.sample();
+    if (c.user > 0 || c.sys > 0) {
+      d[this.slots.ucpu] = c.user;
+      d[this.slots.scpu] = c.sys;
+    }
+    const m = memoryUsage();
+    if (m) {
+      d[this.slots.rss] = m.rss;
+      d[this.slots.virt] = m.virt;
+    }
+  }
+}

@@ -5,8 +5,7 @@ import {
   CHARTS_SCALE_MILI as MILI,
   CHARTS_SCALE_NONE as NONE,
   ChartsData,
-  CpuSampler,
-  memoryUsage,
+  ProcessSampler,
   statDefs,
   strid,
   type EStatDef,
@@ -117,7 +116,7 @@ export function masterCharts(opts: {
   space(): { total: number; used: number };
   log?: ConstructorParameters<typeof ChartsData>[0]['log'];
 }): ChartsData {
-  const cpu = new CpuSampler();
+  const proc = new ProcessSampler({ ucpu: CH_UCPU, scpu: CH_SCPU, rss: CH_MEMORY_RSS, virt: CH_MEMORY_VIRT });
   return new ChartsData({
     stats: MASTER_STATS,
     estats: MASTER_ESTATS,
@@ -125,16 +124,7 @@ export function masterCharts(opts: {
     counted: COUNTED,
     log: opts.log,
     sample(d) {
-      const c = cpu.sample();
-      if (c.user > 0 || c.sys > 0) {
-        d[CH_UCPU] = c.user;
-        d[CH_SCPU] = c.sys;
-      }
-      const m = memoryUsage();
-      if (m) {
-        d[CH_MEMORY_RSS] = m.rss;
-        d[CH_MEMORY_VIRT] = m.virt;
-      }
+      proc.sample(d);
       const s = opts.space();
       d[CH_USED_SPACE] = s.used;
       d[CH_TOTAL_SPACE] = s.total;
