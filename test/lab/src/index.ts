@@ -27,3 +27,4 @@ export { isAlive, killGroup, run, showCommand, waitFor, type RunOptions, type Ru
 export { parseChunkservers, parseRows, ipsInRows, type ChunkserverRow } from './mfscli.js';
 export { sweepStale, mountsUnder, listNetns } from './netns.js';
 export * from './pcap.js';
+export { seededBytes, writeFileSynced } from './files.js';

@@ -6,11 +6,11 @@
 // sizes, link counts, mtimes, symlink targets, device numbers, xattrs and file contents. One real
 // chunkserver keeps the data.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { Master as MasterTs } from '../../src/index.js';
-import { Master, waitFor, type Lab, type Mount } from '@mfs-ts/lab';
+import { Master, seededBytes, waitFor, writeFileSynced, type Lab, type Mount } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
 
 /** One line per entry, from python (Node has no xattr API): what a user sees of the tree. */
@@ -59,33 +59,13 @@ function setxattr(path: string, name: string, value: string): void {
   execFileSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)', path, name, value]);
 }
 
-function writeFile(path: string, data: Buffer): void {
-  const fd = openSync(path, 'w');
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    b[i] = x >>> 16;
-  }
-  return b;
-}
-
 /** Many kinds of entries and attributes, with names the changelog must escape. */
 function build(root: string, tag: string): void {
   const d = join(root, `tree-${tag}`);
   mkdirSync(join(d, 'sub', 'deep'), { recursive: true });
-  writeFile(join(d, 'data.bin'), bytes(300_000, tag.charCodeAt(0)));
-  writeFile(join(d, 'we(i)rd %name, ü.txt'), Buffer.from(`hello ${tag}\n`));
-  for (let i = 0; i < 8; i++) writeFile(join(d, 'sub', `f${i}`), Buffer.from(`${tag}${i}`.repeat(i * 100 + 1)));
+  writeFileSynced(join(d, 'data.bin'), seededBytes(300_000, tag.charCodeAt(0)));
+  writeFileSynced(join(d, 'we(i)rd %name, ü.txt'), Buffer.from(`hello ${tag}\n`));
+  for (let i = 0; i < 8; i++) writeFileSynced(join(d, 'sub', `f${i}`), Buffer.from(`${tag}${i}`.repeat(i * 100 + 1)));
   closeSync(openSync(join(d, 'empty'), 'w'));
   symlinkSync('../data.bin', join(d, 'sub', 'link'));
   symlinkSync('/nowhere/at/all', join(d, 'dangling'));

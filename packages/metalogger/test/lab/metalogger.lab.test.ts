@@ -7,7 +7,6 @@ import {
   closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -24,43 +23,21 @@ import {
   truncateSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { createLogger } from '@mfs-ts/common';
 import { Master as MasterTs } from '@mfs-ts/master';
-import { Master, run, waitFor, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
+import { Master, run, seededBytes, waitFor, writeFileSynced, type Lab, type Metalogger as LabMetalogger } from '@mfs-ts/lab';
 import { describeLab, withLab } from '@mfs-ts/lab/vitest';
-
-/** Writes a file through the mount and fsyncs it (so the master has the chunk and the length). */
-function writeFile(path: string, data: Buffer): void {
-  const fd = openSync(path, 'w');
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    b[i] = x >>> 16;
-  }
-  return b;
-}
 
 /** Namespace changes of many kinds, with names that the changelog must escape. */
 function populate(root: string, tag: string): void {
   const d = join(root, `dir-${tag}`);
   mkdirSync(join(d, 'sub', 'deeper'), { recursive: true });
-  writeFile(join(d, 'data.bin'), bytes(200_000, tag.charCodeAt(0)));
-  writeFile(join(d, 'we(i)rd %name, ü\t.txt'), Buffer.from(`hello ${tag}\n`));
-  for (let i = 0; i < 20; i++) writeFile(join(d, 'sub', `f${i}`), Buffer.from(`${tag}${i}`));
+  writeFileSynced(join(d, 'data.bin'), seededBytes(200_000, tag.charCodeAt(0)));
+  writeFileSynced(join(d, 'we(i)rd %name, ü\t.txt'), Buffer.from(`hello ${tag}\n`));
+  for (let i = 0; i < 20; i++) writeFileSynced(join(d, 'sub', `f${i}`), Buffer.from(`${tag}${i}`));
   symlinkSync('../data.bin', join(d, 'sub', 'link'));
   linkSync(join(d, 'data.bin'), join(d, 'hard'));
   renameSync(join(d, 'sub', 'f0'), join(d, 'sub', 'deeper', 'moved'));
