@@ -8,6 +8,8 @@ import {
   MFS_ERROR_NOSPACE,
   MFS_ERROR_NOTDONE,
   MFS_STATUS_OK,
+  Reader,
+  Writer,
 } from '@mfs-ts/protocol';
 import type { Logger } from '@mfs-ts/common';
 
@@ -139,6 +141,9 @@ const isBusy = (s: CopyState) => s === 'busy' || s === 'tdbusy';
 /** Copies that take part in a version change (not INVALID/DEL/WVER). */
 const isUsable = (s: CopyState) => s !== 'invalid' && s !== 'del' && s !== 'wver' && s !== 'tdwver';
 
+/** CSDB section version (csdb_store in csdb.c). */
+export const CSDB_VERSION = 0x13;
+
 export class ChunkRegistry {
   readonly chunks = new Map<number, Chunk>();
   readonly servers = new Map<number, ChunkServerLink>();
@@ -189,6 +194,50 @@ export class ChunkRegistry {
   removeServer(ip: number, port: number): number {
     if (this.serverAt(ip, port)) return MFS_ERROR_ACTIVE;
     return this.csidByAddr.delete(`${ip}:${port}`) ? MFS_STATUS_OK : MFS_ERROR_NOTFOUND;
+  }
+
+  /**
+   * CSDB 1.3 body (csdb_store in csdb.c): `count:32`, then per known server, connected or not,
+   * `ip:32 port:16 csid:16 maintenance:8 maintenance_timeout:32` (no maintenance mode here: 0, 0).
+   */
+  storeCsdb(): Buffer {
+    const w = new Writer(4 + 13 * this.csidByAddr.size);
+    w.u32(this.csidByAddr.size);
+    for (const [key, csid] of this.csidByAddr) {
+      const [ip, port] = key.split(':').map(Number) as [number, number];
+      w.u32(ip).u16(port).u16(csid).u8(0).u32(0);
+    }
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  /** Loads a CSDB section of any version (csdb_load: 1.0 has no csid, 1.1 adds it, 1.2 maintenance, 1.3 its timeout). */
+  loadCsdb(data: Buffer, version: number): void {
+    const r = new Reader(data);
+    const size = version <= 0x10 ? 6 : version <= 0x11 ? 8 : version <= 0x12 ? 9 : 13;
+    if (r.remaining < 4) throw new RangeError('CSDB section too short for its count');
+    const count = r.u32();
+    if (r.remaining < count * size) throw new RangeError(`CSDB section holds ${r.remaining} bytes for ${count} servers of ${size}`);
+    this.csidByAddr.clear();
+    for (let n = 0; n < count; n++) {
+      const ip = r.u32();
+      const port = r.u16();
+      const csid = version >= 0x11 ? r.u16() : 0;
+      r.bytes(size - (version >= 0x11 ? 8 : 6));
+      const key = `${ip}:${port}`;
+      if (this.csidByAddr.has(key)) throw new RangeError(`CSDB section: repeated chunkserver ${key}`);
+      if (csid > 0) {
+        this.csidByAddr.set(key, csid);
+        if (csid >= this.nextCsid) this.nextCsid = csid + 1;
+      }
+    }
+  }
+
+  /** The known servers (CSDB): address and csid, connected or not. */
+  knownServers(): Array<{ ip: number; port: number; csid: number }> {
+    return [...this.csidByAddr].map(([key, csid]) => {
+      const [ip, port] = key.split(':').map(Number) as [number, number];
+      return { ip, port, csid };
+    });
   }
 
   /** Is a server already connected at this address? (csdb_new_connection refuses a second one.) */

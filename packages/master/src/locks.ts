@@ -16,14 +16,22 @@ import {
   MFS_ERROR_EINTR,
   MFS_ERROR_EINVAL,
   MFS_STATUS_OK,
+  Reader,
+  Writer,
 } from '@mfs-ts/protocol';
 
 /**
  * flock(2) and fcntl(2) locks held through the master (mfsmaster/flocklocks.c, posixlocks.c). A lock
  * belongs to (session, owner); a request that must wait is answered later, when it is granted
- * (MFS_ERROR_WAITING in MooseFS), or with EINTR when the client interrupts it. Locks are not kept in
- * the metadata here (MooseFS stores them in FLCK/PLCK).
+ * (MFS_ERROR_WAITING in MooseFS), or with EINTR when the client interrupts it. Granted locks are kept
+ * in metadata.mfs as MooseFS does (FLCK and PLCK sections); waiting requests are not.
  */
+
+/** FLCK and PLCK section versions (flock_store / posix_lock_store in flocklocks.c, posixlocks.c). */
+export const FLCK_VERSION = 0x10;
+export const PLCK_VERSION = 0x10;
+/** Is this file open by this session? Only such locks are stored and loaded (of_checknode in the loaders). */
+export type OpenCheck = (sessionid: number, inode: number) => boolean;
 
 /** Answer for a request that had to wait. */
 export type Wake = (status: number) => void;
@@ -275,6 +283,100 @@ export class Locks {
       for (const h of l.active) out.push({ inode: ino, sessionid: h.sessionid, owner: h.owner, pid: 0, start: 0n, end: 0n, type: h.exclusive ? 2 : 1 });
     }
     return out;
+  }
+
+  // ------------------------------------------------------------------ metadata.mfs
+  /**
+   * FLCK 1.0 body: per granted flock `inode:32 owner:64 sessionid:32 ltype:8` (ltype 1 = writer), ended
+   * by an all-zero record (flocklocks.c). Locks on files their session has not open are left out: the
+   * real loader refuses a file holding one.
+   */
+  storeFlocks(isOpen: OpenCheck): Buffer {
+    const w = new Writer(1024);
+    for (const [inode, l] of this.flocks) {
+      for (const h of l.active) if (isOpen(h.sessionid, inode)) w.u32(inode).u64(h.owner).u32(h.sessionid).u8(h.exclusive ? 1 : 0);
+    }
+    w.zeros(17);
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  /**
+   * PLCK 1.0 body: per range `inode:32 owner:64 sessionid:32 pid:32 start:64 end:64 type:8`, grouped by
+   * inode then owner, ranges ascending and adjacent ranges of one type joined (the real loader refuses
+   * them otherwise), ended by an all-zero record (posixlocks.c).
+   */
+  storePosix(isOpen: OpenCheck): Buffer {
+    const w = new Writer(1024);
+    for (const [inode, l] of this.posix) {
+      for (const h of l.active) {
+        if (!isOpen(h.sessionid, inode)) continue;
+        const joined: Range[] = [];
+        for (const r of h.ranges) {
+          const last = joined[joined.length - 1];
+          if (last && last.type === r.type && last.end === r.start) last.end = r.end;
+          else joined.push({ ...r });
+        }
+        for (const r of joined) w.u32(inode).u64(h.owner).u32(h.sessionid).u32(h.pid).u64(r.start).u64(r.end).u8(r.type);
+      }
+    }
+    w.zeros(37);
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  /**
+   * Loads a FLCK section (flock_load). Like the real loader without -i, a lock on a file its session
+   * has not open, or a writer beside another lock, is an error (RangeError naming the record).
+   */
+  loadFlocks(data: Buffer, version: number, isOpen: OpenCheck): void {
+    if (version !== FLCK_VERSION) throw new RangeError(`FLCK section version ${version.toString(16)}, expected 10`);
+    const r = new Reader(data);
+    for (let n = 0; ; n++) {
+      if (r.remaining < 17) throw new RangeError(`FLCK section ends inside record ${n}`);
+      const inode = r.u32();
+      const owner = r.u64();
+      const sessionid = r.u32();
+      const exclusive = r.u8() !== 0;
+      if (inode === 0 && owner === 0n && sessionid === 0) return;
+      if (!isOpen(sessionid, inode)) throw new RangeError(`FLCK record ${n}: lock on a file session ${sessionid} has not open (inode ${inode})`);
+      const l = this.fl(inode);
+      if (l.active.length > 0 && (exclusive || l.active[0]!.exclusive)) throw new RangeError(`FLCK record ${n}: conflicting lock on inode ${inode}`);
+      l.active.push({ sessionid, owner, exclusive });
+    }
+  }
+
+  /** Loads a PLCK section (posix_lock_load), with the real loader's checks (order, joined ranges, open file). */
+  loadPosix(data: Buffer, version: number, isOpen: OpenCheck): void {
+    if (version !== PLCK_VERSION) throw new RangeError(`PLCK section version ${version.toString(16)}, expected 10`);
+    const r = new Reader(data);
+    let h: PosixHolder | undefined;
+    let hinode = 0;
+    for (let n = 0; ; n++) {
+      if (r.remaining < 37) throw new RangeError(`PLCK section ends inside record ${n}`);
+      const inode = r.u32();
+      const owner = r.u64();
+      const sessionid = r.u32();
+      const pid = r.u32();
+      const start = r.u64();
+      const end = r.u64();
+      const type = r.u8();
+      if (inode === 0 && owner === 0n && sessionid === 0) return;
+      if (!isOpen(sessionid, inode)) throw new RangeError(`PLCK record ${n}: lock on a file session ${sessionid} has not open (inode ${inode})`);
+      if (!h || hinode !== inode || h.sessionid !== sessionid || h.owner !== owner) {
+        h = { sessionid, owner, pid, ranges: [] };
+        hinode = inode;
+        this.px(inode).active.push(h);
+      }
+      const last = h.ranges[h.ranges.length - 1];
+      if (last && start < last.end) throw new RangeError(`PLCK record ${n}: ranges out of order on inode ${inode}`);
+      if (last && last.type === type && last.end === start) throw new RangeError(`PLCK record ${n}: adjacent ranges of one type on inode ${inode}`);
+      h.ranges.push({ start, end, type });
+    }
+  }
+
+  /** Forgets every lock (before a metadata file is loaded). */
+  clear(): void {
+    this.flocks.clear();
+    this.posix.clear();
   }
 
   /** LIST_ACQUIRED_LOCKS counts (for tests and mfscli). */

@@ -13,7 +13,8 @@ import { MatomlServer } from './matomlserv.js';
 import { MFSTS_FOLLOWER_PROTOCOL_KEY, MFSTS_FOLLOWER_PROTOCOL_VERSION } from '@mfs-ts/protocol';
 import { parseRecord } from './fs/index.js';
 import { followerListVersion, namespaceChecksum, SyncGate } from './follow.js';
-import { Locks } from './locks.js';
+import { FLCK_VERSION, Locks, PLCK_VERSION } from './locks.js';
+import { CSDB_VERSION } from './chunks.js';
 import { masterCfg, parseRepLimit, type MasterCfg } from './cfg.js';
 import { Exports, loadExportsFile, type Accounts } from './exports.js';
 import { SESS_VERSION, Sessions, sessionLogArgs, type SessionParams } from './sessions.js';
@@ -190,8 +191,15 @@ export class Master implements Daemon {
     return [
       { name: 'SESS', version: SESS_VERSION, data: this.sessions.store() },
       { name: 'SCLA', version: SCLA_VERSION, data: this.ns.sclasses.store() },
+      { name: 'FLCK', version: FLCK_VERSION, data: this.locks.storeFlocks(this.isOpen) },
+      { name: 'PLCK', version: PLCK_VERSION, data: this.locks.storePosix(this.isOpen) },
+      { name: 'CSDB', version: CSDB_VERSION, data: this.registry.storeCsdb() },
     ];
   }
+
+  /** Does a stored session hold this file open (OPEN section)? Locks are kept only then, as of_checknode asks. */
+  private readonly isOpen = (sessionid: number, inode: number): boolean =>
+    this.ns.tree.open.get(inode)?.has(sessionid) === true && this.sessions.find(sessionid)?.closed === false;
 
   /** changelog.N.mfs -> N+1 (BACK_LOGS kept), so changelog.0.mfs starts empty. */
   private rotateChangelogs(): void {
@@ -220,6 +228,13 @@ export class Master implements Daemon {
       this.sessions.load(sess.data);
       // Files the sessions hold open (OPEN section) follow them.
       for (const x of this.sessions.all()) for (const [inode, holders] of this.ns.tree.open) if (holders.has(x.id)) x.openFiles.add(inode);
+    }
+    // Locks go back to the restored sessions (metadata.c loads FLCK/PLCK only after SESS and OPEN).
+    this.locks.clear();
+    for (const x of r.other) {
+      if (x.name === 'FLCK') this.locks.loadFlocks(x.data, x.version, this.isOpen);
+      else if (x.name === 'PLCK') this.locks.loadPosix(x.data, x.version, this.isOpen);
+      else if (x.name === 'CSDB') this.registry.loadCsdb(x.data, x.version);
     }
     this.log.info({ file: f, metaversion: String(r.metaversion), metaid: r.metaid.toString(16) }, 'metadata file has been loaded');
     return r.metaversion;

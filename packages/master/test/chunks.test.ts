@@ -227,3 +227,43 @@ describe('chunk registry: storage class labels', () => {
     expect(reg.jobs()).toBe(0);
   });
 });
+
+describe('CSDB section (csdb_store / csdb_load)', () => {
+  it('a store -> load round trip keeps every known server, connected or not, with its csid', () => {
+    const { reg, a, b } = setup();
+    expect(reg.allocCsid(a.ip, a.port, 0)).toBe(1);
+    expect(reg.allocCsid(b.ip, b.port, 0)).toBe(2);
+    expect(reg.allocCsid(0x0a000003, 9500, 7)).toBe(7); // a server that remembered its csid
+    reg.serverConnected(a); // one connected, two known only
+    const data = reg.storeCsdb();
+    expect(data.length).toBe(4 + 3 * 13);
+    expect(data.readUInt32BE(0)).toBe(3);
+    expect(data.subarray(4, 17).toString('hex')).toBe('0a000001' + '24ce' + '0001' + '00' + '00000000');
+    const back = setup().reg;
+    back.loadCsdb(data, 0x13);
+    const sorted = (r: ChunkRegistry) => r.knownServers().sort((x, y) => x.csid - y.csid);
+    expect(sorted(back)).toEqual([
+      { ip: 0x0a000001, port: 9422, csid: 1 },
+      { ip: 0x0a000002, port: 9422, csid: 2 },
+      { ip: 0x0a000003, port: 9500, csid: 7 },
+    ]);
+    expect(back.storeCsdb().equals(data)).toBe(true);
+    // a server reconnecting gets its stored csid back, even if it does not ask for one; a new one gets a fresh id
+    expect(back.allocCsid(0x0a000002, 9422, 0)).toBe(2);
+    expect(back.allocCsid(0x0a000009, 9422, 0)).toBe(8);
+  });
+
+  it('older versions (1.1: ip, port, csid) load; a repeated server or a short section is refused', () => {
+    const { reg } = setup();
+    const v11 = Buffer.alloc(4 + 2 * 8);
+    v11.writeUInt32BE(2, 0);
+    v11.writeUInt32BE(0x7f000001, 4); v11.writeUInt16BE(9422, 8); v11.writeUInt16BE(4, 10);
+    v11.writeUInt32BE(0x7f000002, 12); v11.writeUInt16BE(9422, 16); v11.writeUInt16BE(5, 18);
+    reg.loadCsdb(v11, 0x11);
+    expect(reg.knownServers().map((s) => s.csid).sort()).toEqual([4, 5]);
+    const rep = Buffer.from(v11);
+    rep.writeUInt32BE(0x7f000001, 12);
+    expect(() => setup().reg.loadCsdb(rep, 0x11)).toThrow(/repeated/);
+    expect(() => setup().reg.loadCsdb(v11.subarray(0, 15), 0x11)).toThrow(/bytes for 2 servers/);
+  });
+});

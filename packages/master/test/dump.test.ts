@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Master } from '../src/index.js';
 import { ChangelogReader, loadMetadata, Namespace, NAMESPACE_OPS, storeMetadata, TYPE_FILE } from '../src/fs/index.js';
 import { b, ok, ROOT } from './fs/helpers.js';
+import { FLOCK_TRY_EXCLUSIVE, FLOCK_TRY_SHARED, MFS_ERROR_EAGAIN, MFS_STATUS_OK, POSIX_LOCK_CMD_SET, POSIX_LOCK_CMD_TRY, POSIX_LOCK_RDLCK, POSIX_LOCK_WRLCK } from '@mfs-ts/protocol';
 
 const LOCAL = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -87,5 +88,40 @@ describe('Master.dumpMetadata', () => {
     await again.start();
     cleanup.push(() => again.stop());
     expect(again.ns.tree.nodes.size).toBe(3001);
+  });
+});
+
+describe('locks and known chunkservers in metadata.mfs', () => {
+  test('FLCK, PLCK and CSDB written at stop come back at start, locks with their restored sessions', async () => {
+    const { m, dir } = await started();
+    const p = { exportsChecksum: 0n, rootinode: 1, sesflags: 0, umask: 0, rootuid: 0, rootgid: 0, mapalluid: 0, mapallgid: 0, mingoal: 1, maxgoal: 9, mintrashtime: 0, maxtrashtime: 0, disables: 0, peerip: 0x7f000001, info: Buffer.from('/mnt/x') };
+    const s1 = m.sessions.create(p).id;
+    const s2 = m.sessions.create(p).id;
+    const f1 = ok(m.ns.mknod(ROOT, 1, b('f1'), TYPE_FILE, 0o644, 0, 0)).inode;
+    const f2 = ok(m.ns.mknod(ROOT, 1, b('f2'), TYPE_FILE, 0o644, 0, 0)).inode;
+    m.ns.acquire(s1, f1);
+    m.ns.acquire(s2, f1);
+    m.ns.acquire(s2, f2);
+    const never = () => { throw new Error('unexpected wake'); };
+    expect(m.locks.flock(s1, f1, 1, 11n, FLOCK_TRY_SHARED, never)).toBe(MFS_STATUS_OK);
+    expect(m.locks.flock(s2, f1, 1, 22n, FLOCK_TRY_SHARED, never)).toBe(MFS_STATUS_OK);
+    expect(m.locks.posixLock(s2, f2, 1, 23n, 4321, POSIX_LOCK_CMD_SET, POSIX_LOCK_WRLCK, 100n, 200n, never).status).toBe(MFS_STATUS_OK);
+    expect(m.locks.flock(s1, f2, 1, 12n, FLOCK_TRY_EXCLUSIVE, never)).toBe(MFS_STATUS_OK); // f2 is not open by s1: not stored
+    m.registry.allocCsid(0x7f000001, 9422, 0);
+    m.registry.allocCsid(0x7f000002, 9422, 5);
+    const want = m.locks.list(0).filter((r) => !(r.sessionid === s1 && r.inode === f2));
+    await m.stop();
+    const again = new Master({ cfg: { ...LOCAL, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
+    await again.start();
+    cleanup.push(() => again.stop());
+    expect(again.sessions.find(s1)).toBeDefined();
+    expect(again.sessions.find(s2)?.openFiles.has(f2)).toBe(true);
+    const key = (r: { inode: number; sessionid: number; start: bigint }) => `${r.inode}/${r.sessionid}/${r.start}`;
+    expect(again.locks.list(0).sort((x, y) => key(x).localeCompare(key(y)))).toEqual(want.sort((x, y) => key(x).localeCompare(key(y))));
+    // the locks still bind: another session cannot take f1 exclusively nor f2's locked range
+    expect(again.locks.flock(s1, f1, 2, 99n, FLOCK_TRY_EXCLUSIVE, never)).toBe(MFS_ERROR_EAGAIN);
+    expect(again.locks.posixLock(s1, f2, 2, 99n, 1, POSIX_LOCK_CMD_TRY, POSIX_LOCK_RDLCK, 150n, 151n, never).status).toBe(MFS_ERROR_EAGAIN);
+    expect(again.registry.knownServers().sort((x, y) => x.csid - y.csid)).toEqual([{ ip: 0x7f000001, port: 9422, csid: 1 }, { ip: 0x7f000002, port: 9422, csid: 5 }]);
+    expect(again.registry.allocCsid(0x7f000002, 9422, 0)).toBe(5);
   });
 });

@@ -13,6 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { MetadataDump, Namespace, storeMetadata, TYPE_FILE, TYPE_FIFO, type FsCtx } from '../../src/fs/index.js';
 import { b, ctxOf, META, ok, ROOT, setup } from '../fs/helpers.js';
 import { scenario } from '../fs/scenario.js';
+import { Master } from '../../src/index.js';
+import { FLOCK_TRY_SHARED, POSIX_LOCK_CMD_SET, POSIX_LOCK_RDLCK, POSIX_LOCK_WRLCK } from '@mfs-ts/protocol';
 
 const dir = mkdtempSync(join(tmpdir(), 'mfs-meta-lab-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -255,4 +257,46 @@ describe('metadata.mfs against the real tools', () => {
       { numRuns: Number(process.env.MFS_RESTORE_RUNS ?? 16), ...(process.env.MFS_SEED ? { seed: Number(process.env.MFS_SEED), path: process.env.MFS_PATH, endOnFailure: true } : {}) },
     );
   }, 120_000);
+
+  test('our FLCK, PLCK and CSDB: the real mfsmaster loads them (open-file and range checks) and stores the same locks and servers', async () => {
+    const data = join(dir, 'locks');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'metadata.mfs'), 'MFSM NEW');
+    const local = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+    const m = new Master({ cfg: { ...local, DATA_PATH: data }, exportsText: '* / rw,maproot=0:0', persist: true });
+    await m.start();
+    try {
+      const p = { exportsChecksum: 0n, rootinode: 1, sesflags: 0, umask: 0, rootuid: 0, rootgid: 0, mapalluid: 0, mapallgid: 0, mingoal: 1, maxgoal: 9, mintrashtime: 0, maxtrashtime: 0, disables: 0, peerip: 0x7f000001, info: Buffer.from('/mnt/x') };
+      const s1 = m.sessions.create(p).id;
+      const s2 = m.sessions.create(p).id;
+      const f1 = ok(m.ns.mknod(ROOT, 1, b('f1'), TYPE_FILE, 0o644, 0, 0)).inode;
+      const f2 = ok(m.ns.mknod(ROOT, 1, b('f2'), TYPE_FILE, 0o644, 0, 0)).inode;
+      for (const [s, f] of [[s1, f1], [s2, f1], [s1, f2], [s2, f2]] as const) m.ns.acquire(s, f);
+      const never = () => { throw new Error('unexpected wake'); };
+      m.locks.flock(s1, f1, 1, 0x11n, FLOCK_TRY_SHARED, never);
+      m.locks.flock(s2, f1, 1, 0x22n, FLOCK_TRY_SHARED, never);
+      const set = (s: number, owner: bigint, type: number, a: bigint, z: bigint) => m.locks.posixLock(s, f2, 1, owner, 77, POSIX_LOCK_CMD_SET, type, a, z, never);
+      set(s1, 0x33n, POSIX_LOCK_WRLCK, 0n, 10n);
+      set(s1, 0x33n, POSIX_LOCK_WRLCK, 10n, 20n); // adjacent: must be joined for the real loader
+      set(s1, 0x33n, POSIX_LOCK_RDLCK, 20n, 30n);
+      set(s2, 0x44n, POSIX_LOCK_RDLCK, 40n, 50n);
+      m.registry.allocCsid(0x7f000001, 9422, 0);
+      m.registry.allocCsid(0x7f000002, 9433, 9);
+    } finally {
+      await m.stop();
+    }
+    const ours = join(data, 'ours.mfs');
+    writeFileSync(ours, readFileSync(join(data, 'metadata.mfs')));
+    const keep = (t: string) => t.split('\n').filter((l) => /^(FLOCK|POSIXLOCK|CHUNKSERVER|OPENFILE)\|/.test(l)).sort();
+    const mine = keep(dump(ours));
+    expect(mine.filter((l) => l.startsWith('FLOCK|')).length).toBe(2);
+    expect(mine.filter((l) => l.startsWith('POSIXLOCK|')).length).toBe(3);
+    expect(mine.filter((l) => l.startsWith('CHUNKSERVER|')).length).toBe(2);
+    const cfg = join(data, 'mfsmaster.cfg');
+    writeFileSync(join(data, 'mfsexports.cfg'), '* / rw\n');
+    writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+    const out = execFileSync('mfsmaster', ['-c', cfg, '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    expect(out).not.toMatch(/mismatch|error|wrong|not in order|not connected|closed file/i);
+    expect(keep(dump(join(data, 'metadata.mfs')))).toEqual(mine);
+  });
 });
