@@ -10,11 +10,13 @@ import {
   POSIX_LOCK_CMD_SET,
   POSIX_LOCK_CMD_TRY,
   POSIX_LOCK_CMD_INT,
+  POSIX_LOCK_RDLCK,
   POSIX_LOCK_UNLCK,
   POSIX_LOCK_WRLCK,
   MFS_ERROR_EAGAIN,
   MFS_ERROR_EINTR,
   MFS_ERROR_EINVAL,
+  MFS_ERROR_MISMATCH,
   MFS_STATUS_OK,
   Reader,
   Writer,
@@ -75,6 +77,23 @@ const same = (a: { sessionid: number; owner: bigint }, b: { sessionid: number; o
 export class Locks {
   private readonly flocks = new Map<number, { active: FlockHolder[]; waiting: FlockWaiter[] }>();
   private readonly posix = new Map<number, { active: PosixHolder[]; waiting: PosixWaiter[] }>();
+  /**
+   * Receives a changelog record text (without the `ts|` prefix) for every change of the granted locks:
+   * `FLOCK(inode,sessionid,owner,R|W|U)` (flocklocks.c flock_lock_inode_attach / flock_lock_remove) and
+   * `POSIXLOCK(inode,sessionid,owner,R|W|U,start,end,pid)` (posixlocks.c posix_lock_apply_lock).
+   */
+  changes: ((text: string) => void) | undefined;
+  /** Set while a changelog record is replayed: the change is not reported again. */
+  private muted = false;
+
+  private flockRec(inode: number, h: { sessionid: number; owner: bigint }, c: 'R' | 'W' | 'U'): void {
+    if (!this.muted) this.changes?.(`FLOCK(${inode},${h.sessionid},${h.owner},${c})`);
+  }
+
+  private posixRec(inode: number, h: { sessionid: number; owner: bigint }, type: number, start: bigint, end: bigint, pid: number): void {
+    const c = type === POSIX_LOCK_RDLCK ? 'R' : type === POSIX_LOCK_WRLCK ? 'W' : 'U';
+    if (!this.muted) this.changes?.(`POSIXLOCK(${inode},${h.sessionid},${h.owner},${c},${start},${end},${pid})`);
+  }
 
   // ------------------------------------------------------------------ flock
   private fl(inode: number) {
@@ -98,8 +117,10 @@ export class Locks {
       const w = l.waiting[0]!;
       if (this.flockConflicts(l, w, w.exclusive)) break;
       l.waiting.shift();
+      if (l.active.some((h) => same(h, w))) this.flockRec(inode, w, 'U');
       l.active = l.active.filter((h) => !same(h, w));
       l.active.push({ sessionid: w.sessionid, owner: w.owner, exclusive: w.exclusive });
+      this.flockRec(inode, w, w.exclusive ? 'W' : 'R');
       w.wake(MFS_STATUS_OK);
     }
     if (l.active.length === 0 && l.waiting.length === 0) this.flocks.delete(inode);
@@ -119,6 +140,7 @@ export class Locks {
       case FLOCK_UNLOCK:
       case FLOCK_RELEASE: {
         if (!l) return MFS_STATUS_OK;
+        if (l.active.some((h) => same(h, who))) this.flockRec(inode, who, 'U');
         l.active = l.active.filter((h) => !same(h, who));
         if (op === FLOCK_RELEASE) {
           for (const w of l.waiting.filter((x) => same(x, who))) w.wake(MFS_ERROR_EINTR);
@@ -135,8 +157,13 @@ export class Locks {
         const tryOnly = op === FLOCK_TRY_SHARED || op === FLOCK_TRY_EXCLUSIVE;
         const ll = this.fl(inode);
         if (!this.flockConflicts(ll, { ...who, exclusive }, exclusive)) {
+          const held = ll.active.find((h) => same(h, who));
+          if (held?.exclusive === exclusive) return MFS_STATUS_OK;
+          // A type change is logged as release + new lock, which the replay (flock_mr_change) accepts.
+          if (held) this.flockRec(inode, who, 'U');
           ll.active = ll.active.filter((h) => !same(h, who));
           ll.active.push({ ...who, exclusive });
+          this.flockRec(inode, who, exclusive ? 'W' : 'R');
           // A writer turned reader may let others in.
           this.flockWakeUp(inode);
           return MFS_STATUS_OK;
@@ -146,6 +173,7 @@ export class Locks {
           return MFS_ERROR_EAGAIN;
         }
         // Converting a held lock: give it up first, as flock_lock_unlock + flock_lock_new do.
+        if (ll.active.some((h) => same(h, who))) this.flockRec(inode, who, 'U');
         ll.active = ll.active.filter((h) => !same(h, who));
         ll.waiting.push({ ...who, exclusive, reqid, wake });
         this.flockWakeUp(inode);
@@ -183,6 +211,8 @@ export class Locks {
   private apply(inode: number, who: { sessionid: number; owner: bigint }, pid: number, type: number, start: bigint, end: bigint): void {
     const l = this.px(inode);
     let h = l.active.find((x) => same(x, who));
+    // An unlock of nothing is not logged: its replay could find no inode (posix_lock_mr_change refuses).
+    if (h || type !== POSIX_LOCK_UNLCK) this.posixRec(inode, who, type, start, end, pid);
     if (!h) {
       if (type === POSIX_LOCK_UNLCK) return;
       h = { ...who, pid, ranges: [] };
@@ -248,11 +278,57 @@ export class Locks {
     return { status: MFS_STATUS_OK };
   }
 
+  /** Replay of a FLOCK record (flock_mr_change): MISMATCH when it does not fit the table. */
+  mrFlock(inode: number, sessionid: number, owner: bigint, cmd: string): number {
+    const who = { sessionid, owner };
+    const c = cmd.toUpperCase();
+    if (c === 'U') {
+      const l = this.flocks.get(inode);
+      if (!l) return MFS_ERROR_MISMATCH;
+      l.active = l.active.filter((h) => !same(h, who));
+      if (l.active.length === 0 && l.waiting.length === 0) this.flocks.delete(inode);
+      return MFS_STATUS_OK;
+    }
+    let exclusive: boolean;
+    if (c === 'R' || c === 'S') exclusive = false;
+    else if (c === 'W' || c === 'E') exclusive = true;
+    else return MFS_ERROR_EINVAL;
+    const l = this.fl(inode);
+    if (l.active.length > 0 && (exclusive || l.active.some((h) => h.exclusive))) return MFS_ERROR_MISMATCH;
+    l.active.push({ ...who, exclusive });
+    return MFS_STATUS_OK;
+  }
+
+  /** Replay of a POSIXLOCK record (posix_lock_mr_change): MISMATCH when it does not fit the table. */
+  mrPosix(inode: number, sessionid: number, owner: bigint, cmd: string, start: bigint, end: bigint, pid: number): number {
+    const who = { sessionid, owner };
+    const c = cmd.toUpperCase();
+    let type: number;
+    if (c === 'U') {
+      if (!this.posix.has(inode)) return MFS_ERROR_MISMATCH;
+      type = POSIX_LOCK_UNLCK;
+    } else if (c === 'R' || c === 'S') type = POSIX_LOCK_RDLCK;
+    else if (c === 'W' || c === 'E') type = POSIX_LOCK_WRLCK;
+    else return MFS_ERROR_EINVAL;
+    if (type !== POSIX_LOCK_UNLCK && this.offending(inode, who, type, start, end)) return MFS_ERROR_MISMATCH;
+    this.muted = true;
+    try {
+      this.apply(inode, who, pid, type, start, end);
+    } finally {
+      this.muted = false;
+    }
+    const l = this.posix.get(inode);
+    if (l && l.active.length === 0 && l.waiting.length === 0) this.posix.delete(inode);
+    return MFS_STATUS_OK;
+  }
+
   /** A session's file was closed for good (posix_lock_file_closed): drop its POSIX locks on it. */
   fileClosed(sessionid: number, inode: number): void {
     const l = this.posix.get(inode);
     if (!l) return;
     l.waiting = l.waiting.filter((w) => w.sessionid !== sessionid);
+    // posix_lock_file_closed logs nothing; we log the unlock so a replay drops these locks too.
+    for (const h of l.active) if (h.sessionid === sessionid) this.posixRec(inode, h, POSIX_LOCK_UNLCK, 0n, 0xffffffffffffffffn, h.pid);
     l.active = l.active.filter((h) => h.sessionid !== sessionid);
     this.posixWakeUp(inode);
   }
@@ -261,6 +337,7 @@ export class Locks {
   sessionRemoved(sessionid: number): void {
     for (const inode of [...this.flocks.keys()]) {
       const l = this.flocks.get(inode)!;
+      for (const h of l.active) if (h.sessionid === sessionid) this.flockRec(inode, h, 'U');
       l.active = l.active.filter((h) => h.sessionid !== sessionid);
       l.waiting = l.waiting.filter((w) => w.sessionid !== sessionid);
       this.flockWakeUp(inode);

@@ -122,6 +122,10 @@ export class Master implements Daemon {
       changed: (s) => this.logged(`${ts()}|SESCHANGED(${s.id},${sessionLogArgs(s, escapeName)})`),
       disconnected: (s) => this.logged(`${ts()}|SESDISCONNECTED(${s.id})`),
     });
+    // FLOCK / POSIXLOCK records (flocklocks.c, posixlocks.c); a replayed record is not logged again.
+    this.locks.changes = (text) => {
+      if (!this.replaying) this.logged(`${ts()}|${text}`);
+    };
     this.charts = masterCharts({
       file: opts.persist ? join(this.cfg.DATA_PATH, 'stats.mfs') : undefined,
       space: () => {
@@ -254,6 +258,17 @@ export class Master implements Daemon {
     else if (op === 'SESDEL') this.sessions.replayDel(num(args[0]));
   }
 
+  /** FLOCK / POSIXLOCK during -a and on a follower (restore.c do_flock / do_posixlock); undefined for other records. */
+  private replayLockRecord(op: string, args: unknown[]): number | undefined {
+    const big = (x: unknown) => BigInt(typeof x === 'string' ? x : String(x));
+    if (op === 'FLOCK' && args.length === 4) return this.locks.mrFlock(Number(args[0]), Number(args[1]), big(args[2]), String(args[3]));
+    if (op === 'POSIXLOCK' && args.length === 7) {
+      return this.locks.mrPosix(Number(args[0]), Number(args[1]), big(args[2]), String(args[3]), big(args[4]), big(args[5]), Number(args[6]));
+    }
+    if (op === 'FLOCK' || op === 'POSIXLOCK') return MFS_ERROR_EINVAL;
+    return undefined;
+  }
+
   /** One changelog record during -a: the namespace's own, sessions', the metaid; others are skipped. */
   private replayRecord(rec: ChangelogRecord): number {
     if (NAMESPACE_OPS.has(rec.op)) return this.ns.apply(rec);
@@ -268,6 +283,8 @@ export class Master implements Daemon {
       return MFS_ERROR_EINVAL;
     }
     if (!RESTORE_KNOWN_OPS.has(rec.op)) return MFS_ERROR_MISMATCH; // restore.c: "unknown entry"
+    const lockStatus = this.replayLockRecord(rec.op, rec.args);
+    if (lockStatus !== undefined) return lockStatus;
     this.replaySessionRecord(rec.op, rec.args, rec.result);
     return 0;
   }
@@ -682,6 +699,8 @@ export class Master implements Daemon {
     } else {
       this.replaying = true;
       try {
+        const st = this.replayLockRecord(rec.op, rec.args) ?? 0;
+        if (st !== 0) return `change ${version} (${rec.op}) failed with status ${st}`;
         this.replaySessionRecord(rec.op, rec.args, rec.result);
       } finally {
         this.replaying = false;

@@ -14,7 +14,8 @@ import { MetadataDump, Namespace, storeMetadata, TYPE_FILE, TYPE_FIFO, type FsCt
 import { b, ctxOf, META, ok, ROOT, setup } from '../fs/helpers.js';
 import { scenario } from '../fs/scenario.js';
 import { Master } from '../../src/index.js';
-import { FLOCK_TRY_SHARED, POSIX_LOCK_CMD_SET, POSIX_LOCK_RDLCK, POSIX_LOCK_WRLCK } from '@mfs-ts/protocol';
+import { FLOCK_LOCK_EXCLUSIVE, FLOCK_LOCK_SHARED, FLOCK_TRY_SHARED, FLOCK_UNLOCK, POSIX_LOCK_CMD_SET, POSIX_LOCK_RDLCK, POSIX_LOCK_UNLCK, POSIX_LOCK_WRLCK } from '@mfs-ts/protocol';
+import { readdirSync, unlinkSync } from 'node:fs';
 
 const dir = mkdtempSync(join(tmpdir(), 'mfs-meta-lab-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -297,6 +298,79 @@ describe('metadata.mfs against the real tools', () => {
     writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
     const out = execFileSync('mfsmaster', ['-c', cfg, '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     expect(out).not.toMatch(/mismatch|error|wrong|not in order|not connected|closed file/i);
+    expect(keep(dump(join(data, 'metadata.mfs')))).toEqual(mine);
+  });
+  test('our FLOCK / POSIXLOCK changelog records: the real mfsmaster -a and ours replay them onto the image before them and get the live lock table', async () => {
+    const data = join(dir, 'lockrecs');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'metadata.mfs'), 'MFSM NEW');
+    const local = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+    const master = (autoRestore = false) => new Master({ cfg: { ...local, DATA_PATH: data }, exportsText: '* / rw,maproot=0:0', persist: true, autoRestore });
+    // Run 1: sessions holding two files open, no locks; its image is the start of the replay.
+    let m = master();
+    await m.start();
+    const p = { exportsChecksum: 0n, rootinode: 1, sesflags: 0, umask: 0, rootuid: 0, rootgid: 0, mapalluid: 0, mapallgid: 0, mingoal: 1, maxgoal: 9, mintrashtime: 0, maxtrashtime: 0, disables: 0, peerip: 0x7f000001, info: Buffer.from('/mnt/x') };
+    let s1 = 0, s2 = 0, f1 = 0, f2 = 0;
+    try {
+      s1 = m.sessions.create(p).id;
+      s2 = m.sessions.create(p).id;
+      f1 = ok(m.ns.mknod(ROOT, 1, b('f1'), TYPE_FILE, 0o644, 0, 0)).inode;
+      f2 = ok(m.ns.mknod(ROOT, 1, b('f2'), TYPE_FILE, 0o644, 0, 0)).inode;
+      for (const [s, f] of [[s1, f1], [s2, f1], [s1, f2], [s2, f2]] as const) m.ns.acquire(s, f);
+    } finally {
+      await m.stop();
+    }
+    const before = readFileSync(join(data, 'metadata.mfs'));
+    // Run 2: lock changes only, each logged.
+    m = master();
+    await m.start();
+    let live: string[] = [];
+    const rows = (x: Master) => x.locks.list(0).map((r) => `${r.inode}/${r.sessionid}/${r.owner}/${r.type}/${r.pid}/${r.start}-${r.end}`).sort();
+    try {
+      const never = () => { throw new Error('unexpected wake'); };
+      const woke: number[] = [];
+      m.locks.flock(s1, f1, 1, 0x11n, FLOCK_TRY_SHARED, never);
+      m.locks.flock(s2, f1, 1, 0x22n, FLOCK_LOCK_SHARED, never);
+      m.locks.flock(s1, f1, 2, 0x11n, FLOCK_LOCK_EXCLUSIVE, (st) => woke.push(st)); // waits: U then W once s2 lets go
+      m.locks.flock(s2, f1, 2, 0x22n, FLOCK_UNLOCK, never);
+      expect(woke).toEqual([0]);
+      const set = (s: number, owner: bigint, type: number, a: bigint, z: bigint) => m.locks.posixLock(s, f2, 1, owner, 77, POSIX_LOCK_CMD_SET, type, a, z, never);
+      set(s1, 0x33n, POSIX_LOCK_WRLCK, 0n, 0xffffffffffffffffn);
+      set(s1, 0x33n, POSIX_LOCK_UNLCK, 10n, 20n);
+      set(s1, 0x33n, POSIX_LOCK_RDLCK, 30n, 40n);
+      set(s2, 0x44n, POSIX_LOCK_RDLCK, 12n, 18n);
+      live = rows(m);
+    } finally {
+      await m.stop();
+    }
+    const log = readdirSync(data).filter((f) => /^changelog\.\d+\.mfs$/.test(f)).map((f) => readFileSync(join(data, f), 'latin1')).join('');
+    expect(log).toMatch(/\|FLOCK\(\d+,\d+,17,W\)/);
+    expect(log).toMatch(/\|POSIXLOCK\(\d+,\d+,51,U,10,20,77\)/);
+    const ours = join(data, 'ours.mfs');
+    writeFileSync(ours, readFileSync(join(data, 'metadata.mfs')));
+    const keep = (t: string) => t.split('\n').filter((l) => /^(FLOCK|POSIXLOCK)\|/.test(l)).sort();
+    const mine = keep(dump(ours));
+    expect(mine.length).toBe(6); // one flock; s1: [0,10) W, [20,30) W, [30,40) R, [40,EOF) W; s2: [12,18) R
+    const rewind = () => {
+      for (const f of readdirSync(data)) if (/^metadata.*\.(back|mfs)(\.\d+)?$/.test(f) && f !== 'ours.mfs') unlinkSync(join(data, f));
+      writeFileSync(join(data, 'metadata.mfs.back'), before);
+    };
+    // Ours: -a from the lock-free image plus the changelogs.
+    rewind();
+    m = master(true);
+    await m.start();
+    try {
+      expect(rows(m)).toEqual(live);
+    } finally {
+      await m.stop();
+    }
+    // The real one, from the same image and changelogs.
+    rewind();
+    const cfg = join(data, 'mfsmaster.cfg');
+    writeFileSync(join(data, 'mfsexports.cfg'), '* / rw\n');
+    writeFileSync(cfg, `DATA_PATH = ${data}\nEXPORTS_FILENAME = ${join(data, 'mfsexports.cfg')}\nWORKING_USER = root\nWORKING_GROUP = root\n`);
+    const out = execFileSync('mfsmaster', ['-c', cfg, '-a', '-f', 'restore'], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    expect(out).not.toMatch(/mismatch|error|wrong|not in order|closed file/i);
     expect(keep(dump(join(data, 'metadata.mfs')))).toEqual(mine);
   });
 });
