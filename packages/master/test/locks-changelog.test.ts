@@ -1,8 +1,12 @@
 // FLOCK / POSIXLOCK changelog records (flocklocks.c, posixlocks.c changelog calls) and their replay
 // (restore.c do_flock / do_posixlock -> flock_mr_change / posix_lock_mr_change): replaying what a lock
 // table logged onto an empty table must give the same table, and every record must be accepted.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Master } from '../src/index.js';
 import {
   FLOCK_INTERRUPT, FLOCK_LOCK_EXCLUSIVE, FLOCK_LOCK_SHARED, FLOCK_RELEASE, FLOCK_TRY_EXCLUSIVE, FLOCK_TRY_SHARED, FLOCK_UNLOCK,
   MFS_ERROR_MISMATCH, MFS_STATUS_OK,
@@ -92,5 +96,22 @@ describe('FLOCK / POSIXLOCK records', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a hot follower applies the leader\'s lock records through applyChange and refuses one that does not fit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfsm-lockrec-'));
+    writeFileSync(join(dir, 'metadata.mfs'), 'MFSM NEW');
+    const local = { MATOCL_LISTEN_HOST: '127.0.0.1', MATOCL_LISTEN_PORT: '0', MATOCS_LISTEN_HOST: '127.0.0.1', MATOCS_LISTEN_PORT: '0', MATOML_LISTEN_HOST: '127.0.0.1', MATOML_LISTEN_PORT: '0' };
+    const m = new Master({ cfg: { ...local, DATA_PATH: dir }, exportsText: '* / rw,maproot=0:0', persist: true });
+    await m.start();
+    try {
+      expect(m.applyChange('1700000000|FLOCK(5,3,17,W)')).toBe('ok');
+      expect(m.applyChange(`1700000000|POSIXLOCK(6,3,18,R,0,${EOF},99)`)).toBe('ok');
+      expect(m.applyChange('1700000000|FLOCK(5,4,19,R)')).toMatch(/FLOCK.*status/);
+      expect(rows(m.locks)).toEqual([`6/3/18/1/99/0-${EOF}`, '5/3/17/2/0/0-0'].sort());
+    } finally {
+      await m.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
