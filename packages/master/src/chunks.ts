@@ -705,19 +705,10 @@ export class ChunkRegistry {
         const free = this.creationServers(this.servers.size).filter((s) => !have.has(s.csid));
         const dst = missing.length > 0 ? (free.find((s) => missing.some((e) => labelsMatch(e, s.labelmask))) ?? (valid.length < c.goal && c.mode !== 2 ? free[0] : undefined)) : undefined;
         if (dst && replOk) {
-          const src = this.servers.get(valid[0]!.csid)!;
-          c.copies.set(dst.csid, { csid: dst.csid, version: c.version, state: 'busy' });
-          c.operation = 'replicate';
-          dst.sendReplicate(c.id, c.version, src.ip, src.port);
-          this.stats.replications++;
+          this.replicateTo(c, dst, valid[0]!.csid);
           ops++;
         } else if (valid.length > c.goal && spare.length > 0 && dels < deleteLimit && (missing.length === 0 || !dst)) {
-          const victim = spare
-            .map((cp) => ({ cp, s: this.servers.get(cp.csid)! }))
-            .sort((a, b) => b.s.usedspace / Math.max(1, b.s.totalspace) - a.s.usedspace / Math.max(1, a.s.totalspace))[0]!;
-          victim.cp.state = 'del';
-          victim.s.sendDelete(c.id, c.version);
-          this.stats.deletes++;
+          this.deleteOnFullest(c, spare);
           dels++;
           ops++;
         }
@@ -727,26 +718,36 @@ export class ChunkRegistry {
         const have = new Set(c.copies.keys());
         const dst = this.creationServers(this.servers.size).find((s) => !have.has(s.csid));
         if (dst) {
-          const src = this.servers.get(valid[0]!.csid)!;
-          c.copies.set(dst.csid, { csid: dst.csid, version: c.version, state: 'busy' });
-          c.operation = 'replicate';
-          dst.sendReplicate(c.id, c.version, src.ip, src.port);
-          this.stats.replications++;
+          this.replicateTo(c, dst, valid[0]!.csid);
           ops++;
         }
       } else if (valid.length > c.goal && dels < deleteLimit) {
         // Over goal: drop the copy on the fullest server.
-        const victim = valid
-          .map((cp) => ({ cp, s: this.servers.get(cp.csid)! }))
-          .sort((a, b) => b.s.usedspace / Math.max(1, b.s.totalspace) - a.s.usedspace / Math.max(1, a.s.totalspace))[0]!;
-        victim.cp.state = 'del';
-        victim.s.sendDelete(c.id, c.version);
-        this.stats.deletes++;
+        this.deleteOnFullest(c, valid);
         dels++;
         ops++;
       }
     }
     return ops;
+  }
+
+  /** A new copy of `c` on `dst`, replicated from the server `srcCsid` (busy until it reports). */
+  private replicateTo(c: Chunk, dst: ChunkServerLink, srcCsid: number): void {
+    const src = this.servers.get(srcCsid)!;
+    c.copies.set(dst.csid, { csid: dst.csid, version: c.version, state: 'busy' });
+    c.operation = 'replicate';
+    dst.sendReplicate(c.id, c.version, src.ip, src.port);
+    this.stats.replications++;
+  }
+
+  /** Deletes the one of `copies` on the fullest server (by used/total space). */
+  private deleteOnFullest(c: Chunk, copies: ChunkCopy[]): void {
+    const victim = copies
+      .map((cp) => ({ cp, s: this.servers.get(cp.csid)! }))
+      .sort((a, b) => b.s.usedspace / Math.max(1, b.s.totalspace) - a.s.usedspace / Math.max(1, a.s.totalspace))[0]!;
+    victim.cp.state = 'del';
+    victim.s.sendDelete(c.id, c.version);
+    this.stats.deletes++;
   }
 
   // ---------------------------------------------------------------- info
